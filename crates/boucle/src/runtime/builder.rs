@@ -1,0 +1,134 @@
+//! `Builder`: configures a `Runtime`.
+
+use std::io;
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::core::{Config, Core};
+use super::Runtime;
+
+/// Configures a [`Runtime`]: virtual time, RNG seed, tracing, debug mode.
+///
+/// # Examples
+///
+/// ```
+/// let rt = boucle::Runtime::builder()
+///     .virtual_time(true)
+///     .seed(42)
+///     .trace(true)
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.seed(), 42);
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a Builder does nothing until .build() is called"]
+pub struct Builder {
+    virtual_time: bool,
+    seed: Option<u64>,
+    trace: bool,
+    debug: bool,
+    slow_poll: Duration,
+    max_blocking_threads: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+/// The seed from `BOUCLE_SEED`, if set and valid.
+///
+/// # Panics
+/// If `BOUCLE_SEED` is set but is not an unsigned integer: a silently
+/// ignored seed would make a run look reproducible when it is not.
+fn env_seed() -> Option<u64> {
+    let raw = std::env::var("BOUCLE_SEED").ok()?;
+    match raw.trim().parse() {
+        Ok(seed) => Some(seed),
+        Err(_) => panic!("boucle: BOUCLE_SEED must be an unsigned integer, got {raw:?}"),
+    }
+}
+
+impl Builder {
+    /// Defaults: real time, seed from `BOUCLE_SEED` (else random), no
+    /// tracing, no debug checks, at most 64 blocking threads.
+    pub fn new() -> Builder {
+        Builder {
+            virtual_time: false,
+            seed: None,
+            trace: false,
+            debug: false,
+            slow_poll: Duration::from_millis(100),
+            max_blocking_threads: 64,
+        }
+    }
+
+    /// Virtual time: when no task is ready and no I/O is ready, the clock
+    /// jumps to the next timer instead of waiting. A program that only
+    /// sleeps runs at once, and with the same seed gives the same schedule
+    /// and output every time.
+    pub fn virtual_time(mut self, on: bool) -> Builder {
+        self.virtual_time = on;
+        self
+    }
+
+    /// Seeds the loop's random generator (`boucle::random`). Without it the
+    /// seed comes from the `BOUCLE_SEED` environment variable, else is
+    /// random; `Runtime::seed` tells which was used.
+    pub fn seed(mut self, seed: u64) -> Builder {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Records every task's life (see `boucle::trace`).
+    pub fn trace(mut self, on: bool) -> Builder {
+        self.trace = on;
+        self
+    }
+
+    /// Debug mode: warns on stderr when one poll blocks the loop longer
+    /// than `slow_poll_threshold` (default 100 ms, as asyncio's
+    /// `slow_callback_duration`), naming the task and its spawn location.
+    pub fn debug(mut self, on: bool) -> Builder {
+        self.debug = on;
+        self
+    }
+
+    /// The debug-mode threshold for a slow poll.
+    pub fn slow_poll_threshold(mut self, limit: Duration) -> Builder {
+        self.slow_poll = limit;
+        self
+    }
+
+    /// The most threads the blocking pool starts (default 64).
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.max_blocking_threads = n.max(1);
+        self
+    }
+
+    /// Builds the runtime.
+    ///
+    /// # Errors
+    /// If the OS poller (epoll) cannot be created.
+    ///
+    /// # Panics
+    /// If no seed was given and `BOUCLE_SEED` is set to something other
+    /// than an unsigned integer.
+    pub fn build(self) -> io::Result<Runtime> {
+        let seed = self
+            .seed
+            .or_else(env_seed)
+            .unwrap_or_else(|| fastrand::u64(..));
+        let core = Core::new(Config {
+            virtual_time: self.virtual_time,
+            seed,
+            trace: self.trace,
+            slow_poll: self.debug.then_some(self.slow_poll),
+            max_blocking_threads: self.max_blocking_threads,
+        })?;
+        Ok(Runtime {
+            core: Rc::new(core),
+        })
+    }
+}

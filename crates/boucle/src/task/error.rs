@@ -1,0 +1,113 @@
+//! `TaskError`: why awaiting a `Task` gave no value.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Mutex;
+
+/// Why a task has no output: it was cancelled, or its future panicked.
+///
+/// asyncio raises `CancelledError` or the task's exception when a task is
+/// awaited; boucle returns this error instead.
+///
+/// # Examples
+///
+/// ```
+/// let err = boucle::run(async {
+///     let task = boucle::spawn(async { panic!("boom") });
+///     task.await.unwrap_err()
+/// });
+/// assert!(err.is_panic());
+/// assert_eq!(err.panic_message(), Some("boom"));
+/// ```
+pub struct TaskError {
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    // A `Mutex` so that `TaskError` is `Sync` (error crates require it); the
+    // payload itself is only `Send`.
+    Panic {
+        message: Option<String>,
+        payload: Mutex<Box<dyn Any + Send + 'static>>,
+    },
+}
+
+impl TaskError {
+    pub(crate) fn cancelled() -> TaskError {
+        TaskError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> TaskError {
+        TaskError {
+            repr: Repr::Panic {
+                message: payload_str(&*payload).map(str::to_owned),
+                payload: Mutex::new(payload),
+            },
+        }
+    }
+
+    /// True if the task was cancelled (`Task::cancel`, a group or a timeout
+    /// cancelled it, or the loop shut down before it finished).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// True if the task's future panicked (in `poll`, or in its destructor).
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic { .. })
+    }
+
+    /// The panic payload, to hand to `std::panic::resume_unwind`.
+    ///
+    /// # Panics
+    /// If the task was cancelled rather than panicked (check `is_panic`).
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        match self.repr {
+            Repr::Panic { payload, .. } => payload.into_inner().unwrap_or_else(|e| e.into_inner()),
+            Repr::Cancelled => panic!("boucle: `TaskError::into_panic` on a cancelled task"),
+        }
+    }
+
+    /// The panic message, when the payload is a string (as `panic!` makes).
+    pub fn panic_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Panic { message, .. } => message.as_deref(),
+            Repr::Cancelled => None,
+        }
+    }
+}
+
+/// The message in a panic payload (`&'static str` or `String`).
+pub(crate) fn payload_str(payload: &(dyn Any + Send)) -> Option<&str> {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        Some(s)
+    } else {
+        payload.downcast_ref::<String>().map(String::as_str)
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("task was cancelled"),
+            Repr::Panic { message, .. } => match message {
+                Some(msg) => write!(f, "task panicked: {msg}"),
+                None => f.write_str("task panicked"),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("TaskError::Cancelled"),
+            Repr::Panic { .. } => write!(f, "TaskError::Panic({self})"),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}

@@ -1,0 +1,160 @@
+//! `Task<T>`: the handle of a spawned task.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use super::raw::TaskRef;
+use super::waker::{Completions, WakeHandle};
+use super::{TaskError, TaskId, TaskInfo};
+use crate::runtime::context;
+
+/// A handle to a spawned task (asyncio's `Task`). Await it for the task's
+/// output: `Ok(value)`, or `Err(TaskError)` if the task was cancelled or
+/// panicked.
+///
+/// Dropping the handle **detaches** the task: it keeps running, and a panic
+/// in it is then reported on stderr by the loop. Use [`Task::cancel`] to stop
+/// it. The handle is `!Send`: tasks belong to one loop thread.
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: T) {}
+/// boucle::run(async {
+///     assert_send(boucle::spawn(async {}));
+/// });
+/// ```
+///
+/// # Cancel safety
+/// Dropping a `Task` future while awaiting it does not cancel the task.
+#[must_use = "dropping a Task detaches it; await it, or call .cancel() to stop it"]
+pub struct Task<T> {
+    raw: TaskRef,
+    _output: PhantomData<T>,
+}
+
+impl<T> Task<T> {
+    /// Wraps the handle reference of a task whose output type is `T`.
+    pub(crate) fn from_raw(raw: TaskRef) -> Task<T> {
+        Task {
+            raw,
+            _output: PhantomData,
+        }
+    }
+
+    /// Asks the task to stop: at its next turn its future is dropped (its
+    /// `Drop` cleanup runs) and awaiting the handle gives
+    /// `Err(TaskError)` with `is_cancelled()`. Returns `false` if the task
+    /// has already finished (as asyncio's `Task.cancel()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// boucle::run(async {
+    ///     let t = boucle::spawn(boucle::sleep(Duration::from_secs(3600)));
+    ///     assert!(t.cancel());
+    ///     assert!(t.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.raw.request_cancel()
+    }
+
+    /// True once the task has finished (value, cancellation or panic).
+    pub fn is_done(&self) -> bool {
+        self.raw.header().state.is_complete()
+    }
+
+    /// True if the task finished by cancellation.
+    pub fn is_cancelled(&self) -> bool {
+        self.raw.header().state.is_cancelled()
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.raw.id()
+    }
+
+    /// The name given with `task::Builder::name`, if any.
+    pub fn name(&self) -> Option<Rc<str>> {
+        self.raw.name()
+    }
+
+    /// The output if the task is complete, without waiting and without
+    /// spending the cooperative budget. `None` if it is still running.
+    ///
+    /// # Panics
+    /// If the output was already taken.
+    #[allow(unsafe_code)]
+    pub(crate) fn try_take(&mut self) -> Option<Result<T, TaskError>> {
+        if !self.is_done() {
+            return None;
+        }
+        let mut out: Poll<Result<T, TaskError>> = Poll::Pending;
+        let waker = std::task::Waker::noop();
+        let cx = Context::from_waker(waker);
+        // SAFETY: as in `poll`: `out` has the task's output type.
+        unsafe { self.raw.poll_output(&mut out as *mut _ as *mut (), &cx) };
+        match out {
+            Poll::Ready(r) => Some(r),
+            Poll::Pending => None,
+        }
+    }
+
+    /// Asks for a completion notice on `queue` (at `index`) instead of a
+    /// wake-up. False if the task is already complete.
+    pub(crate) fn notify_on_complete(&self, queue: &Rc<Completions>, index: usize) -> bool {
+        self.raw
+            .notify_on_complete(WakeHandle::Notify(queue.clone(), index))
+    }
+
+    /// A snapshot of the task (id, name, state, spawn location).
+    pub fn info(&self) -> TaskInfo {
+        TaskInfo::from_ref(&self.raw)
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    #[allow(unsafe_code)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if crate::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let mut out: Poll<Result<T, TaskError>> = Poll::Pending;
+        // SAFETY: `out` is a valid `Poll<Result<T, TaskError>>`, and `T` is
+        // the task's output type: `Task<T>` is only built by `Core::spawn`
+        // for a future whose output is `T`.
+        unsafe {
+            self.raw.poll_output(&mut out as *mut _ as *mut (), cx)
+        };
+        out
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        if let Some(payload) = self.raw.drop_join_interest() {
+            let info = TaskInfo::from_ref(&self.raw);
+            if context::with_current(|core| core.report_panic(Some(&self.raw), &*payload)).is_none()
+            {
+                crate::runtime::core::default_report(Some(info), &*payload);
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let info = self.info();
+        f.debug_struct("Task")
+            .field("id", &info.id)
+            .field("name", &info.name)
+            .field("state", &info.state)
+            .finish()
+    }
+}

@@ -1,0 +1,242 @@
+//! The state word of a task: plain bits in a `Cell`, read and written only on
+//! the loop thread. Every change goes through a `transition_to_*` method that
+//! returns what the caller must do next.
+
+use std::cell::Cell;
+
+/// The task sits in the run queue (at most once).
+const SCHEDULED: u32 = 1 << 0;
+/// The task's future is being polled right now.
+const RUNNING: u32 = 1 << 1;
+/// The task has a result (or had one and it was taken): its future is gone.
+const COMPLETE: u32 = 1 << 2;
+/// `Task::cancel` was called and the task has not completed yet.
+const CANCEL_REQUESTED: u32 = 1 << 3;
+/// The task completed because it was cancelled.
+const CANCELLED: u32 = 1 << 4;
+/// The task completed because its future panicked (in poll or in drop).
+const PANICKED: u32 = 1 << 5;
+/// A `Task<T>` handle is alive: the output must be kept for it.
+const JOIN_INTEREST: u32 = 1 << 6;
+/// The local side was released: the stage is dropped, only wakers remain.
+const RELEASED: u32 = 1 << 7;
+/// The memory holds a strong count of the loop's `Shared` (see `raw.rs`).
+const HOLDS_SHARED: u32 = 1 << 8;
+/// The task has been polled at least once (tracing uses it).
+const STARTED: u32 = 1 << 9;
+
+/// What `transition_to_scheduled` tells the waker to do.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScheduleAction {
+    /// Push a new reference to the run queue.
+    Push,
+    /// Already queued, or already complete: nothing to do.
+    Nothing,
+}
+
+/// What `transition_to_running` tells the loop to do with a popped task.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunAction {
+    /// Poll the future.
+    Poll {
+        /// True the first time the task runs.
+        first: bool,
+    },
+    /// Drop the future: cancellation was requested.
+    Cancel,
+    /// The task completed while it was queued (a stale entry).
+    Skip,
+}
+
+/// Outcome kinds recorded by `transition_to_complete`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Done,
+    Cancelled,
+    Panicked,
+}
+
+/// What `request_cancel` tells the caller to do.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CancelAction {
+    /// Schedule the task so it sees the request at its next turn.
+    Schedule,
+    /// The request is already recorded and the task will see it.
+    AlreadyRequested,
+    /// Too late: the task has completed.
+    Complete,
+}
+
+/// The state word. Loop-thread only (the type is `!Sync` through `Cell`),
+/// except `holds_shared`, which the last waker reads after an acquire fence
+/// on the waker count (see `raw.rs`).
+pub(crate) struct State(Cell<u32>);
+
+impl State {
+    /// A new task: queued, with a handle.
+    pub(crate) fn new_scheduled() -> State {
+        State(Cell::new(SCHEDULED | JOIN_INTEREST))
+    }
+
+    fn get(&self) -> u32 {
+        self.0.get()
+    }
+
+    fn set(&self, v: u32) {
+        self.0.set(v)
+    }
+
+    pub(crate) fn is_complete(&self) -> bool {
+        self.get() & COMPLETE != 0
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.get() & CANCELLED != 0
+    }
+
+    pub(crate) fn is_panicked(&self) -> bool {
+        self.get() & PANICKED != 0
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.get() & RUNNING != 0
+    }
+
+    pub(crate) fn is_scheduled(&self) -> bool {
+        self.get() & SCHEDULED != 0
+    }
+
+    pub(crate) fn is_started(&self) -> bool {
+        self.get() & STARTED != 0
+    }
+
+    pub(crate) fn cancel_requested(&self) -> bool {
+        self.get() & CANCEL_REQUESTED != 0
+    }
+
+    pub(crate) fn has_join_interest(&self) -> bool {
+        self.get() & JOIN_INTEREST != 0
+    }
+
+    pub(crate) fn holds_shared(&self) -> bool {
+        self.get() & HOLDS_SHARED != 0
+    }
+
+    /// A wake-up: queue the task unless it is queued or complete.
+    pub(crate) fn transition_to_scheduled(&self) -> ScheduleAction {
+        let s = self.get();
+        if s & (SCHEDULED | COMPLETE) != 0 {
+            return ScheduleAction::Nothing;
+        }
+        self.set(s | SCHEDULED);
+        ScheduleAction::Push
+    }
+
+    /// The loop popped the task from the run queue.
+    pub(crate) fn transition_to_running(&self) -> RunAction {
+        let s = self.get();
+        if s & COMPLETE != 0 {
+            return RunAction::Skip;
+        }
+        let next = (s & !SCHEDULED) | RUNNING | STARTED;
+        self.set(next);
+        if s & CANCEL_REQUESTED != 0 {
+            RunAction::Cancel
+        } else {
+            RunAction::Poll {
+                first: s & STARTED == 0,
+            }
+        }
+    }
+
+    /// The future returned `Pending`.
+    pub(crate) fn transition_to_idle(&self) {
+        self.set(self.get() & !RUNNING);
+    }
+
+    /// The future is gone; the result is stored (or dropped if no handle).
+    pub(crate) fn transition_to_complete(&self, outcome: Outcome) {
+        let mut s = (self.get() & !(RUNNING | SCHEDULED | CANCEL_REQUESTED)) | COMPLETE;
+        match outcome {
+            Outcome::Done => {}
+            Outcome::Cancelled => s |= CANCELLED,
+            Outcome::Panicked => s |= PANICKED,
+        }
+        self.set(s);
+    }
+
+    /// `Task::cancel`.
+    pub(crate) fn request_cancel(&self) -> CancelAction {
+        let s = self.get();
+        if s & COMPLETE != 0 {
+            return CancelAction::Complete;
+        }
+        if s & CANCEL_REQUESTED != 0 {
+            return CancelAction::AlreadyRequested;
+        }
+        self.set(s | CANCEL_REQUESTED);
+        CancelAction::Schedule
+    }
+
+    /// The `Task<T>` handle was dropped.
+    pub(crate) fn transition_to_detached(&self) {
+        self.set(self.get() & !JOIN_INTEREST);
+    }
+
+    /// The last local reference is gone.
+    pub(crate) fn transition_to_released(&self) {
+        self.set(self.get() | RELEASED);
+    }
+
+    /// The memory now keeps the loop's `Shared` alive (slow path of release).
+    pub(crate) fn set_holds_shared(&self) {
+        self.set(self.get() | HOLDS_SHARED);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_is_idempotent_until_run() {
+        let s = State::new_scheduled();
+        assert_eq!(s.transition_to_scheduled(), ScheduleAction::Nothing);
+        assert_eq!(
+            s.transition_to_running(),
+            RunAction::Poll { first: true }
+        );
+        // Woken while running: queued again.
+        assert_eq!(s.transition_to_scheduled(), ScheduleAction::Push);
+        assert_eq!(s.transition_to_scheduled(), ScheduleAction::Nothing);
+        s.transition_to_idle();
+        assert_eq!(
+            s.transition_to_running(),
+            RunAction::Poll { first: false }
+        );
+    }
+
+    #[test]
+    fn complete_tasks_are_never_scheduled_or_run() {
+        let s = State::new_scheduled();
+        let _ = s.transition_to_running();
+        s.transition_to_complete(Outcome::Done);
+        assert_eq!(s.transition_to_scheduled(), ScheduleAction::Nothing);
+        assert_eq!(s.transition_to_running(), RunAction::Skip);
+        assert_eq!(s.request_cancel(), CancelAction::Complete);
+        assert!(!s.is_cancelled());
+    }
+
+    #[test]
+    fn cancel_request_turns_the_next_run_into_a_cancel() {
+        let s = State::new_scheduled();
+        assert_eq!(s.request_cancel(), CancelAction::Schedule);
+        assert_eq!(s.request_cancel(), CancelAction::AlreadyRequested);
+        assert_eq!(s.transition_to_running(), RunAction::Cancel);
+        s.transition_to_complete(Outcome::Cancelled);
+        assert!(s.is_cancelled() && s.is_complete() && !s.cancel_requested());
+    }
+}

@@ -1,0 +1,110 @@
+//! The loop clock: loop time in integer ticks (nanoseconds since the loop's
+//! origin), real or virtual, and the one place where ticks meet `Instant`.
+//!
+//! Loop time is cached: it changes only when the loop samples it (after each
+//! park) or, with a virtual clock, when the loop jumps it to the next timer.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+pub(crate) struct Clock {
+    origin: Instant,
+    /// `CLOCK_MONOTONIC` at `origin`, in nanoseconds, read just after it, so
+    /// that `origin_mono + ticks` is never earlier than `origin + ticks`.
+    origin_mono: u64,
+    now: Cell<u64>,
+    is_virtual: bool,
+}
+
+/// Nanoseconds of a duration, saturating (a `Duration::MAX` sleep never fires).
+pub(crate) fn duration_ticks(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+pub(crate) fn monotonic_ns() -> u64 {
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
+}
+
+impl Clock {
+    pub(crate) fn new(is_virtual: bool) -> Clock {
+        let origin = Instant::now();
+        let origin_mono = monotonic_ns();
+        Clock {
+            origin,
+            origin_mono,
+            now: Cell::new(0),
+            is_virtual,
+        }
+    }
+
+    pub(crate) fn is_virtual(&self) -> bool {
+        self.is_virtual
+    }
+
+    /// The cached loop time.
+    pub(crate) fn now(&self) -> u64 {
+        self.now.get()
+    }
+
+    /// Reads the real clock into the cache (a real clock only).
+    pub(crate) fn sample(&self) {
+        if !self.is_virtual {
+            let t = duration_ticks(self.origin.elapsed());
+            // Monotonic: never let the cache go back.
+            if t > self.now.get() {
+                self.now.set(t);
+            }
+        }
+    }
+
+    /// Moves a virtual clock forward (never back).
+    pub(crate) fn advance_to(&self, ticks: u64) {
+        debug_assert!(self.is_virtual);
+        if ticks > self.now.get() {
+            self.now.set(ticks);
+        }
+    }
+
+    pub(crate) fn instant(&self, ticks: u64) -> Instant {
+        self.origin
+            .checked_add(Duration::from_nanos(ticks))
+            .unwrap_or_else(|| self.origin + Duration::from_secs(u32::MAX as u64))
+    }
+
+    /// Ticks of an instant, rounded up so a deadline is never early.
+    pub(crate) fn ticks(&self, instant: Instant) -> u64 {
+        duration_ticks(instant.saturating_duration_since(self.origin))
+    }
+
+    /// `CLOCK_MONOTONIC` nanoseconds at which real loop time reaches `ticks`.
+    pub(crate) fn monotonic_deadline(&self, ticks: u64) -> u64 {
+        self.origin_mono.saturating_add(ticks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_and_ticks_round_trip() {
+        let c = Clock::new(true);
+        for t in [0, 1, 999, 1_000_000_007, 86_400_000_000_000] {
+            assert_eq!(c.ticks(c.instant(t)), t);
+        }
+        assert_eq!(c.ticks(c.instant(0) - Duration::from_secs(1)), 0);
+    }
+
+    #[test]
+    fn virtual_clock_moves_only_forward_and_only_when_told() {
+        let c = Clock::new(true);
+        c.sample();
+        assert_eq!(c.now(), 0);
+        c.advance_to(500);
+        c.advance_to(100);
+        assert_eq!(c.now(), 500);
+    }
+}

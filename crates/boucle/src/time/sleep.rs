@@ -1,0 +1,210 @@
+//! `Sleep`: a future that completes at a loop-time deadline.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::clock::duration_ticks;
+use super::wheel::Key;
+use crate::runtime::context;
+use crate::runtime::core::Core;
+use crate::task::waker::WakeHandle;
+
+#[derive(Debug, Clone, Copy)]
+enum When {
+    /// Created outside a loop: the delay starts at the first poll.
+    After(Duration),
+    At(Instant),
+    Ticks(u64),
+}
+
+/// Waits until a deadline on the loop clock. Made by [`sleep`] and
+/// [`sleep_until`].
+///
+/// As `asyncio.sleep`, a sleep always suspends at least once, even when its
+/// deadline has already passed (`sleep(Duration::ZERO)` is a yield). It
+/// never completes before its deadline, and sleeps with equal deadlines
+/// complete in the order they were first polled.
+///
+/// # Cancel safety
+/// Dropping a `Sleep` disarms its timer in O(1).
+///
+/// # Panics
+/// Polled outside a running loop, or on a different loop than its first
+/// poll.
+#[must_use = "futures do nothing unless you .await them"]
+pub struct Sleep {
+    when: When,
+    core: Option<Rc<Core>>,
+    key: Option<Key>,
+    polled: bool,
+}
+
+/// Sleeps for `duration` of loop time (asyncio's `sleep`).
+///
+/// The delay counts from the loop time of the iteration in which the sleep
+/// is created (loop time is sampled once per iteration), so sleeps created
+/// together with the same duration fire together, in creation order.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = boucle::Runtime::builder().virtual_time(true).build().unwrap();
+/// rt.block_on(async {
+///     let start = boucle::now();
+///     boucle::sleep(Duration::from_millis(1500)).await;
+///     assert_eq!(boucle::now() - start, Duration::from_millis(1500));
+/// });
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    let (when, core) = match context::with_current(Rc::clone) {
+        Some(core) => {
+            let t = core.clock.now().saturating_add(duration_ticks(duration));
+            (When::Ticks(t), Some(core))
+        }
+        None => (When::After(duration), None),
+    };
+    Sleep {
+        when,
+        core,
+        key: None,
+        polled: false,
+    }
+}
+
+/// Sleeps until `deadline` (loop time; see [`now`](crate::now)).
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        when: When::At(deadline),
+        core: None,
+        key: None,
+        polled: false,
+    }
+}
+
+impl Sleep {
+    fn core(&mut self) -> &Rc<Core> {
+        let current = context::with_current(Rc::clone);
+        match (&self.core, current) {
+            (Some(mine), Some(current)) if Rc::ptr_eq(mine, &current) => {}
+            (Some(_), Some(_)) => {
+                panic!("boucle: a Sleep was polled on a different loop than the one it belongs to")
+            }
+            (None, Some(current)) => self.core = Some(current),
+            (_, None) => panic!("{}", context::NO_LOOP),
+        }
+        self.core.as_ref().expect("set above")
+    }
+
+    fn deadline_ticks(&mut self) -> u64 {
+        let when = self.when;
+        let core = self.core();
+        let t = match when {
+            When::Ticks(t) => t,
+            When::After(d) => core.clock.now().saturating_add(duration_ticks(d)),
+            When::At(i) => core.clock.ticks(i),
+        };
+        self.when = When::Ticks(t);
+        t
+    }
+
+    /// The deadline as an `Instant` of loop time.
+    ///
+    /// # Panics
+    /// Outside a loop, for a sleep made outside one and not yet polled.
+    pub fn deadline(&self) -> Instant {
+        match (self.when, &self.core) {
+            (When::At(i), _) => i,
+            (When::Ticks(t), Some(core)) => core.clock.instant(t),
+            (When::After(d), _) => crate::now() + d,
+            (When::Ticks(_), None) => unreachable!("ticks are resolved with a loop"),
+        }
+    }
+
+    /// True once the deadline has passed on the loop clock.
+    pub fn is_elapsed(&self) -> bool {
+        match (self.when, &self.core) {
+            (When::Ticks(t), Some(core)) => core.clock.now() >= t,
+            _ => crate::now() >= self.deadline(),
+        }
+    }
+
+    /// Moves the deadline (asyncio's `Timeout.reschedule`). The sleep can
+    /// be awaited again afterwards.
+    pub fn reset(&mut self, deadline: Instant) {
+        self.disarm();
+        self.when = When::At(deadline);
+        self.polled = false;
+    }
+
+    fn disarm(&mut self) {
+        if let (Some(key), Some(core)) = (self.key.take(), &self.core) {
+            if let Ok(mut wheel) = core.timers.try_borrow_mut() {
+                let handle = wheel.remove(key);
+                drop(wheel);
+                drop(handle);
+            }
+        }
+    }
+
+    /// Ready once the deadline has passed; otherwise arms (or refreshes)
+    /// the timer. No yield-once rule: used by `Timeout`.
+    pub(crate) fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let deadline = self.deadline_ticks();
+        let core = self.core.clone().expect("resolved by deadline_ticks");
+        if core.clock.now() >= deadline {
+            self.disarm();
+            return Poll::Ready(());
+        }
+        let mut wheel = core.timers.borrow_mut();
+        if let Some(key) = self.key {
+            if let Some(handle) = wheel.payload_mut(key) {
+                if !handle.will_wake(cx) {
+                    let old = std::mem::replace(handle, WakeHandle::new(cx));
+                    drop(wheel);
+                    drop(old);
+                }
+                return Poll::Pending;
+            }
+        }
+        self.key = Some(wheel.insert(deadline, WakeHandle::new(cx)));
+        Poll::Pending
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let first = !this.polled;
+        this.polled = true;
+        match this.poll_deadline(cx) {
+            Poll::Ready(()) if first => {
+                // asyncio suspends even for a past deadline: yield once.
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            other => other,
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.disarm();
+    }
+}
+
+impl std::fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sleep")
+            .field("when", &self.when)
+            .field("armed", &self.key.is_some())
+            .finish()
+    }
+}

@@ -1,0 +1,202 @@
+//! Rendering a [`Trace`]: an ASCII timeline like the course's diagrams, and
+//! Chrome trace JSON (opens in Perfetto or chrome://tracing).
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::{End, EventKind, TaskSpan, Trace};
+
+impl Trace {
+    /// An ASCII timeline, one row per task in creation order:
+    ///
+    /// ```text
+    /// A  |---------->                    | 1.000s
+    /// B  |------------------------------>| 2.000s
+    ///     0s                          2.000s
+    /// ```
+    ///
+    /// `-` while the task is alive, then `>` where it returned, `x` where it
+    /// was cancelled, `!` where it panicked; a row that runs off the right
+    /// edge is still alive. `width` is the number of columns for the time
+    /// axis (at least 10).
+    pub fn timeline(&self, width: usize) -> String {
+        let width = width.max(10);
+        let spans = self.tasks();
+        if spans.is_empty() {
+            return String::from("(no tasks)\n");
+        }
+        let last = self.events.last().map(|e| e.time).unwrap_or_default();
+        let total = last.as_nanos().max(1);
+        let col = |t: Duration| -> usize {
+            ((t.as_nanos() * (width as u128 - 1)) / total).min(width as u128 - 1) as usize
+        };
+        let labels: Vec<String> = spans.iter().map(TaskSpan::label).collect();
+        let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+        let mut out = String::new();
+        for (span, label) in spans.iter().zip(&labels) {
+            let start = col(span.start);
+            let end = span.end.map(col);
+            let mut row = String::with_capacity(width);
+            for c in 0..width {
+                let ch = match end {
+                    _ if c < start => ' ',
+                    Some(e) if c < e => '-',
+                    Some(e) if c == e => match span.outcome {
+                        Some(End::Cancelled) => 'x',
+                        Some(End::Panicked) => '!',
+                        _ => '>',
+                    },
+                    Some(_) => ' ',
+                    None => '-',
+                };
+                row.push(ch);
+            }
+            let lifetime = match span.end {
+                Some(e) => format_secs(e.saturating_sub(span.start)),
+                None => String::from("running"),
+            };
+            let _ = writeln!(out, "{label:<label_width$} |{row}| {lifetime}");
+        }
+        let end_label = format_secs(last);
+        let pad = width.saturating_sub(end_label.len() + 2);
+        let _ = writeln!(
+            out,
+            "{:label_width$}  0s{:pad$}{end_label}",
+            "",
+            "",
+        );
+        out
+    }
+
+    /// The trace as Chrome trace-event JSON: one row per task, a slice for
+    /// its whole life and one for each poll. Times are loop times in
+    /// microseconds.
+    pub fn to_chrome_json(&self) -> String {
+        let spans = self.tasks();
+        let last = self.events.last().map(|e| e.time).unwrap_or_default();
+        let mut out = String::from("{\"traceEvents\":[");
+        let mut first = true;
+        let mut push = |s: String| {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(&s);
+        };
+        for span in &spans {
+            let tid = span.id.as_u64();
+            push(format!(
+                "{{\"ph\":\"M\",\"pid\":1,\"tid\":{tid},\"name\":\"thread_name\",\"args\":{{\"name\":{}}}}}",
+                json_string(&span.label())
+            ));
+            let end = span.end.unwrap_or(last);
+            push(format!(
+                "{{\"ph\":\"X\",\"pid\":1,\"tid\":{tid},\"name\":{},\"cat\":\"task\",\"ts\":{},\"dur\":{},\"args\":{{\"spawned_at\":{},\"outcome\":\"{}\"}}}}",
+                json_string(&span.label()),
+                micros(span.start),
+                micros(end.saturating_sub(span.start)),
+                json_string(&span.location.to_string()),
+                match span.outcome {
+                    Some(End::Done) => "done",
+                    Some(End::Cancelled) => "cancelled",
+                    Some(End::Panicked) => "panicked",
+                    None => "running",
+                }
+            ));
+        }
+        let mut open: std::collections::HashMap<u64, Duration> = Default::default();
+        for e in &self.events {
+            match e.kind {
+                EventKind::PollStart => {
+                    open.insert(e.task.as_u64(), e.time);
+                }
+                EventKind::PollEnd => {
+                    if let Some(start) = open.remove(&e.task.as_u64()) {
+                        push(format!(
+                            "{{\"ph\":\"X\",\"pid\":1,\"tid\":{},\"name\":\"poll\",\"cat\":\"poll\",\"ts\":{},\"dur\":{}}}",
+                            e.task.as_u64(),
+                            micros(start),
+                            micros(e.time.saturating_sub(start))
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push_str("],\"displayTimeUnit\":\"ms\"}");
+        out
+    }
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.3}", d.as_nanos() as f64 / 1000.0)
+}
+
+fn format_secs(d: Duration) -> String {
+    format!("{:.3}s", d.as_secs_f64())
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::TaskId;
+    use crate::trace::Event;
+
+    fn ev(ms: u64, task: u64, kind: EventKind) -> Event {
+        Event {
+            time: Duration::from_millis(ms),
+            task: TaskId(task),
+            kind,
+        }
+    }
+
+    fn created(name: &str) -> EventKind {
+        EventKind::Created {
+            name: Some(name.into()),
+            parent: None,
+            location: std::panic::Location::caller(),
+        }
+    }
+
+    #[test]
+    fn timeline_draws_lifetimes_and_endings() {
+        let trace = Trace {
+            events: vec![
+                ev(0, 1, created("A")),
+                ev(0, 2, created("B\"q")),
+                ev(0, 1, EventKind::PollStart),
+                ev(0, 1, EventKind::PollEnd),
+                ev(1000, 1, EventKind::Done),
+                ev(2000, 2, EventKind::Cancelled),
+            ],
+        };
+        let text = trace.timeline(21);
+        let rows: Vec<&str> = text.lines().collect();
+        assert_eq!(rows[0], "A   |---------->          | 1.000s");
+        assert_eq!(rows[1], "B\"q |--------------------x| 2.000s");
+        let json = trace.to_chrome_json();
+        assert!(json.contains("\"name\":\"B\\\"q\""), "{json}");
+        assert!(json.contains("\"outcome\":\"cancelled\""));
+        assert!(json.contains("\"name\":\"poll\""));
+    }
+}
