@@ -31,6 +31,7 @@
 
 mod combinators;
 mod coop;
+mod loom_shim;
 pub mod random;
 pub mod runtime;
 pub mod task;

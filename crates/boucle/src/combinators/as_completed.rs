@@ -5,8 +5,10 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use std::collections::HashMap;
+
 use crate::task::waker::Completions;
-use crate::task::{Task, TaskError};
+use crate::task::{Task, TaskError, TaskId};
 
 /// Yields task results in completion order (asyncio's `as_completed`).
 /// Made by [`as_completed`] and [`as_completed_tasks`].
@@ -26,6 +28,7 @@ use crate::task::{Task, TaskError};
 #[must_use = "AsCompleted does nothing unless you call .next().await"]
 pub struct AsCompleted<T> {
     tasks: Vec<Option<Task<T>>>,
+    index: TaskIndex,
     queue: Rc<Completions>,
     remaining: usize,
     owned: bool,
@@ -83,12 +86,13 @@ where
 impl<T> AsCompleted<T> {
     fn new(tasks: Vec<Task<T>>, owned: bool) -> AsCompleted<T> {
         let queue = Rc::new(Completions::default());
-        for (i, task) in tasks.iter().enumerate() {
-            if !task.notify_on_complete(&queue, i) {
-                queue.push(i);
+        for task in &tasks {
+            if !task.notify_on_complete(&queue) {
+                queue.push(task.id());
             }
         }
         AsCompleted {
+            index: TaskIndex::new(tasks.iter().map(Task::id)),
             remaining: tasks.len(),
             tasks: tasks.into_iter().map(Some).collect(),
             queue,
@@ -114,7 +118,10 @@ impl<T> AsCompleted<T> {
         if crate::coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        while let Some(i) = self.queue.pop() {
+        while let Some(id) = self.queue.pop() {
+            let Some(i) = self.index.get(id) else {
+                continue;
+            };
             let Some(mut task) = self.tasks[i].take() else {
                 continue;
             };
@@ -137,6 +144,47 @@ impl<T> Drop for AsCompleted<T> {
             for task in self.tasks.iter().flatten() {
                 task.cancel();
             }
+        }
+    }
+}
+
+/// Finds a task's position from its id: arithmetic when the ids are
+/// consecutive (tasks spawned in a row, as `as_completed` does), a map
+/// otherwise.
+pub(crate) enum TaskIndex {
+    Range { first: u64, len: usize },
+    Map(HashMap<TaskId, usize>),
+}
+
+impl TaskIndex {
+    pub(crate) fn new(ids: impl Iterator<Item = TaskId> + Clone) -> TaskIndex {
+        let mut it = ids.clone();
+        let Some(first) = it.next() else {
+            return TaskIndex::Range { first: 0, len: 0 };
+        };
+        let mut len = 1;
+        let mut consecutive = true;
+        for id in it {
+            consecutive &= id.as_u64() == first.as_u64() + len as u64;
+            len += 1;
+        }
+        if consecutive {
+            TaskIndex::Range {
+                first: first.as_u64(),
+                len,
+            }
+        } else {
+            TaskIndex::Map(ids.enumerate().map(|(i, id)| (id, i)).collect())
+        }
+    }
+
+    pub(crate) fn get(&self, id: TaskId) -> Option<usize> {
+        match self {
+            TaskIndex::Range { first, len } => {
+                let i = id.as_u64().checked_sub(*first)? as usize;
+                (i < *len).then_some(i)
+            }
+            TaskIndex::Map(map) => map.get(&id).copied(),
         }
     }
 }

@@ -286,11 +286,11 @@ impl Core {
         let Some(wakes) = self.shared.take_remote() else {
             return false;
         };
-        let any = wakes.main || !wakes.tasks.is_empty();
+        let any = wakes.main || !wakes.items.is_empty();
         if wakes.main {
             self.schedule_main();
         }
-        for remote in wakes.tasks {
+        for remote in wakes.items {
             remote.schedule_on_loop(|task| self.push_ready(task));
         }
         any

@@ -10,6 +10,7 @@ mod builder;
 pub(crate) mod context;
 pub(crate) mod core;
 mod driver;
+mod remote;
 pub(crate) mod shared;
 
 use std::future::Future;

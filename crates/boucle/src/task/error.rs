@@ -25,12 +25,16 @@ pub struct TaskError {
 
 enum Repr {
     Cancelled,
+    // Boxed: a `TaskError` is one pointer, so `Result<T, TaskError>` (stored
+    // in every task) stays small.
+    Panic(Box<PanicRepr>),
+}
+
+struct PanicRepr {
+    message: Option<String>,
     // A `Mutex` so that `TaskError` is `Sync` (error crates require it); the
     // payload itself is only `Send`.
-    Panic {
-        message: Option<String>,
-        payload: Mutex<Box<dyn Any + Send + 'static>>,
-    },
+    payload: Mutex<Box<dyn Any + Send + 'static>>,
 }
 
 impl TaskError {
@@ -42,10 +46,10 @@ impl TaskError {
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> TaskError {
         TaskError {
-            repr: Repr::Panic {
+            repr: Repr::Panic(Box::new(PanicRepr {
                 message: payload_str(&*payload).map(str::to_owned),
                 payload: Mutex::new(payload),
-            },
+            })),
         }
     }
 
@@ -57,7 +61,7 @@ impl TaskError {
 
     /// True if the task's future panicked (in `poll`, or in its destructor).
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic { .. })
+        matches!(self.repr, Repr::Panic(_))
     }
 
     /// The panic payload, to hand to `std::panic::resume_unwind`.
@@ -66,7 +70,7 @@ impl TaskError {
     /// If the task was cancelled rather than panicked (check `is_panic`).
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         match self.repr {
-            Repr::Panic { payload, .. } => payload.into_inner().unwrap_or_else(|e| e.into_inner()),
+            Repr::Panic(p) => p.payload.into_inner().unwrap_or_else(|e| e.into_inner()),
             Repr::Cancelled => panic!("boucle: `TaskError::into_panic` on a cancelled task"),
         }
     }
@@ -74,7 +78,7 @@ impl TaskError {
     /// The panic message, when the payload is a string (as `panic!` makes).
     pub fn panic_message(&self) -> Option<&str> {
         match &self.repr {
-            Repr::Panic { message, .. } => message.as_deref(),
+            Repr::Panic(p) => p.message.as_deref(),
             Repr::Cancelled => None,
         }
     }
@@ -93,7 +97,7 @@ impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => f.write_str("task was cancelled"),
-            Repr::Panic { message, .. } => match message {
+            Repr::Panic(p) => match &p.message {
                 Some(msg) => write!(f, "task panicked: {msg}"),
                 None => f.write_str("task panicked"),
             },
@@ -105,7 +109,7 @@ impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => f.write_str("TaskError::Cancelled"),
-            Repr::Panic { .. } => write!(f, "TaskError::Panic({self})"),
+            Repr::Panic(_) => write!(f, "TaskError::Panic({self})"),
         }
     }
 }

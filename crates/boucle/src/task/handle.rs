@@ -104,11 +104,11 @@ impl<T> Task<T> {
         }
     }
 
-    /// Asks for a completion notice on `queue` (at `index`) instead of a
-    /// wake-up. False if the task is already complete.
-    pub(crate) fn notify_on_complete(&self, queue: &Rc<Completions>, index: usize) -> bool {
+    /// Asks for a completion notice (this task's id) on `queue` instead of
+    /// a wake-up. False if the task is already complete.
+    pub(crate) fn notify_on_complete(&self, queue: &Rc<Completions>) -> bool {
         self.raw
-            .notify_on_complete(WakeHandle::Notify(queue.clone(), index))
+            .notify_on_complete(WakeHandle::Notify(queue.clone()))
     }
 
     /// A snapshot of the task (id, name, state, spawn location).

@@ -50,6 +50,7 @@ mod builder;
 pub(crate) mod error;
 mod handle;
 pub(crate) mod raw;
+mod refcount;
 pub(crate) mod state;
 pub(crate) mod waker;
 

@@ -15,19 +15,15 @@ use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::rc::Rc;
-use std::sync::atomic::{fence, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use super::error::TaskError;
+use super::refcount::{WakerCount, MAX_REFS};
 use super::state::{CancelAction, Outcome, RunAction, ScheduleAction, State};
 use super::waker::WakeHandle;
 use super::TaskId;
 use crate::runtime::{context, shared::Shared};
-
-/// Reference counts above this abort the process, as `Arc` does: a count
-/// that wraps would free memory still in use.
-const MAX_REFS: u32 = u32::MAX / 2;
 
 /// The part of a task that does not depend on its future's type.
 ///
@@ -41,7 +37,7 @@ pub(crate) struct Header {
     refs: Cell<u32>,
     /// `Waker` references (any thread), plus one for the whole local side
     /// while `refs > 0`.
-    wakers: AtomicU32,
+    wakers: WakerCount,
     /// Index in the loop's registry of unfinished tasks.
     pub(crate) registry_slot: Cell<u32>,
     pub(crate) id: TaskId,
@@ -50,7 +46,8 @@ pub(crate) struct Header {
     shared: *const Shared,
     /// Who awaits the `Task` handle.
     join_waiter: Cell<Option<WakeHandle>>,
-    name: Cell<Option<Rc<str>>>,
+    /// Boxed: names are rare, and a thin pointer keeps the header small.
+    name: Cell<Option<Box<Rc<str>>>>,
     pub(crate) location: &'static Location<'static>,
 }
 
@@ -115,13 +112,13 @@ where
         header: Header {
             state: State::new_scheduled(),
             refs: Cell::new(3),
-            wakers: AtomicU32::new(1),
+            wakers: WakerCount::new(),
             registry_slot: Cell::new(u32::MAX),
             id,
             vtable: vtable::<F>(),
             shared: Arc::as_ptr(shared),
             join_waiter: Cell::new(None),
-            name: Cell::new(name),
+            name: Cell::new(name.map(Box::new)),
             location,
         },
         stage: UnsafeCell::new(Stage::Running(future)),
@@ -259,7 +256,7 @@ unsafe fn complete<F: Future + 'static>(
     }
     header.state.transition_to_complete(outcome);
     if let Some(waiter) = header.join_waiter.take() {
-        waiter.wake();
+        waiter.wake_completed(header.id);
     }
     PollOutcome::Complete {
         outcome,
@@ -341,8 +338,9 @@ impl TaskRef {
     pub(crate) fn name(&self) -> Option<Rc<str>> {
         let h = self.header();
         let name = h.name.take();
-        h.name.set(name.clone());
-        name
+        let copy = name.as_deref().cloned();
+        h.name.set(name);
+        copy
     }
 
     /// Runs one turn of the task. The loop calls this with the reference it
@@ -507,23 +505,21 @@ unsafe fn release(ptr: NonNull<Header>) {
     // SAFETY: live, loop thread, nobody polls a task without a local count.
     let stage_panic = unsafe { (header.vtable.drop_stage)(ptr) };
     let shared = header.shared;
-    if header.wakers.load(Ordering::Acquire) == 1 {
-        // No waker exists anywhere, and none can be made without one.
-        // SAFETY: the only remaining count was the local side's.
-        unsafe { (header.vtable.dealloc)(ptr) };
-    } else {
-        // Wakers remain, perhaps on other threads: the memory must keep the
-        // loop's `Shared` alive for their wakes.
+    // Wakers may remain, perhaps on other threads: then the memory keeps the
+    // loop's `Shared` alive for their wakes, and the last one frees it.
+    let free_now = header.wakers.release_local(|| {
         // SAFETY: `shared` came from `Arc::as_ptr` of a live `Arc` (the
-        // runtime's, or the pin that `Shared::local_task_released` holds
-        // while local task sides exist).
+        // runtime's, or the pin `Runtime::drop` leaves while local task
+        // sides exist, this one included).
         unsafe { Arc::increment_strong_count(shared) };
         header.state.set_holds_shared();
-        if header.wakers.fetch_sub(1, Ordering::Release) == 1 {
-            fence(Ordering::Acquire);
-            // SAFETY: every count is gone.
-            unsafe { (header.vtable.dealloc)(ptr) };
-            // SAFETY: the strong count taken above.
+    });
+    if free_now {
+        let holds_shared = header.state.holds_shared();
+        // SAFETY: no count remains.
+        unsafe { (header.vtable.dealloc)(ptr) };
+        if holds_shared {
+            // SAFETY: the strong count taken in the hand-off above.
             unsafe { Arc::decrement_strong_count(shared) };
         }
     }
@@ -553,10 +549,7 @@ fn schedule(ptr: NonNull<Header>) {
     if local.is_none() {
         // Another thread, or this thread outside the loop: hand a waker
         // count to the loop's remote queue.
-        let n = header.wakers.fetch_add(1, Ordering::Relaxed);
-        if n >= MAX_REFS {
-            std::process::abort();
-        }
+        header.wakers.increment();
         let remote = RemoteRef(ptr);
         // SAFETY: `shared` is alive while any count exists (see `release`
         // and `Shared::local_task_released`), and we hold one.
@@ -612,9 +605,7 @@ fn raw_waker(ptr: NonNull<Header>) -> RawWaker {
 unsafe fn clone_waker(data: *const ()) -> RawWaker {
     // SAFETY: the waker being cloned keeps the header alive.
     let header = unsafe { &*(data as *const Header) };
-    if header.wakers.fetch_add(1, Ordering::Relaxed) >= MAX_REFS {
-        std::process::abort();
-    }
+    header.wakers.increment();
     RawWaker::new(data, &WAKER_VTABLE)
 }
 
@@ -640,10 +631,9 @@ unsafe fn wake_by_ref_waker(data: *const ()) {
 unsafe fn drop_waker(data: *const ()) {
     // SAFETY: the count being dropped keeps the header alive until here.
     let header = unsafe { &*(data as *const Header) };
-    if header.wakers.fetch_sub(1, Ordering::Release) != 1 {
+    if !header.wakers.decrement() {
         return;
     }
-    fence(Ordering::Acquire);
     // Last count: the local side released earlier (it holds one count while
     // alive), so the contents are dropped and `holds_shared` is set.
     let shared = header.shared;
@@ -663,9 +653,11 @@ mod tests {
 
     #[test]
     fn header_stays_small() {
-        // The per-task budget (DESIGN.md): keep the header compact.
+        // The per-task memory budget (DESIGN.md): keep the header compact.
+        assert_eq!(std::mem::size_of::<Result<u64, TaskError>>(), 16);
+        assert!(std::mem::size_of::<WakeHandle>() <= 24);
         assert!(
-            std::mem::size_of::<Header>() <= 96,
+            std::mem::size_of::<Header>() <= 80,
             "{}",
             std::mem::size_of::<Header>()
         );

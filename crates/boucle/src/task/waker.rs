@@ -13,33 +13,34 @@ use std::rc::Rc;
 use std::task::{Context, Waker};
 
 use super::raw::{waker_task, TaskRef};
+use super::TaskId;
 
 pub(crate) enum WakeHandle {
     Task(TaskRef),
     Waker(Waker),
-    /// Completion notice: push the index to a queue, wake its consumer
-    /// (`as_completed`, `TaskGroup`).
-    Notify(Rc<Completions>, usize),
+    /// Completion notice, only as a task's join waiter: push the task's id
+    /// to a queue and wake its consumer (`as_completed`, `TaskGroup`).
+    Notify(Rc<Completions>),
 }
 
-/// Indices of finished tasks, in the order they finished, and who waits
-/// for the next one.
+/// Ids of finished tasks, in the order they finished, and who waits for the
+/// next one.
 #[derive(Default)]
 pub(crate) struct Completions {
-    ready: RefCell<VecDeque<usize>>,
+    ready: RefCell<VecDeque<TaskId>>,
     waiter: RefCell<Option<WakeHandle>>,
 }
 
 impl Completions {
-    pub(crate) fn push(&self, index: usize) {
-        self.ready.borrow_mut().push_back(index);
+    pub(crate) fn push(&self, id: TaskId) {
+        self.ready.borrow_mut().push_back(id);
         let waiter = self.waiter.borrow_mut().take();
         if let Some(w) = waiter {
             w.wake();
         }
     }
 
-    pub(crate) fn pop(&self) -> Option<usize> {
+    pub(crate) fn pop(&self) -> Option<TaskId> {
         self.ready.borrow_mut().pop_front()
     }
 
@@ -89,7 +90,17 @@ impl WakeHandle {
         match self {
             WakeHandle::Task(task) => task.wake_local(),
             WakeHandle::Waker(waker) => waker.wake(),
-            WakeHandle::Notify(queue, index) => queue.push(index),
+            WakeHandle::Notify(_) => {
+                debug_assert!(false, "a completion notice woken as a plain waker")
+            }
+        }
+    }
+
+    /// Wakes the join waiter of task `id`, which just completed.
+    pub(crate) fn wake_completed(self, id: TaskId) {
+        match self {
+            WakeHandle::Notify(queue) => queue.push(id),
+            other => other.wake(),
         }
     }
 
@@ -97,7 +108,9 @@ impl WakeHandle {
         match self {
             WakeHandle::Task(task) => task.clone().wake_local(),
             WakeHandle::Waker(waker) => waker.wake_by_ref(),
-            WakeHandle::Notify(queue, index) => queue.push(*index),
+            WakeHandle::Notify(_) => {
+                debug_assert!(false, "a completion notice woken as a plain waker")
+            }
         }
     }
 }

@@ -20,12 +20,24 @@ impl Trace {
     /// edge is still alive. `width` is the number of columns for the time
     /// axis (at least 10).
     pub fn timeline(&self, width: usize) -> String {
+        self.timeline_until(width, Duration::ZERO)
+    }
+
+    /// Like [`Trace::timeline`], with the time axis running to at least
+    /// `until`: two runs drawn with the same `until` share one scale, so
+    /// the shorter one looks shorter (sequential vs concurrent, say).
+    pub fn timeline_until(&self, width: usize, until: Duration) -> String {
         let width = width.max(10);
         let spans = self.tasks();
         if spans.is_empty() {
             return String::from("(no tasks)\n");
         }
-        let last = self.events.last().map(|e| e.time).unwrap_or_default();
+        let last = self
+            .events
+            .last()
+            .map(|e| e.time)
+            .unwrap_or_default()
+            .max(until);
         let total = last.as_nanos().max(1);
         let col = |t: Duration| -> usize {
             ((t.as_nanos() * (width as u128 - 1)) / total).min(width as u128 - 1) as usize
@@ -194,6 +206,11 @@ mod tests {
         let rows: Vec<&str> = text.lines().collect();
         assert_eq!(rows[0], "A   |---------->          | 1.000s");
         assert_eq!(rows[1], "B\"q |--------------------x| 2.000s");
+        let scaled = trace.timeline_until(21, Duration::from_secs(4));
+        let rows: Vec<&str> = scaled.lines().collect();
+        assert_eq!(rows[0], "A   |----->               | 1.000s");
+        assert_eq!(rows[1], "B\"q |----------x          | 2.000s");
+        assert!(rows[2].ends_with("4.000s"), "{scaled}");
         let json = trace.to_chrome_json();
         assert!(json.contains("\"name\":\"B\\\"q\""), "{json}");
         assert!(json.contains("\"outcome\":\"cancelled\""));
