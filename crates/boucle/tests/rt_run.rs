@@ -40,7 +40,10 @@ fn run_inside_a_running_loop_is_a_clear_error() {
 #[test]
 fn spawn_outside_a_loop_is_a_clear_error() {
     let msg = message(catch_unwind(|| drop(boucle::spawn(async {}))).unwrap_err());
-    assert!(msg.starts_with("no running boucle loop: call this inside boucle::run"), "{msg}");
+    assert!(
+        msg.starts_with("no running boucle loop: call this inside boucle::run"),
+        "{msg}"
+    );
     let msg = message(catch_unwind(|| drop(boucle::spawn_blocking(|| ()))).unwrap_err());
     assert!(msg.starts_with("no running boucle loop"), "{msg}");
 }
@@ -179,7 +182,10 @@ fn child_entry() {
 #[test]
 fn an_unobserved_panic_is_reported_once_with_name_and_location() {
     let stderr = run_child("detached_panic");
-    let reports: Vec<&str> = stderr.lines().filter(|l| l.starts_with("boucle: ")).collect();
+    let reports: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("boucle: "))
+        .collect();
     assert_eq!(reports.len(), 1, "{stderr}");
     let line = reports[0];
     assert!(line.contains("task 'lonely'"), "{line}");
@@ -191,7 +197,9 @@ fn an_unobserved_panic_is_reported_once_with_name_and_location() {
 fn debug_mode_names_a_task_that_blocks_the_loop() {
     let stderr = run_child("slow_poll");
     assert!(
-        stderr.lines().any(|l| l.contains("task 'hog'") && l.contains("blocked the loop")),
+        stderr
+            .lines()
+            .any(|l| l.contains("task 'hog'") && l.contains("blocked the loop")),
         "{stderr}"
     );
 }

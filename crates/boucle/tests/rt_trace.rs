@@ -23,11 +23,19 @@ fn short(kind: &EventKind) -> String {
 
 #[test]
 fn exact_event_sequence() {
-    let rt = Runtime::builder().virtual_time(true).trace(true).build().unwrap();
+    let rt = Runtime::builder()
+        .virtual_time(true)
+        .trace(true)
+        .build()
+        .unwrap();
     rt.block_on(async {
         let a = boucle::task::Builder::new().name("A").spawn(async {
             boucle::sleep(Duration::from_secs(1)).await;
-            boucle::task::Builder::new().name("C").spawn(async {}).await.unwrap();
+            boucle::task::Builder::new()
+                .name("C")
+                .spawn(async {})
+                .await
+                .unwrap();
         });
         let b = boucle::task::Builder::new()
             .name("B")
@@ -70,7 +78,10 @@ fn exact_event_sequence() {
     assert_eq!(spans[0].end, Some(Duration::from_secs(1)));
     assert_eq!(spans[1].outcome, Some(End::Cancelled));
     let timeline = trace.timeline(20);
-    assert!(timeline.lines().next().unwrap().starts_with("A |"), "{timeline}");
+    assert!(
+        timeline.lines().next().unwrap().starts_with("A |"),
+        "{timeline}"
+    );
     assert!(timeline.contains('x'), "cancellation is drawn: {timeline}");
 }
 

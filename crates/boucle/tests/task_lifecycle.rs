@@ -1,6 +1,10 @@
 //! Task life cycle: cancellation timing x handle drop x panic (in poll and
 //! in drop), as tokio's task_combinations test does for its runtime.
 
+// Some tests return a `Task` from `block_on` on purpose: to keep it
+// beyond the loop.
+#![allow(clippy::async_yields_async)]
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
@@ -8,7 +12,11 @@ use std::time::Duration;
 use boucle::{Runtime, TaskError};
 
 fn rt() -> Runtime {
-    Runtime::builder().virtual_time(true).seed(1).build().unwrap()
+    Runtime::builder()
+        .virtual_time(true)
+        .seed(1)
+        .build()
+        .unwrap()
 }
 
 /// Sets a flag when dropped: proves a future's cleanup ran.
@@ -42,7 +50,10 @@ fn cancel_before_first_poll_never_polls_and_runs_drop() {
             p.set(true);
         });
         assert!(task.cancel());
-        assert!(task.cancel(), "a second request is accepted too (still not done)");
+        assert!(
+            task.cancel(),
+            "a second request is accepted too (still not done)"
+        );
         task.await.unwrap_err()
     });
     assert!(err.is_cancelled());
@@ -51,7 +62,11 @@ fn cancel_before_first_poll_never_polls_and_runs_drop() {
     // what matters is the future was dropped (its captured DropFlag moved
     // into the body never ran). Check the captured variable was dropped:
     assert_eq!(drops.get(), 0);
-    assert_eq!(Rc::strong_count(&drops), 1, "the future and its captures were dropped");
+    assert_eq!(
+        Rc::strong_count(&drops),
+        1,
+        "the future and its captures were dropped"
+    );
 }
 
 #[test]
@@ -73,7 +88,11 @@ fn cancel_while_sleeping_drops_the_future_at_its_next_turn() {
     });
     assert!(err.is_cancelled());
     assert_eq!(drops.get(), 1);
-    assert_eq!(elapsed, Duration::from_secs(1), "the 100 s timer was disarmed");
+    assert_eq!(
+        elapsed,
+        Duration::from_secs(1),
+        "the 100 s timer was disarmed"
+    );
 }
 
 #[test]
@@ -130,7 +149,11 @@ fn panic_in_poll_stays_in_the_task() {
 
 #[test]
 fn panic_payload_can_be_resumed() {
-    let err = rt().block_on(async { boucle::spawn(async { panic!("resume me") }).await.unwrap_err() });
+    let err = rt().block_on(async {
+        boucle::spawn(async { panic!("resume me") })
+            .await
+            .unwrap_err()
+    });
     let payload = err.into_panic();
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         std::panic::resume_unwind(payload)
@@ -218,7 +241,12 @@ fn lifecycle_combinations() {
         InPoll,
         InDrop,
     }
-    for cancel in [CancelAt::Never, CancelAt::BeforePoll, CancelAt::WhilePending, CancelAt::AfterDone] {
+    for cancel in [
+        CancelAt::Never,
+        CancelAt::BeforePoll,
+        CancelAt::WhilePending,
+        CancelAt::AfterDone,
+    ] {
         for detach in [false, true] {
             for panic in [Panic::No, Panic::InPoll, Panic::InDrop] {
                 let case = format!("{cancel:?} detach={detach} {panic:?}");
@@ -267,13 +295,19 @@ fn lifecycle_combinations() {
                 assert_eq!(Rc::strong_count(&drops), 1, "{case}: captures dropped");
                 let Some(result) = result else { continue };
                 match (cancel, panic) {
-                    (CancelAt::BeforePoll, _) => assert!(result.unwrap_err().is_cancelled(), "{case}"),
+                    (CancelAt::BeforePoll, _) => {
+                        assert!(result.unwrap_err().is_cancelled(), "{case}")
+                    }
                     (CancelAt::WhilePending, Panic::InDrop) => {
                         assert!(result.unwrap_err().is_panic(), "{case}")
                     }
-                    (CancelAt::WhilePending, _) => assert!(result.unwrap_err().is_cancelled(), "{case}"),
+                    (CancelAt::WhilePending, _) => {
+                        assert!(result.unwrap_err().is_cancelled(), "{case}")
+                    }
                     (_, Panic::No) => assert_eq!(result.unwrap(), 5, "{case}"),
-                    (_, Panic::InPoll | Panic::InDrop) => assert!(result.unwrap_err().is_panic(), "{case}"),
+                    (_, Panic::InPoll | Panic::InDrop) => {
+                        assert!(result.unwrap_err().is_panic(), "{case}")
+                    }
                 }
             }
         }
@@ -324,20 +358,33 @@ fn ids_names_current_task_and_all_tasks() {
         assert_eq!(b.id().as_u64(), a.id().as_u64() + 1);
         assert_eq!(a.name().as_deref(), Some("alpha"));
         assert_eq!(b.name(), None);
-        assert!(boucle::current_task().is_none(), "block_on's future is not a task");
+        assert!(
+            boucle::current_task().is_none(),
+            "block_on's future is not a task"
+        );
         let all = boucle::all_tasks();
         assert_eq!(all.len(), 2);
         let alpha = all.iter().find(|t| t.id == a.id()).unwrap();
         assert_eq!(alpha.label(), "alpha");
         assert_eq!(alpha.state, boucle::task::TaskState::Scheduled);
         assert!(alpha.location.file().ends_with("task_lifecycle.rs"));
-        assert_eq!(format!("{}", all.iter().find(|t| t.id == b.id()).unwrap()).split(' ').nth(1).unwrap(), format!("'Task-{}'", b.id()));
+        assert_eq!(
+            format!("{}", all.iter().find(|t| t.id == b.id()).unwrap())
+                .split(' ')
+                .nth(1)
+                .unwrap(),
+            format!("'Task-{}'", b.id())
+        );
         let (id, label, state) = a.await.unwrap();
         assert_eq!(label, "alpha");
         assert_eq!(state, boucle::task::TaskState::Running);
         assert_eq!(id.as_u64(), 1);
         boucle::yield_now().await;
-        assert_eq!(boucle::all_tasks().len(), 1, "finished tasks leave all_tasks");
+        assert_eq!(
+            boucle::all_tasks().len(),
+            1,
+            "finished tasks leave all_tasks"
+        );
         b.cancel();
     });
 }

@@ -1,6 +1,10 @@
 //! Wakers cross threads: cloned to and woken from other threads, outliving
 //! their task and their runtime.
 
+// Some tests return a `Task` from `block_on` on purpose: to keep it
+// beyond the loop.
+#![allow(clippy::async_yields_async)]
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,8 +75,11 @@ fn the_main_future_woken_from_another_thread_runs() {
 #[test]
 fn many_threads_wake_many_tasks() {
     const TASKS: usize = 200;
-    let flags: Vec<_> = (0..TASKS).map(|_| Arc::new(AtomicBool::new(false))).collect();
-    let slots: Vec<Arc<Mutex<Option<Waker>>>> = (0..TASKS).map(|_| Arc::new(Mutex::new(None))).collect();
+    let flags: Vec<_> = (0..TASKS)
+        .map(|_| Arc::new(AtomicBool::new(false)))
+        .collect();
+    let slots: Vec<Arc<Mutex<Option<Waker>>>> =
+        (0..TASKS).map(|_| Arc::new(Mutex::new(None))).collect();
     let threads: Vec<_> = (0..4)
         .map(|t| {
             let flags = flags.clone();

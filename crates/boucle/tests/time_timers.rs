@@ -8,7 +8,11 @@ use std::time::{Duration, Instant};
 use boucle::Runtime;
 
 fn virt(seed: u64) -> Runtime {
-    Runtime::builder().virtual_time(true).seed(seed).build().unwrap()
+    Runtime::builder()
+        .virtual_time(true)
+        .seed(seed)
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -93,7 +97,10 @@ fn virtual_time_jumps_and_is_exact() {
         boucle::sleep(Duration::from_nanos(1)).await;
         boucle::now() - start
     });
-    assert_eq!(elapsed, Duration::from_secs(86_400) + Duration::from_nanos(1));
+    assert_eq!(
+        elapsed,
+        Duration::from_secs(86_400) + Duration::from_nanos(1)
+    );
     assert!(real.elapsed() < Duration::from_secs(2));
 }
 
@@ -116,7 +123,11 @@ fn sleep_until_and_deadline() {
 fn timeout_that_fires_and_one_that_does_not() {
     virt(0).block_on(async {
         let start = boucle::now();
-        let r = boucle::timeout(Duration::from_secs(1), boucle::sleep(Duration::from_secs(5))).await;
+        let r = boucle::timeout(
+            Duration::from_secs(1),
+            boucle::sleep(Duration::from_secs(5)),
+        )
+        .await;
         assert_eq!(r, Err(boucle::Elapsed::clone(&r.unwrap_err())));
         assert_eq!(boucle::now() - start, Duration::from_secs(1));
         let r = boucle::wait_for(
@@ -129,7 +140,15 @@ fn timeout_that_fires_and_one_that_does_not() {
         .await;
         assert_eq!(r, Ok("fast"));
         assert_eq!(boucle::now() - start, Duration::from_millis(1200));
-        assert_eq!(boucle::Elapsed::clone(&boucle::timeout(Duration::ZERO, std::future::pending::<()>()).await.unwrap_err()).to_string(), "deadline has elapsed");
+        assert_eq!(
+            boucle::Elapsed::clone(
+                &boucle::timeout(Duration::ZERO, std::future::pending::<()>())
+                    .await
+                    .unwrap_err()
+            )
+            .to_string(),
+            "deadline has elapsed"
+        );
     });
 }
 
@@ -149,7 +168,9 @@ fn a_timeout_drops_the_inner_future() {
             let _flag = flag;
             boucle::sleep(Duration::from_secs(10)).await;
         };
-        assert!(boucle::timeout(Duration::from_secs(1), inner).await.is_err());
+        assert!(boucle::timeout(Duration::from_secs(1), inner)
+            .await
+            .is_err());
     });
     assert!(*dropped.borrow());
 }
@@ -203,7 +224,10 @@ fn wait_n_100_000_in_virtual_time_is_sorted_fast_and_deterministic() {
     let a = virt(42).block_on(wait_n(100_000, 10.0));
     let took = real.elapsed();
     assert_eq!(a.len(), 100_000);
-    assert!(a.windows(2).all(|w| w[0] <= w[1]), "completion order is sorted");
+    assert!(
+        a.windows(2).all(|w| w[0] <= w[1]),
+        "completion order is sorted"
+    );
     let b = virt(42).block_on(wait_n(100_000, 10.0));
     assert_eq!(a, b, "same seed, same output");
     let c = virt(43).block_on(wait_n(1_000, 10.0));
@@ -223,7 +247,12 @@ fn real_time_wait_n_is_sorted_too() {
 #[test]
 fn same_seed_same_trace() {
     let trace = |seed| {
-        let rt = Runtime::builder().virtual_time(true).seed(seed).trace(true).build().unwrap();
+        let rt = Runtime::builder()
+            .virtual_time(true)
+            .seed(seed)
+            .trace(true)
+            .build()
+            .unwrap();
         rt.block_on(wait_n(50, 1.0));
         rt.trace().unwrap()
     };

@@ -106,6 +106,9 @@ impl<T> AsCompleted<T> {
     }
 
     /// The next result to complete; `None` when all were returned.
+    // asyncio's pattern is `.next().await`; `Stream::next` needs a helper
+    // crate, so the inherent method keeps the course's loop dependency-free.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Next<'_, T> {
         Next { inner: self }
     }

@@ -24,7 +24,6 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 
 pub(crate) struct BlockingPool {
     inner: Arc<Inner>,
-    shared: Arc<Shared>,
 }
 
 struct Inner {
@@ -47,14 +46,13 @@ fn lock(m: &Mutex<PoolState>) -> MutexGuard<'_, PoolState> {
 }
 
 impl BlockingPool {
-    pub(crate) fn new(shared: Arc<Shared>, max_threads: usize) -> BlockingPool {
+    pub(crate) fn new(max_threads: usize) -> BlockingPool {
         BlockingPool {
             inner: Arc::new(Inner {
                 state: Mutex::new(PoolState::default()),
                 cond: Condvar::new(),
                 max_threads: max_threads.max(1),
             }),
-            shared,
         }
     }
 

@@ -69,7 +69,7 @@ impl Core {
         let (driver, waker) = Driver::new()?;
         let shared = Shared::new(waker);
         Ok(Core {
-            blocking: BlockingPool::new(shared.clone(), config.max_blocking_threads),
+            blocking: BlockingPool::new(config.max_blocking_threads),
             shared,
             run_queue: RefCell::new(VecDeque::new()),
             registry: RefCell::new(Vec::new()),
@@ -122,7 +122,9 @@ impl Core {
             owner.header().registry_slot.set(registry.len() as u32);
             registry.push(owner);
         }
-        self.run_queue.borrow_mut().push_back(Runnable::Task(queued));
+        self.run_queue
+            .borrow_mut()
+            .push_back(Runnable::Task(queued));
         self.shared.local_task_created();
         // SAFETY-free: `Task::from_raw` only records the output type, which
         // is `F::Output` by construction.
@@ -343,9 +345,7 @@ impl Core {
 pub(crate) fn default_report(task: Option<TaskInfo>, payload: &(dyn Any + Send)) {
     let msg = payload_str(payload).unwrap_or("Box<dyn Any>");
     match task {
-        Some(info) => eprintln!(
-            "boucle: {info} panicked and nobody awaited it: {msg}"
-        ),
+        Some(info) => eprintln!("boucle: {info} panicked and nobody awaited it: {msg}"),
         None => eprintln!("boucle: a panic that nobody awaited: {msg}"),
     }
 }

@@ -129,9 +129,7 @@ impl<T> Future for Task<T> {
         // SAFETY: `out` is a valid `Poll<Result<T, TaskError>>`, and `T` is
         // the task's output type: `Task<T>` is only built by `Core::spawn`
         // for a future whose output is `T`.
-        unsafe {
-            self.raw.poll_output(&mut out as *mut _ as *mut (), cx)
-        };
+        unsafe { self.raw.poll_output(&mut out as *mut _ as *mut (), cx) };
         out
     }
 }

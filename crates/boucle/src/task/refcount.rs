@@ -137,8 +137,7 @@ mod loom_tests {
                 })
                 .collect();
             let m = mem.clone();
-            if m
-                .count
+            if m.count
                 .release_local(|| m.handoff_flag.with_mut(|p| unsafe { *p = true }))
             {
                 m.free(false);

@@ -109,10 +109,6 @@ impl State {
         self.get() & SCHEDULED != 0
     }
 
-    pub(crate) fn is_started(&self) -> bool {
-        self.get() & STARTED != 0
-    }
-
     pub(crate) fn cancel_requested(&self) -> bool {
         self.get() & CANCEL_REQUESTED != 0
     }
@@ -205,18 +201,12 @@ mod tests {
     fn schedule_is_idempotent_until_run() {
         let s = State::new_scheduled();
         assert_eq!(s.transition_to_scheduled(), ScheduleAction::Nothing);
-        assert_eq!(
-            s.transition_to_running(),
-            RunAction::Poll { first: true }
-        );
+        assert_eq!(s.transition_to_running(), RunAction::Poll { first: true });
         // Woken while running: queued again.
         assert_eq!(s.transition_to_scheduled(), ScheduleAction::Push);
         assert_eq!(s.transition_to_scheduled(), ScheduleAction::Nothing);
         s.transition_to_idle();
-        assert_eq!(
-            s.transition_to_running(),
-            RunAction::Poll { first: false }
-        );
+        assert_eq!(s.transition_to_running(), RunAction::Poll { first: false });
     }
 
     #[test]

@@ -44,10 +44,6 @@ impl Completions {
         self.ready.borrow_mut().pop_front()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.ready.borrow().is_empty()
-    }
-
     /// Registers `cx` to be woken by the next `push`.
     pub(crate) fn register(&self, cx: &Context<'_>) {
         let mut waiter = self.waiter.borrow_mut();
@@ -101,16 +97,6 @@ impl WakeHandle {
         match self {
             WakeHandle::Notify(queue) => queue.push(id),
             other => other.wake(),
-        }
-    }
-
-    pub(crate) fn wake_by_ref(&self) {
-        match self {
-            WakeHandle::Task(task) => task.clone().wake_local(),
-            WakeHandle::Waker(waker) => waker.wake_by_ref(),
-            WakeHandle::Notify(_) => {
-                debug_assert!(false, "a completion notice woken as a plain waker")
-            }
         }
     }
 }

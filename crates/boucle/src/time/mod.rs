@@ -42,8 +42,11 @@ pub async fn advance(duration: Duration) {
         core.clock.is_virtual(),
         "boucle::time::advance needs a virtual clock (Builder::virtual_time(true))"
     );
-    core.clock
-        .advance_to(core.clock.now().saturating_add(clock::duration_ticks(duration)));
+    core.clock.advance_to(
+        core.clock
+            .now()
+            .saturating_add(clock::duration_ticks(duration)),
+    );
     drop(core);
     yield_now().await;
 }

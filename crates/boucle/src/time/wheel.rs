@@ -79,11 +79,13 @@ impl<W> Wheel<W> {
     }
 
     /// Number of armed timers.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// The time up to which the wheel has been advanced.
+    #[cfg(test)]
     pub(crate) fn elapsed(&self) -> u64 {
         self.elapsed
     }

@@ -141,7 +141,9 @@ impl Trace {
                     });
                 }
                 kind => {
-                    let Some(&i) = index.get(&e.task) else { continue };
+                    let Some(&i) = index.get(&e.task) else {
+                        continue;
+                    };
                     let span = &mut spans[i];
                     match kind {
                         EventKind::PollStart => {

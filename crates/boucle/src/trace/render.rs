@@ -71,12 +71,7 @@ impl Trace {
         }
         let end_label = format_secs(last);
         let pad = width.saturating_sub(end_label.len() + 2);
-        let _ = writeln!(
-            out,
-            "{:label_width$}  0s{:pad$}{end_label}",
-            "",
-            "",
-        );
+        let _ = writeln!(out, "{:label_width$}  0s{:pad$}{end_label}", "", "",);
         out
     }
 
