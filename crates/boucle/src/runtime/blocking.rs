@@ -162,10 +162,13 @@ impl<T> Completion<T> {
             slot.result = Some(result);
             slot.waker.take()
         };
-        self.shared.blocking_finished();
+        // Wake the awaiter before the job stops counting as in flight: a
+        // virtual clock that sees no job in flight must also see the wake,
+        // or it could jump over the job's result.
         if let Some(w) = waker {
             w.wake();
         }
+        self.shared.blocking_finished();
     }
 }
 

@@ -32,7 +32,9 @@ use crate::runtime::context;
 #[must_use = "dropping a Task detaches it; await it, or call .cancel() to stop it"]
 pub struct Task<T> {
     raw: TaskRef,
-    _output: PhantomData<T>,
+    // `fn() -> T`: the handle does not own a `T` (the task memory does), so
+    // it is `Unpin` whatever `T` is.
+    _output: PhantomData<fn() -> T>,
 }
 
 impl<T> Task<T> {

@@ -1,0 +1,555 @@
+//! `TaskGroup`: structured concurrency (asyncio's `TaskGroup`), and
+//! `ErrorGroup`, the errors of a failed group (asyncio's `ExceptionGroup`).
+//!
+//! The group's state is shared (`Rc<RefCell<..>>`) by the group, its
+//! `Join` future, and, weakly, by `Spawner`s and the children's wrappers.
+//! Borrows are short and never held across user code, so a child may use a
+//! `Spawner` while the group is being joined.
+//!
+//! A child that fails (returns `Err` or panics) spawns one small task that
+//! cancels the other children. Deferring the cancellation to that task, as
+//! asyncio defers its done-callbacks with `call_soon`, lets children that
+//! were already due in the same loop iteration finish first, so their
+//! errors are reported too; it also happens whether or not `join` is being
+//! awaited yet.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
+
+use super::gather_all::{Children, Failure};
+
+/// Runs child tasks that return `Result<T, E>` as one unit (asyncio's
+/// `TaskGroup`): [`join`](TaskGroup::join) waits for all of them and gives
+/// their values in spawn order, or every error that occurred.
+///
+/// - When a child returns `Err` (or panics), every other child still
+///   running is cancelled: its future is dropped at its next turn, so its
+///   `Drop` cleanup runs. Children due in the same loop iteration as the
+///   failure still finish, and their errors are kept too.
+/// - `join` waits until every child has finished, then returns
+///   `Err(ErrorGroup)` holding every error, in completion order, or resumes
+///   the first panic.
+/// - Dropping the group, or its [`Join`] future, cancels the children still
+///   running.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use boucle::TaskGroup;
+///
+/// let rt = boucle::Runtime::builder().virtual_time(true).build().unwrap();
+/// rt.block_on(async {
+///     let group = TaskGroup::new();
+///     for d in [2u64, 1, 3] {
+///         group.spawn(async move {
+///             boucle::sleep(Duration::from_secs(d)).await;
+///             Ok::<_, String>(d)
+///         });
+///     }
+///     assert_eq!(group.join().await, Ok(vec![2, 1, 3]));
+///
+///     let group = TaskGroup::new();
+///     group.spawn(async { Err::<u64, _>("no route to host") });
+///     group.spawn(async {
+///         boucle::sleep(Duration::from_secs(3600)).await; // cancelled
+///         Ok(1)
+///     });
+///     let errors = group.join().await.unwrap_err();
+///     assert_eq!(errors.errors(), ["no route to host"]);
+/// });
+/// ```
+///
+/// # Cancel safety
+/// Dropping a `TaskGroup` (unjoined) or its `Join` cancels the children
+/// still running; values already produced are dropped.
+#[must_use = "a TaskGroup cancels its children when dropped; call .join().await to wait for them"]
+pub struct TaskGroup<T, E> {
+    state: Rc<RefCell<GroupState<T, E>>>,
+}
+
+struct GroupState<T, E> {
+    children: Children<Result<T, E>>,
+    results: Vec<Option<T>>,
+    errors: Vec<E>,
+    failure: Failure,
+    /// The children have been told to stop.
+    aborting: bool,
+    /// A task to cancel the children has been spawned.
+    abort_spawned: bool,
+    /// `join` has returned: no more children.
+    closed: bool,
+}
+
+impl<T, E> GroupState<T, E> {
+    fn abort(&mut self) {
+        if !self.aborting {
+            self.aborting = true;
+            self.children.cancel_all();
+        }
+    }
+}
+
+impl<T: 'static, E: 'static> TaskGroup<T, E> {
+    /// An empty group.
+    pub fn new() -> TaskGroup<T, E> {
+        TaskGroup {
+            state: Rc::new(RefCell::new(GroupState {
+                children: Children::with_capacity(0),
+                results: Vec::new(),
+                errors: Vec::new(),
+                failure: Failure::default(),
+                aborting: false,
+                abort_spawned: false,
+                closed: false,
+            })),
+        }
+    }
+
+    /// Spawns `future` as a child task (asyncio's `tg.create_task`). It
+    /// starts at once. Returns the index of its value in `join`'s `Vec`.
+    ///
+    /// If the group is already failing (a child returned `Err` or
+    /// panicked), the child is cancelled at once: its future is dropped
+    /// without being polled.
+    ///
+    /// # Panics
+    /// Outside a running loop.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> usize
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+    {
+        spawn_child(&self.state, future)
+    }
+
+    /// A cloneable handle that spawns into this group, for children (or
+    /// anyone) to add siblings while the group is being joined.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// boucle::run(async {
+    ///     let group = boucle::TaskGroup::<u32, ()>::new();
+    ///     let spawner = group.spawner();
+    ///     group.spawn(async move {
+    ///         spawner.spawn(async { Ok(2) });
+    ///         Ok(1)
+    ///     });
+    ///     assert_eq!(group.join().await, Ok(vec![1, 2]));
+    /// });
+    /// ```
+    pub fn spawner(&self) -> Spawner<T, E> {
+        Spawner {
+            state: Rc::downgrade(&self.state),
+        }
+    }
+
+    /// How many children were spawned so far.
+    pub fn len(&self) -> usize {
+        self.state.borrow().children.len()
+    }
+
+    /// True if no child was spawned yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Waits for every child; `Ok` with their values in spawn order, or
+    /// `Err` with every error that occurred (see [`TaskGroup`]).
+    ///
+    /// # Cancel safety
+    /// Dropping the [`Join`] before it resolves cancels the children still
+    /// running.
+    ///
+    /// # Panics
+    /// When awaited: if a child panicked, the first panic is resumed (with
+    /// its original payload) once every child has finished. If a child was
+    /// cancelled from outside (only the loop's shutdown can), with a
+    /// message saying so.
+    pub fn join(self) -> Join<T, E> {
+        Join {
+            state: self.state,
+            finished: false,
+        }
+    }
+}
+
+impl<T: 'static, E: 'static> Default for TaskGroup<T, E> {
+    fn default() -> TaskGroup<T, E> {
+        TaskGroup::new()
+    }
+}
+
+impl<T, E> fmt::Debug for TaskGroup<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_state(f, "TaskGroup", &self.state)
+    }
+}
+
+fn debug_state<T, E>(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    state: &RefCell<GroupState<T, E>>,
+) -> fmt::Result {
+    let mut d = f.debug_struct(name);
+    if let Ok(st) = state.try_borrow() {
+        d.field("children", &st.children.len())
+            .field("running", &st.children.running())
+            .field("errors", &st.errors.len())
+            .field("aborting", &st.aborting);
+    }
+    d.finish_non_exhaustive()
+}
+
+#[track_caller]
+fn spawn_child<T, E, F>(state: &Rc<RefCell<GroupState<T, E>>>, future: F) -> usize
+where
+    T: 'static,
+    E: 'static,
+    F: Future<Output = Result<T, E>> + 'static,
+{
+    let child = Child {
+        future,
+        group: Rc::downgrade(state),
+    };
+    let mut st = state.borrow_mut();
+    assert!(
+        !st.closed,
+        "boucle: spawn into a TaskGroup that has finished"
+    );
+    let task = crate::spawn(child);
+    if st.aborting {
+        task.cancel();
+    }
+    st.results.push(None);
+    st.children.push(task)
+}
+
+/// Spawns children into a [`TaskGroup`] from anywhere (a child, another
+/// task). Made by [`TaskGroup::spawner`]; cheap to clone. It does not keep
+/// the group alive.
+///
+/// # Examples
+///
+/// ```
+/// boucle::run(async {
+///     let group = boucle::TaskGroup::<u32, ()>::new();
+///     let spawner = group.spawner();
+///     // A crawler: each child may add more children.
+///     group.spawn(async move {
+///         for page in 1..=3 {
+///             spawner.spawn(async move { Ok(page) });
+///         }
+///         Ok(0)
+///     });
+///     assert_eq!(group.join().await, Ok(vec![0, 1, 2, 3]));
+/// });
+/// ```
+pub struct Spawner<T, E> {
+    state: Weak<RefCell<GroupState<T, E>>>,
+}
+
+impl<T: 'static, E: 'static> Spawner<T, E> {
+    /// Spawns `future` as a child of the group, as [`TaskGroup::spawn`].
+    /// Returns its index in `join`'s `Vec`, or `None` if the group is gone
+    /// (dropped, or `join` has returned): then `future` is dropped unpolled.
+    ///
+    /// # Panics
+    /// Outside a running loop.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> Option<usize>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+    {
+        let state = self.state.upgrade()?;
+        if state.borrow().closed {
+            return None;
+        }
+        Some(spawn_child(&state, future))
+    }
+}
+
+impl<T, E> Clone for Spawner<T, E> {
+    fn clone(&self) -> Spawner<T, E> {
+        Spawner {
+            state: self.state.clone(),
+        }
+    }
+}
+
+impl<T, E> fmt::Debug for Spawner<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Spawner")
+            .field("group_alive", &(self.state.strong_count() > 0))
+            .finish()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A child's future: tells the group when it fails.
+    struct Child<F, T, E> {
+        #[pin]
+        future: F,
+        group: Weak<RefCell<GroupState<T, E>>>,
+    }
+}
+
+impl<F, T, E> Future for Child<F, T, E>
+where
+    F: Future<Output = Result<T, E>>,
+    T: 'static,
+    E: 'static,
+{
+    type Output = Result<T, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
+        let this = self.project();
+        match panic::catch_unwind(AssertUnwindSafe(|| this.future.poll(cx))) {
+            Ok(Poll::Ready(Err(e))) => {
+                spawn_abort(this.group);
+                Poll::Ready(Err(e))
+            }
+            Ok(other) => other,
+            Err(payload) => {
+                spawn_abort(this.group);
+                panic::resume_unwind(payload)
+            }
+        }
+    }
+}
+
+/// Spawns (once per group) the task that cancels the children. It runs at
+/// the next loop iteration, after the children already due in this one.
+fn spawn_abort<T: 'static, E: 'static>(group: &Weak<RefCell<GroupState<T, E>>>) {
+    let Some(state) = group.upgrade() else {
+        return;
+    };
+    let Ok(mut st) = state.try_borrow_mut() else {
+        return; // `join` is looking at the group: it will cancel.
+    };
+    if st.aborting || st.abort_spawned {
+        return;
+    }
+    st.abort_spawned = true;
+    drop(st);
+    let group = group.clone();
+    let aborter = crate::task::Builder::new()
+        .name("TaskGroup-abort")
+        .spawn(async move {
+            if let Some(state) = group.upgrade() {
+                state.borrow_mut().abort();
+            }
+        });
+    drop(aborter); // detached
+}
+
+/// The future of [`TaskGroup::join`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let rt = boucle::Runtime::builder().virtual_time(true).build().unwrap();
+/// rt.block_on(async {
+///     let group = boucle::TaskGroup::<(), ()>::new();
+///     group.spawn(async {
+///         boucle::sleep(Duration::from_secs(60)).await;
+///         Ok(())
+///     });
+///     let join: boucle::Join<(), ()> = group.join();
+///     // Giving up on the join cancels the child.
+///     assert!(boucle::timeout(Duration::from_secs(1), join).await.is_err());
+/// });
+/// ```
+///
+/// # Cancel safety
+/// Dropping it before it resolves cancels the children still running.
+#[must_use = "futures do nothing unless you .await them; dropping a Join cancels the group's children"]
+pub struct Join<T, E> {
+    state: Rc<RefCell<GroupState<T, E>>>,
+    finished: bool,
+}
+
+impl<T, E> Future for Join<T, E> {
+    type Output = Result<Vec<T>, ErrorGroup<E>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        assert!(!self.finished, "boucle: Join polled after completion");
+        if crate::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let (results, errors, mut failure) = {
+            let mut st = self.state.borrow_mut();
+            let st = &mut *st;
+            while let Some((i, result)) = st.children.try_next() {
+                let abort = match result {
+                    Ok(Ok(v)) => {
+                        st.results[i] = Some(v);
+                        false
+                    }
+                    Ok(Err(e)) => {
+                        st.errors.push(e);
+                        true
+                    }
+                    Err(e) => st.failure.record(e, st.aborting),
+                };
+                if abort {
+                    st.abort();
+                }
+            }
+            if st.children.running() > 0 {
+                st.children.register(cx);
+                return Poll::Pending;
+            }
+            st.closed = true;
+            (
+                std::mem::take(&mut st.results),
+                std::mem::take(&mut st.errors),
+                std::mem::take(&mut st.failure),
+            )
+        };
+        self.finished = true;
+        failure.resume("a TaskGroup");
+        if !errors.is_empty() {
+            return Poll::Ready(Err(ErrorGroup { errors }));
+        }
+        let values = results
+            .into_iter()
+            .map(|r| r.expect("every child gave a value"))
+            .collect();
+        Poll::Ready(Ok(values))
+    }
+}
+
+impl<T, E> fmt::Debug for Join<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_state(f, "Join", &self.state)
+    }
+}
+
+/// The errors of a failed [`TaskGroup`], in the order they occurred
+/// (asyncio's `ExceptionGroup`). Never empty when made by a group.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = boucle::Runtime::builder().virtual_time(true).build().unwrap();
+/// let errors = rt.block_on(async {
+///     let group = boucle::TaskGroup::<(), String>::new();
+///     for name in ["a", "b"] {
+///         group.spawn(async move {
+///             boucle::sleep(Duration::from_secs(1)).await;
+///             Err(format!("{name} failed"))
+///         });
+///     }
+///     group.join().await.unwrap_err()
+/// });
+/// assert_eq!(errors.len(), 2);
+/// assert_eq!(errors.to_string(), "2 errors in task group:\n  - a failed\n  - b failed");
+/// // `except*`: handle some errors, keep the rest.
+/// let (a, rest) = errors.split(|e| e.starts_with('a'));
+/// assert_eq!(a.unwrap().errors(), ["a failed"]);
+/// assert_eq!(rest.unwrap().into_iter().collect::<Vec<_>>(), ["b failed"]);
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ErrorGroup<E> {
+    errors: Vec<E>,
+}
+
+impl<E> ErrorGroup<E> {
+    /// How many errors.
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// True if there are none (never the case for a group's errors).
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// The errors, in the order they occurred.
+    pub fn errors(&self) -> &[E] {
+        &self.errors
+    }
+
+    /// Iterates over the errors.
+    pub fn iter(&self) -> std::slice::Iter<'_, E> {
+        self.errors.iter()
+    }
+
+    /// The errors as a `Vec`.
+    pub fn into_errors(self) -> Vec<E> {
+        self.errors
+    }
+
+    /// Splits the group as `except*` does: `(matched, rest)`, the errors for
+    /// which `pred` is true and the others, each keeping its order; `None`
+    /// where a side would be empty.
+    pub fn split<F: Fn(&E) -> bool>(
+        self,
+        pred: F,
+    ) -> (Option<ErrorGroup<E>>, Option<ErrorGroup<E>>) {
+        let (matched, rest): (Vec<E>, Vec<E>) = self.errors.into_iter().partition(|e| pred(e));
+        let group = |errors: Vec<E>| (!errors.is_empty()).then_some(ErrorGroup { errors });
+        (group(matched), group(rest))
+    }
+}
+
+impl<E> IntoIterator for ErrorGroup<E> {
+    type Item = E;
+    type IntoIter = std::vec::IntoIter<E>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.errors.into_iter()
+    }
+}
+
+impl<'a, E> IntoIterator for &'a ErrorGroup<E> {
+    type Item = &'a E;
+    type IntoIter = std::slice::Iter<'a, E>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.errors.iter()
+    }
+}
+
+/// `"2 errors in task group:"`, then each error on its own line as
+/// `"  - error"` (continuation lines of an error are indented under it).
+impl<E: fmt::Display> fmt::Display for ErrorGroup<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.errors.len();
+        write!(
+            f,
+            "{n} error{} in task group:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &self.errors {
+            let text = e.to_string();
+            write!(f, "\n  - {}", text.replace('\n', "\n    "))?;
+        }
+        Ok(())
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for ErrorGroup<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ErrorGroup").field(&self.errors).finish()
+    }
+}
+
+/// `source()` is the first error.
+impl<E: std::error::Error + 'static> std::error::Error for ErrorGroup<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.errors
+            .first()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
