@@ -34,6 +34,8 @@ mod coop;
 mod loom_shim;
 pub mod random;
 pub mod runtime;
+pub mod stream;
+pub mod sync;
 pub mod task;
 pub mod time;
 pub mod trace;

@@ -1,0 +1,1 @@
+//! Async iteration (`async for`): streams and their combinators.

@@ -1,0 +1,1 @@
+//! Synchronization for tasks of one loop (asyncio's queues and locks).
