@@ -62,7 +62,15 @@ pub(crate) struct Core {
     pub(crate) blocking: BlockingPool,
     fired: RefCell<Vec<WakeHandle>>,
     shut_down: Cell<bool>,
+    /// Registered I/O sources; without any, busy turns never ask the OS.
+    io_sources: Cell<usize>,
+    /// Busy turns since the OS was last asked for I/O events.
+    busy_turns: Cell<u32>,
 }
+
+/// With I/O sources registered, busy turns look at I/O this often (as
+/// tokio's `event_interval`), so ready tasks cannot starve sockets.
+const EVENT_INTERVAL: u32 = 61;
 
 impl Core {
     pub(crate) fn new(config: Config) -> io::Result<Core> {
@@ -85,6 +93,8 @@ impl Core {
             slow_poll: config.slow_poll,
             fired: RefCell::new(Vec::new()),
             shut_down: Cell::new(false),
+            io_sources: Cell::new(0),
+            busy_turns: Cell::new(0),
         })
     }
 
@@ -255,21 +265,42 @@ impl Core {
         let next_timer = self.timers.borrow().next_wake();
         let now = self.clock.now();
         let virtual_time = self.clock.is_virtual();
-        let park = match next_timer {
-            _ if ready => Park::Poll,
-            Some(t) if t <= now => Park::Poll,
-            Some(_) if virtual_time => Park::Poll,
-            Some(t) => Park::Until(self.clock.monotonic_deadline(t)),
-            None => Park::Forever,
+        // With work ready (tasks, a due timer, a virtual jump), the OS is
+        // asked only if I/O sources exist, and then once per EVENT_INTERVAL
+        // such turns: remote wakes are seen through `Shared`'s flag without
+        // a syscall, and yielding tasks never make one.
+        let look_at_io = self.io_sources.get() > 0 && self.busy_turns.get() >= EVENT_INTERVAL;
+        let busy = match next_timer {
+            _ if ready => true,
+            Some(t) if t <= now => true,
+            Some(_) => virtual_time,
+            None => false,
+        };
+        let park = if busy {
+            (look_at_io || (virtual_time && !ready && self.io_sources.get() > 0))
+                .then_some(Park::Poll)
+        } else if let Some(t) = next_timer {
+            Some(Park::Until(self.clock.monotonic_deadline(t)))
+        } else {
+            Some(Park::Forever)
         };
         // Virtual time with blocking jobs in flight: wait for them rather
         // than jumping the clock over their duration.
         let park = if virtual_time && !ready && self.shared.blocking_inflight() > 0 {
-            Park::Forever
+            Some(Park::Forever)
         } else {
             park
         };
-        let events = self.driver.borrow_mut().park(park)?;
+        let events = match park {
+            Some(park) => {
+                self.busy_turns.set(0);
+                self.driver.borrow_mut().park(park)?
+            }
+            None => {
+                self.busy_turns.set(self.busy_turns.get() + 1);
+                0
+            }
+        };
         self.clock.sample();
         let woke_remote = self.take_remote();
         if virtual_time && !ready && events == 0 && !woke_remote {
