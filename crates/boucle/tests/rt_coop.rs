@@ -6,10 +6,15 @@ use std::rc::Rc;
 
 #[test]
 fn a_task_that_never_waits_still_lets_others_run() {
-    let rt = boucle::Runtime::builder().virtual_time(true).build().unwrap();
+    let rt = boucle::Runtime::builder()
+        .virtual_time(true)
+        .build()
+        .unwrap();
     let (interleaved, total) = rt.block_on(async {
         // 10,000 finished tasks: awaiting each handle is immediately ready.
-        let handles: Vec<_> = (0..10_000u64).map(|i| boucle::spawn(async move { i })).collect();
+        let handles: Vec<_> = (0..10_000u64)
+            .map(|i| boucle::spawn(async move { i }))
+            .collect();
         boucle::yield_now().await;
         let progress = Rc::new(Cell::new(0usize));
         let seen_by_other = Rc::new(Cell::new(None));
@@ -34,5 +39,8 @@ fn a_task_that_never_waits_still_lets_others_run() {
     });
     assert_eq!(total, 10_000 * 9_999 / 2);
     // The budget is 128 ready operations per turn.
-    assert_eq!(interleaved, 128, "the consumer's first turn ran {interleaved} awaits");
+    assert_eq!(
+        interleaved, 128,
+        "the consumer's first turn ran {interleaved} awaits"
+    );
 }

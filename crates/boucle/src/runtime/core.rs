@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use super::blocking::BlockingPool;
 use super::driver::{Driver, Park};
 use super::shared::Shared;
+use crate::io::reactor::{Direction, Key as IoKey, Reactor, Ready};
 use crate::task::error::payload_str;
 use crate::task::raw::{self, PollOutcome, TaskRef};
 use crate::task::state::Outcome;
@@ -62,8 +63,10 @@ pub(crate) struct Core {
     pub(crate) blocking: BlockingPool,
     fired: RefCell<Vec<WakeHandle>>,
     shut_down: Cell<bool>,
-    /// Registered I/O sources; without any, busy turns never ask the OS.
-    io_sources: Cell<usize>,
+    reactor: RefCell<Reactor>,
+    /// I/O events of the last park, dispatched after the driver's borrow.
+    io_events: RefCell<Vec<(usize, Ready)>>,
+    io_wakes: RefCell<Vec<WakeHandle>>,
     /// Busy turns since the OS was last asked for I/O events.
     busy_turns: Cell<u32>,
 }
@@ -93,7 +96,9 @@ impl Core {
             slow_poll: config.slow_poll,
             fired: RefCell::new(Vec::new()),
             shut_down: Cell::new(false),
-            io_sources: Cell::new(0),
+            reactor: RefCell::new(Reactor::default()),
+            io_events: RefCell::new(Vec::new()),
+            io_wakes: RefCell::new(Vec::new()),
             busy_turns: Cell::new(0),
         })
     }
@@ -269,7 +274,8 @@ impl Core {
         // asked only if I/O sources exist, and then once per EVENT_INTERVAL
         // such turns: remote wakes are seen through `Shared`'s flag without
         // a syscall, and yielding tasks never make one.
-        let look_at_io = self.io_sources.get() > 0 && self.busy_turns.get() >= EVENT_INTERVAL;
+        let io_sources = self.reactor.borrow().len();
+        let look_at_io = io_sources > 0 && self.busy_turns.get() >= EVENT_INTERVAL;
         let busy = match next_timer {
             _ if ready => true,
             Some(t) if t <= now => true,
@@ -277,8 +283,7 @@ impl Core {
             None => false,
         };
         let park = if busy {
-            (look_at_io || (virtual_time && !ready && self.io_sources.get() > 0))
-                .then_some(Park::Poll)
+            (look_at_io || (virtual_time && !ready && io_sources > 0)).then_some(Park::Poll)
         } else if let Some(t) = next_timer {
             Some(Park::Until(self.clock.monotonic_deadline(t)))
         } else {
@@ -294,7 +299,11 @@ impl Core {
         let events = match park {
             Some(park) => {
                 self.busy_turns.set(0);
-                self.driver.borrow_mut().park(park)?
+                let mut io = self.io_events.take();
+                let n = self.driver.borrow_mut().park(park, &mut io);
+                self.dispatch_io(&mut io);
+                *self.io_events.borrow_mut() = io;
+                n?
             }
             None => {
                 self.busy_turns.set(self.busy_turns.get() + 1);
@@ -312,6 +321,69 @@ impl Core {
         }
         self.fire_timers();
         Ok(())
+    }
+
+    /// Turns I/O events into readiness and wake-ups.
+    fn dispatch_io(&self, events: &mut Vec<(usize, Ready)>) {
+        if events.is_empty() {
+            return;
+        }
+        let mut wakes = self.io_wakes.take();
+        {
+            let mut reactor = self.reactor.borrow_mut();
+            for (token, ready) in events.drain(..) {
+                reactor.dispatch(token, ready, &mut wakes);
+            }
+        }
+        for w in wakes.drain(..) {
+            w.wake();
+        }
+        *self.io_wakes.borrow_mut() = wakes;
+    }
+
+    pub(crate) fn register(
+        &self,
+        source: &mut impl mio::event::Source,
+        interest: mio::Interest,
+    ) -> io::Result<IoKey> {
+        let key = self.reactor.borrow_mut().insert();
+        let registered = self
+            .driver
+            .borrow()
+            .registry()
+            .register(source, key.token(), interest);
+        if let Err(e) = registered {
+            let wakers = self.reactor.borrow_mut().remove(key);
+            drop(wakers);
+            return Err(e);
+        }
+        Ok(key)
+    }
+
+    pub(crate) fn deregister(
+        &self,
+        source: &mut impl mio::event::Source,
+        key: IoKey,
+    ) -> io::Result<()> {
+        let result = self.driver.borrow().registry().deregister(source);
+        let wakers = self.reactor.borrow_mut().remove(key);
+        drop(wakers);
+        result
+    }
+
+    pub(crate) fn poll_ready(
+        &self,
+        key: IoKey,
+        dir: Direction,
+        cx: &std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let (ready, old) = self.reactor.borrow_mut().poll_ready(key, dir, cx);
+        drop(old);
+        ready.map(|_| ())
+    }
+
+    pub(crate) fn clear_ready(&self, key: IoKey, dir: Direction) {
+        self.reactor.borrow_mut().clear(key, dir);
     }
 
     /// Moves remote wakes into the run queue. Returns whether there were any.
@@ -364,6 +436,8 @@ impl Core {
         drop(queued);
         let timers = self.timers.borrow_mut().drain();
         drop(timers);
+        let io_waiters = self.reactor.borrow_mut().take_all_waiters();
+        drop(io_waiters);
         self.blocking.shutdown();
         drop(self.shared.close());
         // Drops done above may have queued again.

@@ -17,9 +17,12 @@ use rustix::time::{
     Timespec,
 };
 
+use crate::io::reactor::Ready;
 use crate::time::clock::monotonic_ns;
 
-const WAKER_TOKEN: Token = Token(usize::MAX);
+/// Tokens of the driver's own sources; I/O tokens (`io::reactor`) never
+/// reach them.
+pub(crate) const WAKER_TOKEN: Token = Token(usize::MAX);
 const TIMER_TOKEN: Token = Token(usize::MAX - 1);
 
 /// How long to park.
@@ -97,9 +100,14 @@ impl Driver {
         ))
     }
 
+    /// The mio registry, to register I/O sources.
+    pub(crate) fn registry(&self) -> &mio::Registry {
+        self.poll.registry()
+    }
+
     /// Parks the thread. Returns how many events arrived (timer and waker
-    /// events included).
-    pub(crate) fn park(&mut self, park: Park) -> io::Result<usize> {
+    /// events included); I/O readiness goes to `io` as (token, readiness).
+    pub(crate) fn park(&mut self, park: Park, io: &mut Vec<(usize, Ready)>) -> io::Result<usize> {
         let timeout = match park {
             Park::Poll => Some(Duration::ZERO),
             Park::Forever => None,
@@ -124,12 +132,16 @@ impl Driver {
         let mut n = 0;
         for event in self.events.iter() {
             n += 1;
-            if event.token() == TIMER_TOKEN {
-                if let Some(timer) = &mut self.timer {
-                    // Fired: the next `arm` must reprogram it even for the
-                    // same deadline.
-                    timer.armed = None;
+            match event.token() {
+                TIMER_TOKEN => {
+                    if let Some(timer) = &mut self.timer {
+                        // Fired: the next `arm` must reprogram it even for
+                        // the same deadline.
+                        timer.armed = None;
+                    }
                 }
+                WAKER_TOKEN => {}
+                Token(t) => io.push((t, Ready::from_event(event))),
             }
         }
         Ok(n)

@@ -1,0 +1,156 @@
+//! `PollEvented`: an OS source registered with the running loop.
+
+use std::io;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use mio::event::Source;
+use mio::Interest;
+
+use super::reactor::{Direction, Key};
+use crate::runtime::context;
+use crate::runtime::core::Core;
+
+/// A mio source (socket, pipe, any fd through `mio::unix::SourceFd`)
+/// registered with the running loop's reactor, with the readiness
+/// protocol that edge-triggered epoll needs: try the operation, and only
+/// when it returns `WouldBlock` forget the readiness and wait.
+///
+/// The socket types of `boucle::net` are built on it; it is public so other
+/// sources can join the loop (tokio's `AsyncFd` plays this part).
+///
+/// The source is deregistered when the `PollEvented` is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use boucle::io::{Direction, PollEvented};
+///
+/// boucle::run(async {
+///     let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+///     a.set_nonblocking(true).unwrap();
+///     b.set_nonblocking(true).unwrap();
+///     let a = PollEvented::new(mio::net::UnixStream::from_std(a)).unwrap();
+///     let mut b = b;
+///     let reader = boucle::spawn(async move {
+///         let mut buf = [0u8; 5];
+///         let n = std::future::poll_fn(|cx| a.poll_io(cx, Direction::Read, |s| (&*s).read(&mut buf)))
+///             .await
+///             .unwrap();
+///         buf[..n].to_vec()
+///     });
+///     b.write_all(b"hello").unwrap();
+///     assert_eq!(reader.await.unwrap(), b"hello");
+/// });
+/// ```
+pub struct PollEvented<S: Source> {
+    source: Option<S>,
+    key: Key,
+    core: Rc<Core>,
+}
+
+impl<S: Source> PollEvented<S> {
+    /// Registers `source` for reading and writing.
+    ///
+    /// # Errors
+    /// If epoll refuses the source.
+    ///
+    /// # Panics
+    /// Outside a running loop.
+    #[track_caller]
+    pub fn new(source: S) -> io::Result<PollEvented<S>> {
+        Self::with_interest(source, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// Registers `source` with the given interest.
+    ///
+    /// # Errors
+    /// If epoll refuses the source.
+    ///
+    /// # Panics
+    /// Outside a running loop.
+    #[track_caller]
+    pub fn with_interest(mut source: S, interest: Interest) -> io::Result<PollEvented<S>> {
+        let core = context::current();
+        let key = core.register(&mut source, interest)?;
+        Ok(PollEvented {
+            source: Some(source),
+            key,
+            core,
+        })
+    }
+
+    /// The source.
+    pub fn get_ref(&self) -> &S {
+        self.source.as_ref().expect("present until drop")
+    }
+
+    /// The source, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        self.source.as_mut().expect("present until drop")
+    }
+
+    /// Ready once the source may be ready in `dir` (or closed, or errored).
+    pub fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
+        if crate::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.core.poll_ready(self.key, dir, cx)
+    }
+
+    /// Forgets readiness in `dir` (after an operation returned `WouldBlock`).
+    pub fn clear_ready(&self, dir: Direction) {
+        self.core.clear_ready(self.key, dir);
+    }
+
+    /// Runs `op` when the source is ready in `dir`, retrying after waiting
+    /// whenever it returns `WouldBlock`.
+    pub fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            if self.poll_ready(cx, dir).is_pending() {
+                return Poll::Pending;
+            }
+            match op(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_ready(dir),
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+
+    /// Deregisters and gives the source back.
+    ///
+    /// # Errors
+    /// If epoll refuses the deregistration.
+    pub fn into_inner(mut self) -> io::Result<S> {
+        let mut source = self.source.take().expect("present until drop");
+        self.core.deregister(&mut source, self.key)?;
+        Ok(source)
+    }
+}
+
+impl<S: Source> Drop for PollEvented<S> {
+    fn drop(&mut self) {
+        if let Some(mut source) = self.source.take() {
+            // The fd closes right after: an error here changes nothing.
+            let _ = self.core.deregister(&mut source, self.key);
+        }
+    }
+}
+
+impl<S: Source + std::fmt::Debug> std::fmt::Debug for PollEvented<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PollEvented")
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+// Direction is re-exported from `io`; keep the import used for docs.
+#[allow(unused_imports)]
+use Direction as _;
