@@ -109,7 +109,8 @@ impl Runtime {
     /// The trace recorded so far, if the runtime was built with
     /// `Builder::trace(true)`.
     pub fn trace(&self) -> Option<Trace> {
-        self.core.tracer.as_ref().map(|t| t.snapshot())
+        let now = self.core.clock.now();
+        self.core.tracer.as_ref().map(|t| t.snapshot(now))
     }
 
     /// The seed of this loop's random generator (`boucle::random`).

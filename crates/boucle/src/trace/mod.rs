@@ -113,9 +113,16 @@ impl TaskSpan {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trace {
     events: Vec<Event>,
+    /// Loop time when the snapshot was taken.
+    taken_at: Duration,
 }
 
 impl Trace {
+    /// Loop time when the snapshot was taken (the right edge of a timeline).
+    pub fn taken_at(&self) -> Duration {
+        self.taken_at
+    }
+
     /// Every event, in the order they happened.
     pub fn events(&self) -> &[Event] {
         &self.events
@@ -186,9 +193,12 @@ impl Tracer {
         });
     }
 
-    pub(crate) fn snapshot(&self) -> Trace {
+    pub(crate) fn snapshot(&self, now_ticks: u64) -> Trace {
+        let events = self.events.borrow().clone();
+        let last = events.last().map(|e| e.time).unwrap_or_default();
         Trace {
-            events: self.events.borrow().clone(),
+            taken_at: last.max(Duration::from_nanos(now_ticks)),
+            events,
         }
     }
 }
@@ -198,8 +208,7 @@ impl Tracer {
 /// # Panics
 /// Outside a running loop.
 pub fn snapshot() -> Option<Trace> {
-    crate::runtime::context::current()
-        .tracer
-        .as_ref()
-        .map(Tracer::snapshot)
+    let core = crate::runtime::context::current();
+    let now = core.clock.now();
+    core.tracer.as_ref().map(|t| t.snapshot(now))
 }

@@ -32,12 +32,7 @@ impl Trace {
         if spans.is_empty() {
             return String::from("(no tasks)\n");
         }
-        let last = self
-            .events
-            .last()
-            .map(|e| e.time)
-            .unwrap_or_default()
-            .max(until);
+        let last = self.taken_at.max(until);
         let total = last.as_nanos().max(1);
         let col = |t: Duration| -> usize {
             ((t.as_nanos() * (width as u128 - 1)) / total).min(width as u128 - 1) as usize
@@ -80,7 +75,7 @@ impl Trace {
     /// microseconds.
     pub fn to_chrome_json(&self) -> String {
         let spans = self.tasks();
-        let last = self.events.last().map(|e| e.time).unwrap_or_default();
+        let last = self.taken_at;
         let mut out = String::from("{\"traceEvents\":[");
         let mut first = true;
         let mut push = |s: String| {
@@ -188,6 +183,7 @@ mod tests {
     #[test]
     fn timeline_draws_lifetimes_and_endings() {
         let trace = Trace {
+            taken_at: Duration::from_secs(2),
             events: vec![
                 ev(0, 1, created("A")),
                 ev(0, 2, created("B\"q")),
