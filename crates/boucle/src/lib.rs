@@ -32,6 +32,7 @@
 mod combinators;
 mod coop;
 pub mod io;
+pub mod net;
 mod loom_shim;
 pub mod random;
 pub mod runtime;

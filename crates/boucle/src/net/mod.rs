@@ -1,0 +1,1 @@
+//! Sockets and asyncio streams on the loop's reactor.
