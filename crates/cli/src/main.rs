@@ -1,1 +1,211 @@
-fn main() {}
+//! `boucle`: the course project of the seeds, run on the boucle event loop
+//! and drawn as timelines. Parsing and dispatch live here; validation in
+//! `args`, the subcommands in `commands` and `demo`, formatting in
+//! `output`.
+
+#![deny(unsafe_code)]
+
+mod args;
+mod commands;
+mod demo;
+mod output;
+
+use boucle_course as course;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::{Args, Parser, Subcommand};
+
+use crate::args::{parse_count, parse_delay, parse_seed, Failure};
+use crate::commands::{Flavour, Run};
+
+const EXAMPLES: &str = "\
+Examples:
+  boucle demo                              guided tour, virtual time (instant)
+  boucle demo --real                       the same tour in real time (about a minute)
+  boucle wait-n 5 10 --virtual --seed 42   five random waits, in completion order
+  boucle task-wait-n 10 3 --timeline       the same with tasks, then a timeline
+  boucle measure-time 1000 10 --virtual    average time per task
+  boucle wait-n 8 2 --chrome-trace t.json  trace for Perfetto (ui.perfetto.dev)
+
+Every run prints its seed; --seed S (or BOUCLE_SEED=S) repeats it exactly with --virtual.
+Bad arguments print one line, `boucle: error: ...`, and exit with code 2.";
+
+/// The asyncio course project on the boucle event loop: run it, time it,
+/// see its tasks.
+#[derive(Parser, Debug)]
+#[command(name = "boucle", version, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Args, Debug, Clone)]
+pub struct RunOpts {
+    /// Seed of the loop's random generator [default: $BOUCLE_SEED, else random]
+    #[arg(long, value_name = "S", value_parser = parse_seed, allow_hyphen_values = true)]
+    pub seed: Option<u64>,
+    /// After the run, print an ASCII timeline of the tasks (one row per task)
+    #[arg(long)]
+    pub timeline: bool,
+    /// Write the run's trace as Chrome trace JSON to PATH (open in Perfetto)
+    #[arg(long, value_name = "PATH")]
+    pub chrome_trace: Option<PathBuf>,
+}
+
+/// `--virtual` and the common options.
+#[derive(Args, Debug, Clone)]
+struct ClockOpts {
+    /// Virtual time: the clock jumps to the next timer, so the run is instant
+    #[arg(long = "virtual")]
+    virtual_time: bool,
+    #[command(flatten)]
+    run: RunOpts,
+}
+
+/// `N MAX_DELAY` and the common options.
+#[derive(Args, Debug, Clone)]
+struct CountArgs {
+    /// Number of concurrent waits (0 to 10,000,000)
+    #[arg(value_parser = parse_count, allow_hyphen_values = true)]
+    n: usize,
+    /// Largest random delay, in seconds (finite, 0 to 1e9)
+    #[arg(value_parser = parse_delay, allow_hyphen_values = true)]
+    max_delay: f64,
+    #[command(flatten)]
+    clock: ClockOpts,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Guided tour of the course project, with timelines (virtual time: instant)
+    #[command(after_help = "\
+Runs the course in five parts: 1 s + 2 s in sequence (3 s) vs with create_task
+(2 s), three random waits drawn as the notes draw them, wait_n, task_wait_n,
+measure_time, and async comprehensions. Timelines are always drawn.
+
+Examples:
+  boucle demo                  instant: virtual time
+  boucle demo --seed 42        the same tour every time
+  boucle demo --real           real time (about a minute with the default --max-delay 3)
+  boucle demo --chrome-trace demo.json")]
+    Demo(demo::DemoArgs),
+
+    /// Sleep a random delay in [0, MAX_DELAY] seconds and print it (wait_random)
+    #[command(after_help = "\
+Examples:
+  boucle wait-random                 MAX_DELAY defaults to 10
+  boucle wait-random 2 --virtual --seed 7")]
+    WaitRandom {
+        /// Largest random delay, in seconds (finite, 0 to 1e9) [default: 10]
+        #[arg(value_parser = parse_delay, allow_hyphen_values = true)]
+        max_delay: Option<f64>,
+        #[command(flatten)]
+        clock: ClockOpts,
+    },
+
+    /// N concurrent random waits; their delays in completion order (wait_n)
+    #[command(after_help = "\
+All the waits start together; each delay is appended as its wait ends, so the
+list comes out ascending without a sort. Prints the loop time taken.
+
+Examples:
+  boucle wait-n 5 10 --virtual --seed 42
+  boucle wait-n 0 10                          prints []
+  boucle wait-n 1000000 10 --virtual          count, ends of the list, order
+  boucle wait-n 5 3 --timeline --chrome-trace wait_n.json")]
+    WaitN(CountArgs),
+
+    /// Like wait-n, with each wait an explicit task (task_wait_n)
+    #[command(after_help = "\
+Examples:
+  boucle task-wait-n 5 10 --virtual --seed 42
+  boucle task-wait-n 10 2 --timeline")]
+    TaskWaitN(CountArgs),
+
+    /// Average time per task of wait_n(N, MAX_DELAY) (measure_time)
+    #[command(after_help = "\
+The total is about MAX_DELAY whatever N, so the average falls as N grows.
+Real time uses measure_time; --virtual uses measure_time_with (exact loop time).
+N must be at least 1.
+
+Examples:
+  boucle measure-time 5 10 --virtual --seed 1
+  boucle measure-time 1000 1            real time: about 1 s in all")]
+    MeasureTime(CountArgs),
+
+    /// Ten values from async_generator, collected by async_comprehension
+    #[command(after_help = "\
+Examples:
+  boucle comprehension --virtual --seed 3
+  boucle comprehension --measure-runtime      about 20 s in real time")]
+    Comprehension {
+        /// Also run measure_runtime(): four comprehensions concurrently, ~10 s not 40
+        #[arg(long)]
+        measure_runtime: bool,
+        #[command(flatten)]
+        clock: ClockOpts,
+    },
+}
+
+fn dispatch(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Demo(a) => demo::run(&a),
+        Command::WaitRandom { max_delay, clock } => {
+            let run = Run::new(&clock.run, clock.virtual_time)?;
+            commands::wait_random(run, max_delay.unwrap_or(course::DEFAULT_MAX_DELAY))
+        }
+        Command::WaitN(a) => {
+            let run = Run::new(&a.clock.run, a.clock.virtual_time)?;
+            commands::wait_n(run, Flavour::Coroutines, a.n, a.max_delay)
+        }
+        Command::TaskWaitN(a) => {
+            let run = Run::new(&a.clock.run, a.clock.virtual_time)?;
+            commands::wait_n(run, Flavour::Tasks, a.n, a.max_delay)
+        }
+        Command::MeasureTime(a) => {
+            let run = Run::new(&a.clock.run, a.clock.virtual_time)?;
+            commands::measure_time(run, a.n, a.max_delay)
+        }
+        Command::Comprehension {
+            measure_runtime,
+            clock,
+        } => {
+            let run = Run::new(&clock.run, clock.virtual_time)?;
+            commands::comprehension(run, measure_runtime)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: print as clap does, exit 0.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let message = match e.kind() {
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                | ErrorKind::MissingSubcommand => {
+                    "no subcommand given: try `boucle demo`, or `boucle --help` for the list"
+                        .to_string()
+                }
+                _ => args::one_line(&e),
+            };
+            eprintln!("boucle: error: {message}");
+            return ExitCode::from(args::USAGE as u8);
+        }
+    };
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("boucle: error: {failure}");
+            ExitCode::from(failure.code as u8)
+        }
+    }
+}
