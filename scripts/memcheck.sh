@@ -19,7 +19,7 @@ log=$(mktemp)
 for bin in $bins; do
     echo "== valgrind $(basename "$bin")"
     # The 100,000-task test is covered natively; under valgrind it is slow.
-    if valgrind -q --error-exitcode=99 --leak-check=full \
+    if BOUCLE_TASK_SLAB=0 valgrind -q --error-exitcode=99 --leak-check=full \
         --show-leak-kinds=definite --errors-for-leak-kinds=definite \
         "$bin" --test-threads=1 --skip wait_n_100_000 >"$log" 2>&1; then
         grep "test result" "$log"

@@ -32,8 +32,8 @@
 mod combinators;
 mod coop;
 pub mod io;
-pub mod net;
 mod loom_shim;
+pub mod net;
 pub mod random;
 pub mod runtime;
 pub mod stream;

@@ -19,6 +19,18 @@ fn rt() -> Runtime {
         .unwrap()
 }
 
+/// Both task memory sources: the loop's slab and the global allocator.
+fn runtimes() -> [(bool, Runtime); 2] {
+    [true, false].map(|slab| {
+        let rt = Runtime::builder()
+            .virtual_time(true)
+            .task_slab(slab)
+            .build()
+            .unwrap();
+        (slab, rt)
+    })
+}
+
 /// Sets a flag when dropped: proves a future's cleanup ran.
 struct DropFlag(Rc<Cell<u32>>);
 
@@ -241,72 +253,74 @@ fn lifecycle_combinations() {
         InPoll,
         InDrop,
     }
-    for cancel in [
-        CancelAt::Never,
-        CancelAt::BeforePoll,
-        CancelAt::WhilePending,
-        CancelAt::AfterDone,
-    ] {
-        for detach in [false, true] {
-            for panic in [Panic::No, Panic::InPoll, Panic::InDrop] {
-                let case = format!("{cancel:?} detach={detach} {panic:?}");
-                let drops = Rc::new(Cell::new(0));
-                let d = drops.clone();
-                let case2 = case.clone();
-                let result: Option<Result<u32, TaskError>> = rt().block_on(async move {
-                    let case = case2;
-                    // Made outside the future: dropped with it even when it
-                    // never ran.
-                    let flag = DropFlag(d);
-                    let task = boucle::spawn(async move {
-                        let _flag = flag;
-                        // Lazily: an eager PanicOnDrop would blow up here.
-                        #[allow(clippy::unnecessary_lazy_evaluations)]
-                        let _bomb = (panic == Panic::InDrop).then(|| PanicOnDrop);
-                        boucle::sleep(Duration::from_secs(1)).await;
-                        if panic == Panic::InPoll {
-                            panic!("in poll");
+    for (slab, rt) in runtimes() {
+        for cancel in [
+            CancelAt::Never,
+            CancelAt::BeforePoll,
+            CancelAt::WhilePending,
+            CancelAt::AfterDone,
+        ] {
+            for detach in [false, true] {
+                for panic in [Panic::No, Panic::InPoll, Panic::InDrop] {
+                    let case = format!("{cancel:?} detach={detach} {panic:?} slab={slab}");
+                    let drops = Rc::new(Cell::new(0));
+                    let d = drops.clone();
+                    let case2 = case.clone();
+                    let result: Option<Result<u32, TaskError>> = rt.block_on(async move {
+                        let case = case2;
+                        // Made outside the future: dropped with it even when it
+                        // never ran.
+                        let flag = DropFlag(d);
+                        let task = boucle::spawn(async move {
+                            let _flag = flag;
+                            // Lazily: an eager PanicOnDrop would blow up here.
+                            #[allow(clippy::unnecessary_lazy_evaluations)]
+                            let _bomb = (panic == Panic::InDrop).then(|| PanicOnDrop);
+                            boucle::sleep(Duration::from_secs(1)).await;
+                            if panic == Panic::InPoll {
+                                panic!("in poll");
+                            }
+                            5u32
+                        });
+                        match cancel {
+                            CancelAt::BeforePoll => {
+                                task.cancel();
+                            }
+                            CancelAt::WhilePending => {
+                                boucle::yield_now().await;
+                                task.cancel();
+                            }
+                            CancelAt::AfterDone => {
+                                boucle::sleep(Duration::from_secs(2)).await;
+                                assert!(!task.cancel(), "{case}");
+                            }
+                            CancelAt::Never => {}
                         }
-                        5u32
+                        if detach {
+                            drop(task);
+                            boucle::sleep(Duration::from_secs(3)).await;
+                            None
+                        } else {
+                            Some(task.await)
+                        }
                     });
-                    match cancel {
-                        CancelAt::BeforePoll => {
-                            task.cancel();
+                    assert_eq!(drops.get(), 1, "{case}: dropped exactly once");
+                    assert_eq!(Rc::strong_count(&drops), 1, "{case}: captures dropped");
+                    let Some(result) = result else { continue };
+                    match (cancel, panic) {
+                        (CancelAt::BeforePoll, _) => {
+                            assert!(result.unwrap_err().is_cancelled(), "{case}")
                         }
-                        CancelAt::WhilePending => {
-                            boucle::yield_now().await;
-                            task.cancel();
+                        (CancelAt::WhilePending, Panic::InDrop) => {
+                            assert!(result.unwrap_err().is_panic(), "{case}")
                         }
-                        CancelAt::AfterDone => {
-                            boucle::sleep(Duration::from_secs(2)).await;
-                            assert!(!task.cancel(), "{case}");
+                        (CancelAt::WhilePending, _) => {
+                            assert!(result.unwrap_err().is_cancelled(), "{case}")
                         }
-                        CancelAt::Never => {}
-                    }
-                    if detach {
-                        drop(task);
-                        boucle::sleep(Duration::from_secs(3)).await;
-                        None
-                    } else {
-                        Some(task.await)
-                    }
-                });
-                assert_eq!(drops.get(), 1, "{case}: dropped exactly once");
-                assert_eq!(Rc::strong_count(&drops), 1, "{case}: captures dropped");
-                let Some(result) = result else { continue };
-                match (cancel, panic) {
-                    (CancelAt::BeforePoll, _) => {
-                        assert!(result.unwrap_err().is_cancelled(), "{case}")
-                    }
-                    (CancelAt::WhilePending, Panic::InDrop) => {
-                        assert!(result.unwrap_err().is_panic(), "{case}")
-                    }
-                    (CancelAt::WhilePending, _) => {
-                        assert!(result.unwrap_err().is_cancelled(), "{case}")
-                    }
-                    (_, Panic::No) => assert_eq!(result.unwrap(), 5, "{case}"),
-                    (_, Panic::InPoll | Panic::InDrop) => {
-                        assert!(result.unwrap_err().is_panic(), "{case}")
+                        (_, Panic::No) => assert_eq!(result.unwrap(), 5, "{case}"),
+                        (_, Panic::InPoll | Panic::InDrop) => {
+                            assert!(result.unwrap_err().is_panic(), "{case}")
+                        }
                     }
                 }
             }

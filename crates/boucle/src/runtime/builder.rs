@@ -29,6 +29,7 @@ pub struct Builder {
     debug: bool,
     slow_poll: Duration,
     max_blocking_threads: usize,
+    task_slab: Option<bool>,
 }
 
 impl Default for Builder {
@@ -61,6 +62,7 @@ impl Builder {
             debug: false,
             slow_poll: Duration::from_millis(100),
             max_blocking_threads: 64,
+            task_slab: None,
         }
     }
 
@@ -107,6 +109,15 @@ impl Builder {
         self
     }
 
+    /// Whether task memory comes from the loop's slab (the default) or from
+    /// the global allocator, one allocation per task. The environment
+    /// variable `BOUCLE_TASK_SLAB=0` turns the slab off when this is not
+    /// called: memory checkers such as valgrind then see every task.
+    pub fn task_slab(mut self, on: bool) -> Builder {
+        self.task_slab = Some(on);
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
@@ -126,6 +137,9 @@ impl Builder {
             trace: self.trace,
             slow_poll: self.debug.then_some(self.slow_poll),
             max_blocking_threads: self.max_blocking_threads,
+            task_slab: self.task_slab.unwrap_or_else(|| {
+                std::env::var("BOUCLE_TASK_SLAB").map_or(true, |v| v.trim() != "0")
+            }),
         })?;
         Ok(Runtime {
             core: Rc::new(core),

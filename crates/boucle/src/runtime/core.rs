@@ -22,6 +22,7 @@ use super::shared::Shared;
 use crate::io::reactor::{Direction, Key as IoKey, Reactor, Ready};
 use crate::task::error::payload_str;
 use crate::task::raw::{self, PollOutcome, TaskRef};
+use crate::task::slab::TaskSlab;
 use crate::task::state::Outcome;
 use crate::task::waker::WakeHandle;
 use crate::task::{Task, TaskId, TaskInfo};
@@ -43,6 +44,7 @@ pub(crate) struct Config {
     pub(crate) trace: bool,
     pub(crate) slow_poll: Option<Duration>,
     pub(crate) max_blocking_threads: usize,
+    pub(crate) task_slab: bool,
 }
 
 pub(crate) struct Core {
@@ -52,6 +54,8 @@ pub(crate) struct Core {
     registry: RefCell<Vec<TaskRef>>,
     pub(crate) timers: RefCell<Wheel<WakeHandle>>,
     pub(crate) clock: Clock,
+    /// Task memory (None: every task from the global allocator).
+    pub(crate) task_slab: Option<RefCell<TaskSlab>>,
     driver: RefCell<Driver>,
     next_id: Cell<u64>,
     pub(crate) rng: RefCell<fastrand::Rng>,
@@ -86,6 +90,7 @@ impl Core {
             registry: RefCell::new(Vec::new()),
             timers: RefCell::new(Wheel::new()),
             clock: Clock::new(config.virtual_time),
+            task_slab: config.task_slab.then(|| RefCell::new(TaskSlab::new())),
             driver: RefCell::new(driver),
             next_id: Cell::new(1),
             rng: RefCell::new(fastrand::Rng::with_seed(config.seed)),
@@ -131,7 +136,14 @@ impl Core {
                 },
             );
         }
-        let [handle, owner, queued] = raw::allocate(future, id, &self.shared, name, location);
+        let [handle, owner, queued] = raw::allocate(
+            future,
+            id,
+            &self.shared,
+            self.task_slab.as_ref(),
+            name,
+            location,
+        );
         {
             let mut registry = self.registry.borrow_mut();
             owner.header().registry_slot.set(registry.len() as u32);
@@ -312,6 +324,9 @@ impl Core {
         };
         self.clock.sample();
         let woke_remote = self.take_remote();
+        if let Some(slab) = &self.task_slab {
+            slab.borrow_mut().reclaim(&self.shared.slab);
+        }
         if virtual_time && !ready && events == 0 && !woke_remote {
             if let Some(t) = next_timer {
                 if self.shared.blocking_inflight() == 0 {

@@ -7,9 +7,13 @@ use std::sync::Arc;
 
 use super::remote::{Pushed, RemoteQueue, Taken};
 use crate::task::raw::RemoteRef;
+use crate::task::slab::SlabShared;
 
 pub(crate) struct Shared {
     remote: RemoteQueue<RemoteRef>,
+    /// The chunks of the loop's task slab: they live as long as any task
+    /// memory of the loop.
+    pub(crate) slab: SlabShared,
     waker: mio::Waker,
     /// Local task sides alive, plus one for the runtime. Written only by the
     /// loop thread (plain load + store, no read-modify-write): the `Runtime`
@@ -23,6 +27,7 @@ impl Shared {
     pub(crate) fn new(waker: mio::Waker) -> Arc<Shared> {
         Arc::new(Shared {
             remote: RemoteQueue::new(),
+            slab: SlabShared::new(),
             waker,
             live_local: AtomicUsize::new(1),
             blocking_inflight: AtomicUsize::new(0),

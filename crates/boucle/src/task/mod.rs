@@ -30,7 +30,8 @@
 //! State bits (`state.rs`), loop-thread only: `SCHEDULED` (in the run
 //! queue), `RUNNING`, `COMPLETE`, `CANCEL_REQUESTED`, `CANCELLED`,
 //! `PANICKED`, `JOIN_INTEREST` (a handle exists), `RELEASED`,
-//! `HOLDS_SHARED`, `STARTED`.
+//! `HOLDS_SHARED`, `STARTED`, `IN_SLAB` (the memory is a block of the
+//! loop's task slab, `slab.rs`, whose chunks `Shared` owns).
 //!
 //! ```text
 //!  spawn ──▶ SCHEDULED ──Core::run_task──▶ RUNNING ──Pending──▶ idle
@@ -51,6 +52,7 @@ pub(crate) mod error;
 mod handle;
 pub(crate) mod raw;
 mod refcount;
+pub(crate) mod slab;
 pub(crate) mod state;
 pub(crate) mod waker;
 

@@ -7,7 +7,7 @@
 
 use std::alloc::{self, Layout};
 use std::any::Any;
-use std::cell::{Cell, UnsafeCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -20,6 +20,7 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use super::error::TaskError;
 use super::refcount::{WakerCount, MAX_REFS};
+use super::slab::{class_of, TaskSlab};
 use super::state::{CancelAction, Outcome, RunAction, ScheduleAction, State};
 use super::waker::WakeHandle;
 use super::TaskId;
@@ -102,13 +103,30 @@ pub(crate) fn allocate<F>(
     future: F,
     id: TaskId,
     shared: &Arc<Shared>,
+    slab: Option<&RefCell<TaskSlab>>,
     name: Option<Rc<str>>,
     location: &'static Location<'static>,
 ) -> [TaskRef; 3]
 where
     F: Future + 'static,
 {
-    let cell = Box::new(TaskCell {
+    let layout = Layout::new::<TaskCell<F>>();
+    let block = match (slab, class_of(layout)) {
+        (Some(slab), Some(class)) => slab.borrow_mut().alloc(&shared.slab, class),
+        _ => None,
+    };
+    let (memory, in_slab) = match block {
+        Some(block) => (block.cast::<TaskCell<F>>(), true),
+        None => {
+            // SAFETY: a task cell has a non-zero size (its header).
+            let raw = unsafe { alloc::alloc(layout) };
+            match NonNull::new(raw) {
+                Some(p) => (p.cast::<TaskCell<F>>(), false),
+                None => alloc::handle_alloc_error(layout),
+            }
+        }
+    };
+    let cell = TaskCell {
         header: Header {
             state: State::new_scheduled(),
             refs: Cell::new(3),
@@ -122,8 +140,14 @@ where
             location,
         },
         stage: UnsafeCell::new(Stage::Running(future)),
-    });
-    let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
+    };
+    if in_slab {
+        cell.header.state.set_in_slab();
+    }
+    // SAFETY: `memory` is fresh, unaliased, and sized and aligned for a
+    // `TaskCell<F>` (the slab class rounds the size up; alignment <= 8).
+    unsafe { memory.as_ptr().write(cell) };
+    let ptr = memory.cast::<Header>();
     let r = || TaskRef {
         ptr,
         _not_send: PhantomData,
@@ -308,11 +332,30 @@ unsafe fn drop_stage<F: Future + 'static>(ptr: NonNull<Header>) -> Option<Box<dy
 /// # Safety
 /// `ptr` came from `allocate::<F>` and no reference of any kind remains.
 unsafe fn dealloc<F: Future + 'static>(ptr: NonNull<Header>) {
-    // SAFETY: the allocation was made by `Box<TaskCell<F>>` with this layout;
-    // the stage is `Consumed` and the header's owning fields are empty, so
+    let layout = Layout::new::<TaskCell<F>>();
+    // SAFETY: the memory is live until the end of this function.
+    let header = unsafe { ptr.as_ref() };
+    // The stage is `Consumed` and the header's owning fields are empty, so
     // nothing needs dropping (and nothing of type `F` is touched, which
     // matters when the last waker is dropped on another thread).
-    unsafe { alloc::dealloc(ptr.as_ptr().cast(), Layout::new::<TaskCell<F>>()) };
+    match (header.state.in_slab(), class_of(layout)) {
+        (true, Some(class)) => {
+            let shared = header.shared;
+            let block = ptr.cast::<u8>();
+            let local = context::with_core_of(shared, |core| match &core.task_slab {
+                // SAFETY: the block came from this loop's slab and is unused.
+                Some(slab) => unsafe { slab.borrow_mut().free(class, block) },
+                None => unreachable!("a slab block from a loop without a slab"),
+            });
+            if local.is_none() {
+                // SAFETY: `Shared` outlives every task memory of its loop
+                // (the caller still holds its pin, if any, until after this).
+                unsafe { &*shared }.slab.free_remote(class, block);
+            }
+        }
+        // SAFETY: allocated by `alloc::alloc` with this layout in `allocate`.
+        _ => unsafe { alloc::dealloc(ptr.as_ptr().cast(), layout) },
+    }
 }
 
 /// A loop-local counted reference to a task. `!Send`: the count is a `Cell`.

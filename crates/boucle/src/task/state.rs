@@ -24,6 +24,9 @@ const RELEASED: u32 = 1 << 7;
 const HOLDS_SHARED: u32 = 1 << 8;
 /// The task has been polled at least once (tracing uses it).
 const STARTED: u32 = 1 << 9;
+/// The memory is a block of the loop's task slab (`slab.rs`). Set before
+/// the task is shared, read by whoever frees it.
+const IN_SLAB: u32 = 1 << 10;
 
 /// What `transition_to_scheduled` tells the waker to do.
 #[must_use]
@@ -115,6 +118,15 @@ impl State {
 
     pub(crate) fn has_join_interest(&self) -> bool {
         self.get() & JOIN_INTEREST != 0
+    }
+
+    pub(crate) fn in_slab(&self) -> bool {
+        self.get() & IN_SLAB != 0
+    }
+
+    /// Allocation: the memory came from the task slab.
+    pub(crate) fn set_in_slab(&self) {
+        self.set(self.get() | IN_SLAB);
     }
 
     pub(crate) fn holds_shared(&self) -> bool {
