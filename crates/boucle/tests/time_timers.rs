@@ -204,11 +204,13 @@ fn advance_moves_a_virtual_clock_by_hand() {
 }
 
 /// The course's wait_n, written out: n sleeps of random length, results in
-/// completion order.
-async fn wait_n(n: usize, max: f64) -> Vec<f64> {
+/// completion order. The delays are the `Duration`s slept (whole
+/// nanoseconds): two draws within a nanosecond of each other are one
+/// deadline, and fire in creation order.
+async fn wait_n(n: usize, max: f64) -> Vec<Duration> {
     let mut done = boucle::as_completed((0..n).map(|_| async move {
-        let d = boucle::random::uniform(0.0, max);
-        boucle::sleep(Duration::from_secs_f64(d)).await;
+        let d = Duration::from_secs_f64(boucle::random::uniform(0.0, max));
+        boucle::sleep(d).await;
         d
     }));
     let mut out = Vec::with_capacity(n);

@@ -141,7 +141,7 @@ impl TaskInfo {
             name: task.name(),
             state,
             cancel_requested: s.cancel_requested(),
-            location: h.location,
+            location: task.location(),
         }
     }
 

@@ -47,9 +47,67 @@ pub(crate) struct Header {
     shared: *const Shared,
     /// Who awaits the `Task` handle.
     join_waiter: Cell<Option<WakeHandle>>,
-    /// Boxed: names are rare, and a thin pointer keeps the header small.
-    name: Cell<Option<Box<Rc<str>>>>,
-    pub(crate) location: &'static Location<'static>,
+    /// Where the task was spawned, and its name if it has one.
+    meta: Cell<Meta>,
+}
+
+/// A spawn location, or a boxed (name, location) for named tasks, in one
+/// word: names are rare, and the header stays small. The low bit tells
+/// which (both pointees are 8-byte aligned).
+#[derive(Clone, Copy)]
+struct Meta(NonNull<()>);
+
+struct Named {
+    name: Rc<str>,
+    location: &'static Location<'static>,
+}
+
+const NAMED: usize = 1;
+
+impl Meta {
+    fn new(name: Option<Rc<str>>, location: &'static Location<'static>) -> Meta {
+        match name {
+            None => Meta(NonNull::from(location).cast()),
+            Some(name) => {
+                let named: *mut Named = Box::into_raw(Box::new(Named { name, location }));
+                let tagged = named.map_addr(|a| a | NAMED).cast::<()>();
+                Meta(NonNull::new(tagged).expect("a Box is never null"))
+            }
+        }
+    }
+
+    fn named(self) -> Option<NonNull<Named>> {
+        if self.0.as_ptr().addr() & NAMED == 0 {
+            return None;
+        }
+        NonNull::new(self.0.as_ptr().map_addr(|a| a & !NAMED).cast::<Named>())
+    }
+
+    fn location(self) -> &'static Location<'static> {
+        match self.named() {
+            // SAFETY: a named meta points to a live `Named` (freed only by
+            // `free_named`, at release, after which the header is unused).
+            Some(named) => unsafe { named.as_ref() }.location,
+            // SAFETY: an unnamed meta is a `&'static Location`.
+            None => unsafe { self.0.cast::<Location<'static>>().as_ref() },
+        }
+    }
+
+    fn name(self) -> Option<Rc<str>> {
+        // SAFETY: as in `location`.
+        self.named().map(|n| unsafe { n.as_ref() }.name.clone())
+    }
+
+    /// Frees the boxed name (at release).
+    ///
+    /// # Safety
+    /// Called once; the meta is not used afterwards.
+    unsafe fn free_named(self) {
+        if let Some(named) = self.named() {
+            // SAFETY: made by `Box::leak` in `new`, freed once (caller).
+            drop(unsafe { Box::from_raw(named.as_ptr()) });
+        }
+    }
 }
 
 #[repr(C)]
@@ -136,8 +194,7 @@ where
             vtable: vtable::<F>(),
             shared: Arc::as_ptr(shared),
             join_waiter: Cell::new(None),
-            name: Cell::new(name.map(Box::new)),
-            location,
+            meta: Cell::new(Meta::new(name, location)),
         },
         stage: UnsafeCell::new(Stage::Running(future)),
     };
@@ -379,11 +436,11 @@ impl TaskRef {
     }
 
     pub(crate) fn name(&self) -> Option<Rc<str>> {
-        let h = self.header();
-        let name = h.name.take();
-        let copy = name.as_deref().cloned();
-        h.name.set(name);
-        copy
+        self.header().meta.get().name()
+    }
+
+    pub(crate) fn location(&self) -> &'static Location<'static> {
+        self.header().meta.get().location()
     }
 
     /// Runs one turn of the task. The loop calls this with the reference it
@@ -544,7 +601,7 @@ unsafe fn release(ptr: NonNull<Header>) {
     let header = unsafe { ptr.as_ref() };
     header.state.transition_to_released();
     let waiter = header.join_waiter.take();
-    let name = header.name.take();
+    let meta = header.meta.get();
     // SAFETY: live, loop thread, nobody polls a task without a local count.
     let stage_panic = unsafe { (header.vtable.drop_stage)(ptr) };
     let shared = header.shared;
@@ -574,7 +631,9 @@ unsafe fn release(ptr: NonNull<Header>) {
         unsafe { Arc::decrement_strong_count(shared) };
     }
     drop(waiter);
-    drop(name);
+    // SAFETY: released once; the header is not read again (it may even be
+    // freed already: `meta` is a copy).
+    unsafe { meta.free_named() };
     if let Some(p) = stage_panic {
         context::report_unobserved_panic_payload(p);
     }
@@ -700,7 +759,7 @@ mod tests {
         assert_eq!(std::mem::size_of::<Result<u64, TaskError>>(), 16);
         assert!(std::mem::size_of::<WakeHandle>() <= 24);
         assert!(
-            std::mem::size_of::<Header>() <= 80,
+            std::mem::size_of::<Header>() <= 72,
             "{}",
             std::mem::size_of::<Header>()
         );
