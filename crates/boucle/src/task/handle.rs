@@ -110,7 +110,7 @@ impl<T> Task<T> {
     /// a wake-up. False if the task is already complete.
     pub(crate) fn notify_on_complete(&self, queue: &Rc<Completions>) -> bool {
         self.raw
-            .notify_on_complete(WakeHandle::Notify(queue.clone()))
+            .notify_on_complete(WakeHandle::notify(queue.clone()))
     }
 
     /// A snapshot of the task (id, name, state, spawn location).

@@ -22,7 +22,7 @@ use super::error::TaskError;
 use super::refcount::{WakerCount, MAX_REFS};
 use super::slab::{class_of, TaskSlab};
 use super::state::{CancelAction, Outcome, RunAction, ScheduleAction, State};
-use super::waker::WakeHandle;
+use super::waker::{Completions, WakeHandle};
 use super::TaskId;
 use crate::runtime::{context, shared::Shared};
 
@@ -34,7 +34,7 @@ use crate::runtime::{context, shared::Shared};
 pub(crate) struct Header {
     pub(crate) state: State,
     /// Loop-local references: the `Task` handle, the owner entry in the
-    /// loop's registry, run queue entries, `WakeHandle::Task` entries.
+    /// loop's registry, run queue entries, loop-local `WakeHandle`s.
     refs: Cell<u32>,
     /// `Waker` references (any thread), plus one for the whole local side
     /// while `refs > 0`.
@@ -427,10 +427,6 @@ impl TaskRef {
         unsafe { self.ptr.as_ref() }
     }
 
-    pub(crate) fn as_ptr(&self) -> NonNull<Header> {
-        self.ptr
-    }
-
     pub(crate) fn id(&self) -> TaskId {
         self.header().id
     }
@@ -695,6 +691,121 @@ pub(crate) fn waker_task(waker: &Waker) -> Option<NonNull<Header>> {
     }
 }
 
+/// A loop-local task reference as a `Waker` (`WakeHandle::new`): its data
+/// is a task header, and it owns one *local* count (`refs`), not a waker
+/// count. Like the notice below, it lives only in loop structures (through
+/// the `!Send` `WakeHandle`), on the loop thread, and is never handed to
+/// user code: waking and dropping it touch `Cell`s only.
+static LOCAL_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(local_clone, local_wake, local_wake_by_ref, local_drop);
+
+pub(crate) fn local_waker(task: TaskRef) -> Waker {
+    let data = task.ptr.as_ptr() as *const ();
+    std::mem::forget(task); // its count now belongs to the waker
+                            // SAFETY: `LOCAL_VTABLE`'s functions take `data` as a header pointer
+                            // owning one local count, under the loop-thread-only use above.
+    unsafe { Waker::from_raw(RawWaker::new(data, &LOCAL_VTABLE)) }
+}
+
+/// The task of a loop-local waker.
+pub(crate) fn local_task(waker: &Waker) -> Option<NonNull<Header>> {
+    if ptr::eq(waker.vtable(), &LOCAL_VTABLE) {
+        NonNull::new(waker.data() as *mut Header)
+    } else {
+        None
+    }
+}
+
+/// Rebuilds the `TaskRef` a local waker owns.
+///
+/// # Safety
+/// `data` is the data of a local waker whose count the caller takes over.
+unsafe fn local_ref(data: *const ()) -> TaskRef {
+    TaskRef {
+        // SAFETY: a local waker's data is a non-null header pointer.
+        ptr: unsafe { NonNull::new_unchecked(data as *mut Header) },
+        _not_send: PhantomData,
+    }
+}
+
+/// # Safety
+/// `data` is a live local waker's, on the loop thread.
+unsafe fn local_clone(data: *const ()) -> RawWaker {
+    // SAFETY: the waker being cloned holds a count: the header is live.
+    let task = clone_local(unsafe { NonNull::new_unchecked(data as *mut Header) });
+    std::mem::forget(task);
+    RawWaker::new(data, &LOCAL_VTABLE)
+}
+
+/// # Safety
+/// As `local_clone`; the caller gives up this waker's count.
+unsafe fn local_wake(data: *const ()) {
+    // SAFETY: forwarded from the caller.
+    unsafe { local_ref(data) }.wake_local();
+}
+
+/// # Safety
+/// As `local_clone`.
+unsafe fn local_wake_by_ref(data: *const ()) {
+    // SAFETY: the waker holds a count: the header is live.
+    clone_local(unsafe { NonNull::new_unchecked(data as *mut Header) }).wake_local();
+}
+
+/// # Safety
+/// As `local_clone`; the caller gives up this waker's count.
+unsafe fn local_drop(data: *const ()) {
+    // SAFETY: forwarded from the caller.
+    drop(unsafe { local_ref(data) });
+}
+
+/// A completion notice as a `Waker` (`WakeHandle::notify`): its data is an
+/// `Rc<Completions>`. Such a waker is made only for a task's join-waiter
+/// slot, a loop-thread field, and is taken out of it only by `complete`
+/// (which calls `notify_queue`) or dropped on the loop thread: it is never
+/// handed to user code, cloned, or sent, so the non-atomic `Rc` is sound.
+static NOTIFY_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(notify_clone, notify_drop, notify_wake_by_ref, notify_drop);
+
+pub(crate) fn notify_waker(queue: Rc<Completions>) -> Waker {
+    let data = Rc::into_raw(queue) as *const ();
+    // SAFETY: `NOTIFY_VTABLE`'s functions take `data` as the raw `Rc`
+    // made here, under the loop-thread-only use described above.
+    unsafe { Waker::from_raw(RawWaker::new(data, &NOTIFY_VTABLE)) }
+}
+
+/// The queue of a completion-notice waker.
+pub(crate) fn notify_queue(waker: &Waker) -> Option<&Completions> {
+    if !ptr::eq(waker.vtable(), &NOTIFY_VTABLE) {
+        return None;
+    }
+    // SAFETY: a notice's data is a live `Rc<Completions>` owned by `waker`.
+    Some(unsafe { &*(waker.data() as *const Completions) })
+}
+
+/// # Safety
+/// `data` is the raw `Rc<Completions>` of a live notice, on the loop thread.
+unsafe fn notify_clone(data: *const ()) -> RawWaker {
+    // SAFETY: forwarded from the caller.
+    unsafe { Rc::increment_strong_count(data as *const Completions) };
+    RawWaker::new(data, &NOTIFY_VTABLE)
+}
+
+/// # Safety
+/// As `notify_clone`.
+unsafe fn notify_wake_by_ref(_data: *const ()) {
+    // A notice carries no task id: only `complete` can deliver it.
+}
+
+/// Also the `wake` entry: waking by value delivers nothing (see above) and
+/// releases the notice.
+///
+/// # Safety
+/// As `notify_clone`; the caller gives up this count.
+unsafe fn notify_drop(data: *const ()) {
+    // SAFETY: forwarded from the caller.
+    drop(unsafe { Rc::from_raw(data as *const Completions) });
+}
+
 static WAKER_VTABLE: RawWakerVTable =
     RawWakerVTable::new(clone_waker, wake_waker, wake_by_ref_waker, drop_waker);
 
@@ -757,9 +868,9 @@ mod tests {
     fn header_stays_small() {
         // The per-task memory budget (DESIGN.md): keep the header compact.
         assert_eq!(std::mem::size_of::<Result<u64, TaskError>>(), 16);
-        assert!(std::mem::size_of::<WakeHandle>() <= 24);
+        assert_eq!(std::mem::size_of::<WakeHandle>(), 16);
         assert!(
-            std::mem::size_of::<Header>() <= 72,
+            std::mem::size_of::<Header>() <= 64,
             "{}",
             std::mem::size_of::<Header>()
         );

@@ -8,19 +8,22 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::marker::PhantomData;
 use std::ptr;
 use std::rc::Rc;
 use std::task::{Context, Waker};
 
-use super::raw::{waker_task, TaskRef};
+use super::raw::{local_task, local_waker, notify_queue, notify_waker, waker_task, TaskRef};
 use super::TaskId;
 
-pub(crate) enum WakeHandle {
-    Task(TaskRef),
-    Waker(Waker),
-    /// Completion notice, only as a task's join waiter: push the task's id
-    /// to a queue and wake its consumer (`as_completed`, `TaskGroup`).
-    Notify(Rc<Completions>),
+/// Whom to wake, in one `Waker`'s two words (so `Option<WakeHandle>` is
+/// 16 bytes too): a loop-local task reference (`raw::local_waker`), a
+/// completion notice (`raw::notify_waker`), or a cloned foreign `Waker`.
+/// The first two are wakers in form only: they must never leave the loop
+/// thread, which is why this type is `!Send` and never hands its waker out.
+pub(crate) struct WakeHandle {
+    waker: Waker,
+    _not_send: PhantomData<*const ()>,
 }
 
 /// Ids of finished tasks, in the order they finished, and who waits for the
@@ -52,11 +55,25 @@ impl Completions {
 }
 
 impl WakeHandle {
+    fn from_waker(waker: Waker) -> WakeHandle {
+        WakeHandle {
+            waker,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// A completion notice, only for a task's join waiter: when the task
+    /// completes, its id is pushed to `queue`, which wakes its consumer
+    /// (`as_completed`, `TaskGroup`).
+    pub(crate) fn notify(queue: Rc<Completions>) -> WakeHandle {
+        WakeHandle::from_waker(notify_waker(queue))
+    }
+
     /// A handle that wakes whoever `cx` belongs to.
     pub(crate) fn new(cx: &Context<'_>) -> WakeHandle {
         match TaskRef::from_waker(cx.waker()) {
-            Some(task) => WakeHandle::Task(task),
-            None => WakeHandle::Waker(cx.waker().clone()),
+            Some(task) => WakeHandle::from_waker(local_waker(task)),
+            None => WakeHandle::from_waker(cx.waker().clone()),
         }
     }
 
@@ -73,30 +90,23 @@ impl WakeHandle {
 
     /// Whether waking this handle wakes the same task as `cx`'s waker.
     pub(crate) fn will_wake(&self, cx: &Context<'_>) -> bool {
-        match self {
-            WakeHandle::Task(task) => {
-                waker_task(cx.waker()).is_some_and(|p| ptr::eq(p.as_ptr(), task.as_ptr().as_ptr()))
+        match local_task(&self.waker) {
+            Some(mine) => {
+                waker_task(cx.waker()).is_some_and(|p| ptr::eq(p.as_ptr(), mine.as_ptr()))
             }
-            WakeHandle::Waker(waker) => waker.will_wake(cx.waker()),
-            WakeHandle::Notify(..) => false,
+            None => self.waker.will_wake(cx.waker()),
         }
     }
 
     pub(crate) fn wake(self) {
-        match self {
-            WakeHandle::Task(task) => task.wake_local(),
-            WakeHandle::Waker(waker) => waker.wake(),
-            WakeHandle::Notify(_) => {
-                debug_assert!(false, "a completion notice woken as a plain waker")
-            }
-        }
+        self.waker.wake();
     }
 
     /// Wakes the join waiter of task `id`, which just completed.
     pub(crate) fn wake_completed(self, id: TaskId) {
-        match self {
-            WakeHandle::Notify(queue) => queue.push(id),
-            other => other.wake(),
+        match notify_queue(&self.waker) {
+            Some(queue) => queue.push(id),
+            None => self.wake(),
         }
     }
 }
