@@ -48,6 +48,25 @@ pub(crate) fn current() -> Rc<Core> {
     }
 }
 
+/// Spawns on the running loop without cloning its `Rc`.
+///
+/// # Panics
+/// Outside a running loop.
+#[track_caller]
+pub(crate) fn spawn<F>(
+    future: F,
+    name: Option<std::rc::Rc<str>>,
+    location: &'static std::panic::Location<'static>,
+) -> crate::Task<F::Output>
+where
+    F: std::future::Future + 'static,
+{
+    match with_current(|core| core.spawn(future, name, location)) {
+        Some(task) => task,
+        None => panic!("{NO_LOOP}"),
+    }
+}
+
 pub(crate) fn is_running() -> bool {
     with_current(|_| ()).is_some()
 }

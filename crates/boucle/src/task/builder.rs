@@ -48,6 +48,6 @@ impl Builder {
         F::Output: 'static,
     {
         let location = Location::caller();
-        context::current().spawn(future, self.name, location)
+        context::spawn(future, self.name, location)
     }
 }

@@ -192,7 +192,7 @@ where
     F::Output: 'static,
 {
     let location = Location::caller();
-    context::current().spawn(future, None, location)
+    context::spawn(future, None, location)
 }
 
 /// asyncio's name for [`spawn`].
@@ -203,7 +203,7 @@ where
     F::Output: 'static,
 {
     let location = Location::caller();
-    context::current().spawn(future, None, location)
+    context::spawn(future, None, location)
 }
 
 /// The task being polled now (asyncio's `current_task()`); `None` in the
