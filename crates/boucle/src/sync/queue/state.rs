@@ -1,0 +1,382 @@
+//! The queue's state machine, shared by every handle and future.
+//!
+//! # How items move (the cancel-safety argument)
+//!
+//! * **Getters get items handed over.** A put finding a waiting getter
+//!   moves the item into that getter's wait-list entry (it never enters
+//!   the queue). If the getter's future is dropped before it sees the item,
+//!   `cancel_get` takes the item back and hands it to the next waiter, or
+//!   puts it back at the head of the queue: it is received exactly once.
+//!   So items exist either in the queue or in exactly one notified entry,
+//!   and a waiting getter implies an empty queue (nobody jumps the line).
+//! * **Putters get room reserved.** A get that frees room while putters
+//!   wait notifies the first one and reserves the room for it (notified
+//!   putters count as occupying a place: `has_room`). The item moves only
+//!   when that putter's future is polled, so a put dropped before it
+//!   completes inserts nothing; its reservation passes to the next putter.
+//!   A waiting putter implies a full queue.
+//! * `unfinished` counts puts not yet matched by `task_done` (asyncio's
+//!   `_unfinished_tasks`); `join` waits for it to reach 0.
+//!
+//! Every wake happens after the `RefCell` borrow ends.
+
+use std::cell::RefCell;
+use std::task::{Context, Poll};
+
+use super::order::Order;
+use super::QueueStatistics;
+use crate::sync::error::{
+    GetNowaitError, PutNowaitError, QueueEmpty, QueueFull, QueueShutDown, TaskDoneError,
+};
+use crate::sync::wait_list::{wake_all, Polled, WaitKey, WaitList};
+use crate::task::waker::WakeHandle;
+
+pub(crate) struct Core<T, O: Order<T>> {
+    state: RefCell<State<T, O>>,
+}
+
+struct State<T, O: Order<T>> {
+    items: O::Items,
+    maxsize: usize,
+    /// Payload: the item handed over, or `None` when woken by `shutdown`.
+    getters: WaitList<Option<T>>,
+    /// Notified putters hold a reserved place.
+    putters: WaitList<()>,
+    joiners: WaitList<()>,
+    unfinished: usize,
+    shut_down: bool,
+    immediate: bool,
+    batch: Vec<WakeHandle>,
+}
+
+fn wake(w: Option<WakeHandle>) {
+    if let Some(w) = w {
+        w.wake();
+    }
+}
+
+impl<T, O: Order<T>> State<T, O> {
+    fn len(&self) -> usize {
+        O::len(&self.items)
+    }
+
+    /// Room for one more item, counting places reserved for putters.
+    fn has_room(&self) -> bool {
+        self.maxsize == 0 || self.len() + self.putters.notified() < self.maxsize
+    }
+
+    /// A put succeeded: hand the item to the first getter, or queue it.
+    fn insert(&mut self, item: T) -> Option<WakeHandle> {
+        self.unfinished += 1;
+        match self.getters.notify(Some(item)) {
+            Ok(w) => Some(w),
+            Err(item) => {
+                if let Some(item) = item {
+                    O::push(&mut self.items, item);
+                }
+                None
+            }
+        }
+    }
+
+    /// Reserves free room for the first waiting putter.
+    fn grant_room(&mut self) -> Option<WakeHandle> {
+        if self.shut_down || self.putters.waiting() == 0 || !self.has_room() {
+            return None;
+        }
+        self.putters.notify(()).ok()
+    }
+
+    /// Takes the next item, reserving the room it frees for a putter.
+    fn take(&mut self) -> Option<(T, Option<WakeHandle>)> {
+        let item = O::pop(&mut self.items)?;
+        Some((item, self.grant_room()))
+    }
+}
+
+impl<T, O: Order<T>> Core<T, O> {
+    pub(crate) fn new(maxsize: usize) -> Core<T, O> {
+        Core {
+            state: RefCell::new(State {
+                items: O::Items::default(),
+                maxsize,
+                getters: WaitList::new(),
+                putters: WaitList::new(),
+                joiners: WaitList::new(),
+                unfinished: 0,
+                shut_down: false,
+                immediate: false,
+                batch: Vec::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn put_nowait(&self, item: T) -> Result<(), PutNowaitError<T>> {
+        let w = {
+            let mut st = self.state.borrow_mut();
+            if st.shut_down {
+                return Err(QueueShutDown(item).into());
+            }
+            if !st.has_room() {
+                return Err(QueueFull(item).into());
+            }
+            st.insert(item)
+        };
+        wake(w);
+        Ok(())
+    }
+
+    pub(crate) fn get_nowait(&self) -> Result<T, GetNowaitError> {
+        let taken = {
+            let mut st = self.state.borrow_mut();
+            match st.take() {
+                Some(taken) => taken,
+                None if st.shut_down => return Err(QueueShutDown(()).into()),
+                None => return Err(QueueEmpty.into()),
+            }
+        };
+        wake(taken.1);
+        Ok(taken.0)
+    }
+
+    pub(crate) fn poll_get(
+        &self,
+        key: &mut Option<WaitKey>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, QueueShutDown>> {
+        let Some(k) = *key else {
+            if crate::coop::poll_proceed(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let mut st = self.state.borrow_mut();
+            let Some((item, w)) = st.take() else {
+                if st.shut_down {
+                    return Poll::Ready(Err(QueueShutDown(())));
+                }
+                *key = Some(st.getters.push(cx));
+                return Poll::Pending;
+            };
+            drop(st);
+            wake(w);
+            return Poll::Ready(Ok(item));
+        };
+        let polled = self.state.borrow_mut().getters.poll(k, cx);
+        let item = match polled {
+            Polled::Waiting(_stale) => return Poll::Pending,
+            Polled::Notified(Some(item)) => item,
+            Polled::Notified(None) => {
+                // Woken by `shutdown`: drain what is left, if anything.
+                let taken = self.state.borrow_mut().take();
+                let Some((item, w)) = taken else {
+                    *key = None;
+                    return Poll::Ready(Err(QueueShutDown(())));
+                };
+                wake(w);
+                item
+            }
+        };
+        *key = None;
+        Poll::Ready(Ok(item))
+    }
+
+    /// A `get` future is dropped while queued.
+    pub(crate) fn cancel_get(&self, key: WaitKey) {
+        let removed = self.state.borrow_mut().getters.remove(key);
+        let Some(Some(item)) = removed.notified else {
+            return;
+        };
+        let mut st = self.state.borrow_mut();
+        if st.immediate {
+            // `shutdown(immediate)` drops every item not yet received.
+            st.unfinished = st.unfinished.saturating_sub(1);
+            drop(st);
+            drop(item);
+            self.release_joiners();
+            return;
+        }
+        // Never lost: to the next getter, or back at the head.
+        let next = match st.getters.notify(Some(item)) {
+            Ok(w) => Some(w),
+            Err(item) => {
+                if let Some(item) = item {
+                    O::put_back(&mut st.items, item);
+                }
+                None
+            }
+        };
+        drop(st);
+        wake(next);
+    }
+
+    pub(crate) fn poll_put(
+        &self,
+        item: &mut Option<T>,
+        key: &mut Option<WaitKey>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), QueueShutDown<T>>> {
+        let mut st = match *key {
+            None => {
+                if crate::coop::poll_proceed(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                let mut st = self.state.borrow_mut();
+                if !st.shut_down && !st.has_room() {
+                    *key = Some(st.putters.push(cx));
+                    return Poll::Pending;
+                }
+                st
+            }
+            Some(k) => {
+                let polled = self.state.borrow_mut().putters.poll(k, cx);
+                match polled {
+                    Polled::Waiting(_stale) => return Poll::Pending,
+                    Polled::Notified(()) => *key = None,
+                }
+                self.state.borrow_mut()
+            }
+        };
+        let item = item.take().expect("boucle: Put polled after completion");
+        if st.shut_down {
+            return Poll::Ready(Err(QueueShutDown(item)));
+        }
+        let handed = st.insert(item);
+        // Handed straight to a getter, the item left room for a putter.
+        let room = st.grant_room();
+        drop(st);
+        wake(handed);
+        wake(room);
+        Poll::Ready(Ok(()))
+    }
+
+    /// A `put` future is dropped while queued.
+    pub(crate) fn cancel_put(&self, key: WaitKey) {
+        let mut st = self.state.borrow_mut();
+        let removed = st.putters.remove(key);
+        let next = match removed.notified {
+            // Its reserved place goes to the next putter.
+            Some(()) => st.grant_room(),
+            None => None,
+        };
+        drop(st);
+        drop(removed.waker);
+        wake(next);
+    }
+
+    pub(crate) fn poll_join(&self, key: &mut Option<WaitKey>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(k) = *key else {
+            if crate::coop::poll_proceed(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let mut st = self.state.borrow_mut();
+            if st.unfinished == 0 {
+                return Poll::Ready(());
+            }
+            *key = Some(st.joiners.push(cx));
+            return Poll::Pending;
+        };
+        let polled = self.state.borrow_mut().joiners.poll(k, cx);
+        match polled {
+            Polled::Waiting(_stale) => Poll::Pending,
+            Polled::Notified(()) => {
+                *key = None;
+                Poll::Ready(())
+            }
+        }
+    }
+
+    pub(crate) fn cancel_join(&self, key: WaitKey) {
+        // Joiners are released all at once: nothing to pass on.
+        let removed = self.state.borrow_mut().joiners.remove(key);
+        drop(removed);
+    }
+
+    pub(crate) fn task_done(&self) -> Result<(), TaskDoneError> {
+        {
+            let mut st = self.state.borrow_mut();
+            if st.unfinished == 0 {
+                return Err(TaskDoneError);
+            }
+            st.unfinished -= 1;
+            if st.unfinished > 0 {
+                return Ok(());
+            }
+        }
+        self.release_joiners();
+        Ok(())
+    }
+
+    /// Wakes every `join` if no task is unfinished.
+    fn release_joiners(&self) {
+        let mut batch = {
+            let mut st = self.state.borrow_mut();
+            if st.unfinished > 0 || st.joiners.waiting() == 0 {
+                return;
+            }
+            let mut batch = std::mem::take(&mut st.batch);
+            st.joiners.notify_all(|| (), &mut batch);
+            batch
+        };
+        self.wake_batch(&mut batch);
+    }
+
+    fn wake_batch(&self, batch: &mut Vec<WakeHandle>) {
+        wake_all(batch);
+        let mut st = self.state.borrow_mut();
+        if st.batch.capacity() == 0 {
+            st.batch = std::mem::take(batch);
+        }
+    }
+
+    pub(crate) fn shutdown(&self, immediate: bool) {
+        let (mut batch, dropped) = {
+            let mut st = self.state.borrow_mut();
+            st.shut_down = true;
+            let mut batch = std::mem::take(&mut st.batch);
+            let dropped = if immediate {
+                st.immediate = true;
+                let dropped = std::mem::take(&mut st.items);
+                st.unfinished = st.unfinished.saturating_sub(O::len(&dropped));
+                if st.unfinished == 0 {
+                    st.joiners.notify_all(|| (), &mut batch);
+                }
+                Some(dropped)
+            } else {
+                None
+            };
+            st.getters.notify_all(|| None, &mut batch);
+            st.putters.notify_all(|| (), &mut batch);
+            (batch, dropped)
+        };
+        self.wake_batch(&mut batch);
+        drop(dropped);
+    }
+
+    pub(crate) fn qsize(&self) -> usize {
+        self.state.borrow().len()
+    }
+
+    pub(crate) fn full(&self) -> bool {
+        !self.state.borrow().has_room()
+    }
+
+    pub(crate) fn maxsize(&self) -> usize {
+        self.state.borrow().maxsize
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.state.borrow().shut_down
+    }
+
+    pub(crate) fn statistics(&self) -> QueueStatistics {
+        let st = self.state.borrow();
+        QueueStatistics {
+            qsize: st.len(),
+            maxsize: st.maxsize,
+            unfinished_tasks: st.unfinished,
+            getters: st.getters.waiting(),
+            putters: st.putters.waiting(),
+            joiners: st.joiners.waiting(),
+            shut_down: st.shut_down,
+        }
+    }
+}
