@@ -279,8 +279,14 @@ impl Core {
     /// Park, sample the clock, take remote wakes, fire due timers.
     pub(crate) fn turn(&self) -> io::Result<()> {
         let ready = !self.run_queue.borrow().is_empty();
-        let next_timer = self.timers.borrow().next_wake();
-        let now = self.clock.now();
+        let next_timer = {
+            let wheel = self.timers.borrow();
+            if wheel.len() == 0 {
+                None
+            } else {
+                wheel.next_wake()
+            }
+        };
         let virtual_time = self.clock.is_virtual();
         // With work ready (tasks, a due timer, a virtual jump), the OS is
         // asked only if I/O sources exist, and then once per EVENT_INTERVAL
@@ -290,8 +296,8 @@ impl Core {
         let look_at_io = io_sources > 0 && self.busy_turns.get() >= EVENT_INTERVAL;
         let busy = match next_timer {
             _ if ready => true,
-            Some(t) if t <= now => true,
-            Some(_) => virtual_time,
+            Some(_) if virtual_time => true,
+            Some(t) => t <= self.clock.now(),
             None => false,
         };
         let park = if busy {
@@ -322,7 +328,7 @@ impl Core {
                 0
             }
         };
-        self.clock.sample();
+        self.clock.tick();
         let woke_remote = self.take_remote();
         if let Some(slab) = &self.task_slab {
             slab.borrow_mut().reclaim(&self.shared.slab);
@@ -417,6 +423,9 @@ impl Core {
     }
 
     fn fire_timers(&self) {
+        if self.timers.borrow().len() == 0 {
+            return;
+        }
         let mut fired = self.fired.take();
         self.timers
             .borrow_mut()

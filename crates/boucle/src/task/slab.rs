@@ -166,7 +166,11 @@ impl TaskSlab {
 
     /// Takes back the blocks freed away from the loop.
     pub(crate) fn reclaim(&mut self, shared: &SlabShared) {
-        if !shared.remote_pending.swap(false, Ordering::Acquire) {
+        // A plain load first: this runs every turn, and a swap would be a
+        // locked instruction each time.
+        if !shared.remote_pending.load(Ordering::Relaxed)
+            || !shared.remote_pending.swap(false, Ordering::Acquire)
+        {
             return;
         }
         let blocks = std::mem::take(&mut *shared.remote.lock().unwrap_or_else(|e| e.into_inner()));

@@ -1,8 +1,11 @@
 //! The loop clock: loop time in integer ticks (nanoseconds since the loop's
 //! origin), real or virtual, and the one place where ticks meet `Instant`.
 //!
-//! Loop time is cached: it changes only when the loop samples it (after each
-//! park) or, with a virtual clock, when the loop jumps it to the next timer.
+//! Loop time is cached: a real clock is read at most once per loop
+//! iteration, at the first use after the iteration begins (an iteration
+//! that reads no time, such as a queue hand-off between two tasks, makes no
+//! clock call); a virtual clock moves only when the loop jumps it to the
+//! next timer or `time::advance` moves it.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -13,6 +16,8 @@ pub(crate) struct Clock {
     /// that `origin_mono + ticks` is never earlier than `origin + ticks`.
     origin_mono: u64,
     now: Cell<u64>,
+    /// A new iteration began since `now` was sampled (real clock only).
+    stale: Cell<bool>,
     is_virtual: bool,
 }
 
@@ -36,6 +41,7 @@ impl Clock {
             origin,
             origin_mono,
             now: Cell::new(0),
+            stale: Cell::new(!is_virtual),
             is_virtual,
         }
     }
@@ -44,19 +50,27 @@ impl Clock {
         self.is_virtual
     }
 
-    /// The cached loop time.
+    /// The loop time of this iteration.
     pub(crate) fn now(&self) -> u64 {
+        if self.stale.get() {
+            self.sample();
+        }
         self.now.get()
     }
 
-    /// Reads the real clock into the cache (a real clock only).
-    pub(crate) fn sample(&self) {
+    /// A new iteration begins: the next `now` reads the real clock.
+    pub(crate) fn tick(&self) {
         if !self.is_virtual {
-            let t = duration_ticks(self.origin.elapsed());
-            // Monotonic: never let the cache go back.
-            if t > self.now.get() {
-                self.now.set(t);
-            }
+            self.stale.set(true);
+        }
+    }
+
+    fn sample(&self) {
+        self.stale.set(false);
+        let t = duration_ticks(self.origin.elapsed());
+        // Monotonic: never let the cache go back.
+        if t > self.now.get() {
+            self.now.set(t);
         }
     }
 
@@ -99,9 +113,19 @@ mod tests {
     }
 
     #[test]
+    fn real_clock_is_read_once_per_iteration() {
+        let c = Clock::new(false);
+        let a = c.now();
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!(c.now(), a, "same iteration");
+        c.tick();
+        assert!(c.now() >= a + 2_000_000, "next iteration reads the clock");
+    }
+
+    #[test]
     fn virtual_clock_moves_only_forward_and_only_when_told() {
         let c = Clock::new(true);
-        c.sample();
+        c.tick();
         assert_eq!(c.now(), 0);
         c.advance_to(500);
         c.advance_to(100);

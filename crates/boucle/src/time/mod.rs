@@ -1,8 +1,9 @@
 //! Loop time: [`sleep`], [`sleep_until`], [`timeout`], [`now`], [`yield_now`].
 //!
-//! Loop time is cached once per loop iteration (as libuv and uvloop do), so
-//! every task of one iteration sees the same [`now`], and sleeps begun in one
-//! iteration share one time base. Timers fire in exact deadline order (ties
+//! Loop time is cached once per loop iteration (as libuv and uvloop do): the
+//! clock is read at the first use in each iteration, so every task of one
+//! iteration sees the same [`now`], and sleeps begun in one iteration share
+//! one time base. Timers fire in exact deadline order (ties
 //! in creation order) and never early. With a virtual clock
 //! (`Builder::virtual_time`) time jumps to the next timer whenever the loop
 //! would otherwise wait.

@@ -79,7 +79,6 @@ impl<W> Wheel<W> {
     }
 
     /// Number of armed timers.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
