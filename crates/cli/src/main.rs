@@ -8,6 +8,7 @@
 mod args;
 mod commands;
 mod demo;
+mod net;
 mod output;
 
 use boucle_course as course;
@@ -29,6 +30,8 @@ Examples:
   boucle task-wait-n 10 3 --timeline       the same with tasks, then a timeline
   boucle measure-time 1000 10 --virtual    average time per task
   boucle wait-n 8 2 --chrome-trace t.json  trace for Perfetto (ui.perfetto.dev)
+  boucle echo-server --port 9000           a line echo server on boucle::net
+  boucle echo-client hello --port 9000     talk to it
 
 Every run prints its seed; --seed S (or BOUCLE_SEED=S) repeats it exactly with --virtual.
 Bad arguments print one line, `boucle: error: ...`, and exit with code 2.";
@@ -149,6 +152,47 @@ Examples:
         #[command(flatten)]
         clock: ClockOpts,
     },
+
+    /// A TCP line echo server on boucle::net (asyncio's streams API)
+    #[command(after_help = "\
+Examples:
+  boucle echo-server                       127.0.0.1:8888 until Ctrl-C
+  boucle echo-server --port 0              any free port (printed)
+  boucle echo-server --max-connections 1   stop after one client")]
+    EchoServer {
+        #[command(flatten)]
+        at: Endpoint,
+        /// Stop after this many connections have been served
+        #[arg(long, value_name = "N")]
+        max_connections: Option<u64>,
+    },
+
+    /// Send lines to an echo server and print the replies
+    #[command(after_help = "\
+Examples:
+  boucle echo-client hello world           two lines, two replies
+  boucle echo-client ping --repeat 1000    round-trip times")]
+    EchoClient {
+        /// The lines to send
+        #[arg(required = true)]
+        messages: Vec<String>,
+        #[command(flatten)]
+        at: Endpoint,
+        /// Send the messages this many times (replies printed once)
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: u32,
+    },
+}
+
+/// Where to listen or connect.
+#[derive(Args, Debug, Clone)]
+struct Endpoint {
+    /// Host name or address
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// TCP port (0: any free port, for echo-server)
+    #[arg(long, default_value_t = 8888)]
+    port: u16,
 }
 
 fn dispatch(command: Command) -> Result<(), Failure> {
@@ -177,6 +221,15 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             let run = Run::new(&clock.run, clock.virtual_time)?;
             commands::comprehension(run, measure_runtime)
         }
+        Command::EchoServer {
+            at,
+            max_connections,
+        } => net::echo_server(&at.host, at.port, max_connections),
+        Command::EchoClient {
+            messages,
+            at,
+            repeat,
+        } => net::echo_client(&at.host, at.port, &messages, repeat),
     }
 }
 

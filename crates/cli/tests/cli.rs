@@ -396,3 +396,66 @@ fn help_has_examples() {
         assert!(text.contains(&format!("boucle {sub}")), "{sub}: {text}");
     }
 }
+
+#[test]
+fn echo_server_and_client_talk_over_tcp() {
+    use std::io::{BufRead, BufReader};
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_boucle"))
+        .args(["echo-server", "--port", "0", "--max-connections", "1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(server.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let port = first
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_string();
+    let client = std::process::Command::new(env!("CARGO_BIN_EXE_boucle"))
+        .args([
+            "echo-client",
+            "bonjour",
+            "le monde",
+            "--port",
+            &port,
+            "--repeat",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(client.status.success(), "{client:?}");
+    let text = String::from_utf8(client.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[..2], ["bonjour", "le monde"]);
+    assert!(lines[2].starts_with("4 round trip(s), median "), "{text}");
+    let status = server.wait().unwrap();
+    assert!(status.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(rest.contains(": 4 line(s) echoed, closed"), "{rest}");
+    assert!(rest.contains("1 connection(s) served"), "{rest}");
+}
+
+#[test]
+fn echo_client_to_a_closed_port_fails_with_one_line() {
+    // Bind then drop a listener to get a port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_boucle"))
+        .args(["echo-client", "x", "--port", &port.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("boucle: error: cannot connect to 127.0.0.1:"),
+        "{err}"
+    );
+}
