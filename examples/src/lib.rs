@@ -42,12 +42,15 @@
 
 mod console;
 
+pub mod chainage;
 pub mod dire_apres_create_task;
 pub mod dire_apres_sequentiel;
 pub mod dire_apres_synchrone;
 pub mod fonction_sync_coroutine_async;
 pub mod gather_resultats;
+pub mod generateur_asynchrone;
 pub mod perf_counter;
+pub mod producteur_consommateur;
 pub mod run;
 pub mod sleep;
 pub mod tache1_tache2_gather;
