@@ -153,8 +153,7 @@ impl Core {
             .borrow_mut()
             .push_back(Runnable::Task(queued));
         self.shared.local_task_created();
-        // SAFETY-free: `Task::from_raw` only records the output type, which
-        // is `F::Output` by construction.
+        // The handle's output type is `F::Output`, as `Task::poll` requires.
         Task::from_raw(handle)
     }
 
@@ -189,7 +188,7 @@ impl Core {
     }
 
     /// Runs the tasks ready now (the batch), polling `main` when its turn
-    /// comes. Returns whether `main` was polled.
+    /// comes.
     pub(crate) fn run_batch(&self, mut main: impl FnMut()) {
         let n = self.run_queue.borrow().len();
         for _ in 0..n {

@@ -1,0 +1,321 @@
+//! The typed part of task memory: the cell holding header and stage, its
+//! vtable, and the functions that poll, cancel, complete and free it.
+
+#![allow(unsafe_code)]
+
+use std::alloc::{self, Layout};
+use std::any::Any;
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::panic::{self, AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::ptr::{self, NonNull};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use super::meta::Meta;
+use super::vtables::raw_waker;
+use super::{Header, PollOutcome, TaskRef};
+use crate::runtime::{context, shared::Shared};
+use crate::task::error::TaskError;
+use crate::task::refcount::WakerCount;
+use crate::task::slab::{class_of, TaskSlab};
+use crate::task::state::{Outcome, State};
+use crate::task::TaskId;
+
+#[repr(C)]
+struct TaskCell<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, TaskError>),
+    Consumed,
+}
+
+pub(super) struct Vtable {
+    pub(super) poll: unsafe fn(NonNull<Header>) -> PollOutcome,
+    pub(super) cancel: unsafe fn(NonNull<Header>) -> PollOutcome,
+    pub(super) take_output: unsafe fn(NonNull<Header>, *mut ()),
+    pub(super) drop_stage: unsafe fn(NonNull<Header>) -> Option<Box<dyn Any + Send>>,
+    pub(super) dealloc: unsafe fn(NonNull<Header>),
+}
+
+fn vtable<F: Future + 'static>() -> &'static Vtable {
+    struct V<F>(PhantomData<F>);
+    impl<F: Future + 'static> V<F> {
+        const VTABLE: Vtable = Vtable {
+            poll: poll::<F>,
+            cancel: cancel::<F>,
+            take_output: take_output::<F>,
+            drop_stage: drop_stage::<F>,
+            dealloc: dealloc::<F>,
+        };
+    }
+    &V::<F>::VTABLE
+}
+
+/// Allocates a task and returns its three first references: the `Task`
+/// handle, the registry's owner entry and the run queue entry.
+pub(crate) fn allocate<F>(
+    future: F,
+    id: TaskId,
+    shared: &Arc<Shared>,
+    slab: Option<&RefCell<TaskSlab>>,
+    name: Option<Rc<str>>,
+    location: &'static Location<'static>,
+) -> [TaskRef; 3]
+where
+    F: Future + 'static,
+{
+    let layout = Layout::new::<TaskCell<F>>();
+    let block = match (slab, class_of(layout)) {
+        (Some(slab), Some(class)) => slab.borrow_mut().alloc(&shared.slab, class),
+        _ => None,
+    };
+    let (memory, in_slab) = match block {
+        Some(block) => (block.cast::<TaskCell<F>>(), true),
+        None => {
+            // SAFETY: a task cell has a non-zero size (its header).
+            let raw = unsafe { alloc::alloc(layout) };
+            match NonNull::new(raw) {
+                Some(p) => (p.cast::<TaskCell<F>>(), false),
+                None => alloc::handle_alloc_error(layout),
+            }
+        }
+    };
+    let cell = TaskCell {
+        header: Header {
+            state: State::new_scheduled(),
+            refs: Cell::new(3),
+            wakers: WakerCount::new(),
+            registry_slot: Cell::new(u32::MAX),
+            id,
+            vtable: vtable::<F>(),
+            shared: Arc::as_ptr(shared),
+            join_waiter: Cell::new(None),
+            meta: Cell::new(Meta::new(name, location)),
+        },
+        stage: UnsafeCell::new(Stage::Running(future)),
+    };
+    if in_slab {
+        cell.header.state.set_in_slab();
+    }
+    // SAFETY: `memory` is fresh, unaliased, and sized and aligned for a
+    // `TaskCell<F>` (the slab class rounds the size up; alignment <= 8).
+    unsafe { memory.as_ptr().write(cell) };
+    let ptr = memory.cast::<Header>();
+    let r = || TaskRef {
+        ptr,
+        _not_send: PhantomData,
+    };
+    [r(), r(), r()]
+}
+
+/// Gives access to a task's stage.
+///
+/// # Safety
+/// `ptr` must point to a live `TaskCell<F>` (its header's vtable was built
+/// for `F`), and no other reference to the stage may be alive.
+unsafe fn stage<'a, F: Future>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
+    let cell = ptr.cast::<TaskCell<F>>().as_ptr();
+    // SAFETY: the caller guarantees the cell is live and of type `F`, and
+    // that nobody else borrows the stage.
+    unsafe { &mut *(*cell).stage.get() }
+}
+
+/// Drops the future in place (it is pinned) and leaves `Consumed`. A panic
+/// in its destructor is caught and returned.
+///
+/// # Safety
+/// As `stage`; the stage must be `Running`.
+unsafe fn drop_future<F: Future>(ptr: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
+    // SAFETY: forwarded from the caller.
+    let stage = unsafe { stage::<F>(ptr) };
+    let raw: *mut Stage<F> = stage;
+    // SAFETY: `raw` is valid and the stage is dropped exactly once here; if
+    // the destructor unwinds, drop glue has still dropped every field, so
+    // the memory is treated as dropped either way and overwritten.
+    let result = panic::catch_unwind(AssertUnwindSafe(|| unsafe { ptr::drop_in_place(raw) }));
+    // SAFETY: the old value is dropped (above); writing does not drop it again.
+    unsafe { ptr::write(raw, Stage::Consumed) };
+    result.err()
+}
+
+/// One turn of the task: poll the future once.
+///
+/// # Safety
+/// `ptr` is a live task of type `F`, on its loop's thread, and the caller
+/// holds a reference for the duration of the call.
+unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) -> PollOutcome {
+    // SAFETY: the caller holds a reference: the header is live.
+    let header = unsafe { ptr.as_ref() };
+    // SAFETY: the task is live and of type `F`; only this turn uses the stage
+    // (the handle reads it only once the state says complete).
+    let Stage::Running(future) = (unsafe { stage::<F>(ptr) }) else {
+        unreachable!("boucle: a task was polled after its future was dropped");
+    };
+    // SAFETY: the future lives in the task allocation and is dropped in place
+    // (`drop_future`), never moved: it is pinned.
+    let future = unsafe { Pin::new_unchecked(future) };
+    // The waker borrowed by this poll: it owns no count, so it is never
+    // dropped; clones made from it take one.
+    // SAFETY: the vtable's functions expect a `Header` pointer, which this is.
+    let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw_waker(ptr)) });
+    let mut cx = Context::from_waker(&waker);
+    match panic::catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx))) {
+        Ok(Poll::Pending) => {
+            header.state.transition_to_idle();
+            PollOutcome::Pending
+        }
+        Ok(Poll::Ready(output)) => {
+            // SAFETY: as above; the `future` borrow ended with the poll.
+            let drop_panic = unsafe { drop_future::<F>(ptr) };
+            let result = match drop_panic {
+                None => Ok(output),
+                Some(p) => Err(TaskError::panic(p)),
+            };
+            // SAFETY: as above.
+            unsafe { complete::<F>(ptr, result) }
+        }
+        Err(payload) => {
+            // SAFETY: as above.
+            let _ = unsafe { drop_future::<F>(ptr) };
+            // SAFETY: as above.
+            unsafe { complete::<F>(ptr, Err(TaskError::panic(payload))) }
+        }
+    }
+}
+
+/// Cancellation: drop the future now and complete with `Cancelled` (or with
+/// the panic its destructor raised).
+///
+/// # Safety
+/// As `poll`.
+unsafe fn cancel<F: Future + 'static>(ptr: NonNull<Header>) -> PollOutcome {
+    // SAFETY: forwarded from the caller; the stage is `Running` (the task is
+    // not complete, checked by the state transition that led here).
+    let result = match unsafe { drop_future::<F>(ptr) } {
+        None => Err(TaskError::cancelled()),
+        Some(p) => Err(TaskError::panic(p)),
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { complete::<F>(ptr, result) }
+}
+
+/// Stores the result (or drops it if nobody can read it), marks the task
+/// complete and wakes the task awaiting the handle.
+///
+/// # Safety
+/// As `poll`; the stage is `Consumed`.
+unsafe fn complete<F: Future + 'static>(
+    ptr: NonNull<Header>,
+    result: Result<F::Output, TaskError>,
+) -> PollOutcome {
+    // SAFETY: the caller holds a reference.
+    let header = unsafe { ptr.as_ref() };
+    let outcome = match &result {
+        Ok(_) => Outcome::Done,
+        Err(e) if e.is_cancelled() => Outcome::Cancelled,
+        Err(_) => Outcome::Panicked,
+    };
+    let mut unobserved_panic = None;
+    if header.state.has_join_interest() {
+        // SAFETY: the caller holds a reference; nobody borrows the stage.
+        unsafe { *stage::<F>(ptr) = Stage::Finished(result) };
+    } else {
+        match result {
+            Err(e) if e.is_panic() => unobserved_panic = Some(e.into_panic()),
+            other => {
+                // The output's destructor is user code: keep its panic in
+                // the task too.
+                if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| drop(other))) {
+                    unobserved_panic = Some(p);
+                }
+            }
+        }
+    }
+    header.state.transition_to_complete(outcome);
+    if let Some(waiter) = header.join_waiter.take() {
+        waiter.wake_completed(header.id);
+    }
+    PollOutcome::Complete {
+        outcome,
+        unobserved_panic,
+    }
+}
+
+/// Moves the output into `*dst`, a `Poll<Result<F::Output, TaskError>>`.
+///
+/// # Safety
+/// `ptr` is a live, complete task of type `F`; `dst` points to a valid
+/// `Poll<Result<F::Output, TaskError>>`.
+unsafe fn take_output<F: Future + 'static>(ptr: NonNull<Header>, dst: *mut ()) {
+    // SAFETY: the caller guarantees type and liveness; the task is complete,
+    // so no turn borrows the stage.
+    let stage = unsafe { stage::<F>(ptr) };
+    match std::mem::replace(stage, Stage::Consumed) {
+        Stage::Finished(result) => {
+            // SAFETY: the caller guarantees `dst`'s type.
+            unsafe { *dst.cast::<Poll<Result<F::Output, TaskError>>>() = Poll::Ready(result) };
+        }
+        _ => panic!("boucle: a `Task` was polled again after it returned its result"),
+    }
+}
+
+/// Drops whatever the stage holds. Returns the payload of a panic result
+/// that nobody read.
+///
+/// # Safety
+/// `ptr` is a live task of type `F` on its loop's thread, not being polled.
+unsafe fn drop_stage<F: Future + 'static>(ptr: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
+    // SAFETY: forwarded from the caller.
+    let stage = unsafe { stage::<F>(ptr) };
+    match stage {
+        Stage::Running(_) => {
+            // SAFETY: forwarded from the caller.
+            unsafe { drop_future::<F>(ptr) }
+        }
+        Stage::Finished(_) => match std::mem::replace(stage, Stage::Consumed) {
+            Stage::Finished(Err(e)) if e.is_panic() => Some(e.into_panic()),
+            other => panic::catch_unwind(AssertUnwindSafe(|| drop(other))).err(),
+        },
+        Stage::Consumed => None,
+    }
+}
+
+/// Frees the allocation. Contents must already be dropped.
+///
+/// # Safety
+/// `ptr` came from `allocate::<F>` and no reference of any kind remains.
+unsafe fn dealloc<F: Future + 'static>(ptr: NonNull<Header>) {
+    let layout = Layout::new::<TaskCell<F>>();
+    // SAFETY: the memory is live until the end of this function.
+    let header = unsafe { ptr.as_ref() };
+    // The stage is `Consumed` and the header's owning fields are empty, so
+    // nothing needs dropping (and nothing of type `F` is touched, which
+    // matters when the last waker is dropped on another thread).
+    match (header.state.in_slab(), class_of(layout)) {
+        (true, Some(class)) => {
+            let shared = header.shared;
+            let block = ptr.cast::<u8>();
+            let local = context::with_core_of(shared, |core| match &core.task_slab {
+                // SAFETY: the block came from this loop's slab and is unused.
+                Some(slab) => unsafe { slab.borrow_mut().free(class, block) },
+                None => unreachable!("a slab block from a loop without a slab"),
+            });
+            if local.is_none() {
+                // SAFETY: `Shared` outlives every task memory of its loop
+                // (the caller still holds its pin, if any, until after this).
+                unsafe { &*shared }.slab.free_remote(class, block);
+            }
+        }
+        // SAFETY: allocated by `alloc::alloc` with this layout in `allocate`.
+        _ => unsafe { alloc::dealloc(ptr.as_ptr().cast(), layout) },
+    }
+}

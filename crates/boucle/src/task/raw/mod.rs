@@ -1,0 +1,354 @@
+//! Task memory: one allocation per task holding the header, the future and
+//! then its output. With the task slab (`task/slab.rs`), the only place
+//! where `unsafe` code lives; the protocol it follows is written in
+//! `task/mod.rs`. `cell.rs` holds the typed part (stage, vtable, poll),
+//! `vtables.rs` the waker vtables, `meta.rs` the spawn location and name.
+
+#![allow(unsafe_code)]
+
+mod cell;
+mod meta;
+mod vtables;
+
+pub(crate) use cell::allocate;
+use cell::Vtable;
+use meta::Meta;
+
+use vtables::drop_waker;
+pub(crate) use vtables::{local_task, local_waker, notify_queue, notify_waker, waker_task};
+
+use std::any::Any;
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::panic::Location;
+use std::ptr::NonNull;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Waker};
+
+use super::refcount::{WakerCount, MAX_REFS};
+use super::state::{CancelAction, Outcome, RunAction, ScheduleAction, State};
+use super::waker::WakeHandle;
+use super::TaskId;
+use crate::runtime::{context, shared::Shared};
+
+/// The part of a task that does not depend on its future's type.
+///
+/// Fields other than `wakers` are touched only on the loop thread, except that
+/// the thread dropping the last waker reads `state.holds_shared()`, `shared`
+/// and `vtable` after an acquire fence that pairs with the loop's release.
+pub(crate) struct Header {
+    pub(crate) state: State,
+    /// Loop-local references: the `Task` handle, the owner entry in the
+    /// loop's registry, run queue entries, loop-local `WakeHandle`s.
+    refs: Cell<u32>,
+    /// `Waker` references (any thread), plus one for the whole local side
+    /// while `refs > 0`.
+    wakers: WakerCount,
+    /// Index in the loop's registry of unfinished tasks.
+    pub(crate) registry_slot: Cell<u32>,
+    pub(crate) id: TaskId,
+    vtable: &'static Vtable,
+    /// The loop's cross-thread half, for wakes from other threads.
+    shared: *const Shared,
+    /// Who awaits the `Task` handle.
+    join_waiter: Cell<Option<WakeHandle>>,
+    /// Where the task was spawned, and its name if it has one.
+    meta: Cell<Meta>,
+}
+
+/// What one turn of a task did.
+pub(crate) enum PollOutcome {
+    Pending,
+    /// Completed; carries a panic payload that nobody can observe (the
+    /// handle is gone), for the loop's exception handler.
+    Complete {
+        outcome: Outcome,
+        unobserved_panic: Option<Box<dyn Any + Send>>,
+    },
+}
+
+/// A loop-local counted reference to a task. `!Send`: the count is a `Cell`.
+pub(crate) struct TaskRef {
+    ptr: NonNull<Header>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl TaskRef {
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a `TaskRef` owns a local count, so the header is live.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    pub(crate) fn id(&self) -> TaskId {
+        self.header().id
+    }
+
+    pub(crate) fn name(&self) -> Option<Rc<str>> {
+        self.header().meta.get().name()
+    }
+
+    pub(crate) fn location(&self) -> &'static Location<'static> {
+        self.header().meta.get().location()
+    }
+
+    /// Runs one turn of the task. The loop calls this with the reference it
+    /// popped from the run queue.
+    pub(crate) fn run(&self) -> (RunAction, PollOutcome) {
+        let header = self.header();
+        let action = header.state.transition_to_running();
+        let outcome = match action {
+            // SAFETY: `self` keeps the task alive; we are on the loop thread
+            // (a `TaskRef` never leaves it) and the state machine guarantees
+            // the stage is `Running` for `Poll` and `Cancel`.
+            RunAction::Poll { .. } => unsafe { (header.vtable.poll)(self.ptr) },
+            // SAFETY: as above.
+            RunAction::Cancel => unsafe { (header.vtable.cancel)(self.ptr) },
+            RunAction::Skip => PollOutcome::Pending,
+        };
+        (action, outcome)
+    }
+
+    /// Completes an unfinished task at once by dropping its future (loop
+    /// shutdown). Does nothing if it is complete.
+    pub(crate) fn cancel_now(&self) -> Option<PollOutcome> {
+        let header = self.header();
+        if header.state.is_complete() || header.state.is_running() {
+            return None;
+        }
+        // SAFETY: as in `run`: live, loop thread, stage `Running`.
+        Some(unsafe { (header.vtable.cancel)(self.ptr) })
+    }
+
+    /// `Task::cancel`: records the request and schedules the task.
+    pub(crate) fn request_cancel(&self) -> bool {
+        match self.header().state.request_cancel() {
+            CancelAction::Complete => false,
+            CancelAction::AlreadyRequested => true,
+            CancelAction::Schedule => {
+                schedule(self.ptr);
+                true
+            }
+        }
+    }
+
+    /// The `Task<T>` handle polls for the output.
+    ///
+    /// # Safety
+    /// `dst` points to a valid `Poll<Result<T, TaskError>>` where `T` is the
+    /// output type of the future this task was allocated with.
+    pub(crate) unsafe fn poll_output(&self, dst: *mut (), cx: &Context<'_>) {
+        let header = self.header();
+        if header.state.is_complete() {
+            // SAFETY: the task is live (we hold a count), complete, and the
+            // caller guarantees `dst`'s type.
+            unsafe { (header.vtable.take_output)(self.ptr, dst) };
+            return;
+        }
+        let mut waiter = header.join_waiter.take();
+        WakeHandle::register(&mut waiter, cx);
+        header.join_waiter.set(waiter);
+    }
+
+    /// Replaces the join waiter with a completion notice (`Completions`).
+    /// Returns false if the task is already complete (no notice will come).
+    pub(crate) fn notify_on_complete(&self, handle: WakeHandle) -> bool {
+        let header = self.header();
+        if header.state.is_complete() {
+            return false;
+        }
+        drop(header.join_waiter.replace(Some(handle)));
+        true
+    }
+
+    /// The `Task<T>` handle is dropped. Returns an unread panic payload.
+    pub(crate) fn drop_join_interest(&self) -> Option<Box<dyn Any + Send>> {
+        let header = self.header();
+        header.state.transition_to_detached();
+        drop(header.join_waiter.take());
+        if header.state.is_complete() {
+            // SAFETY: live, complete (no turn borrows the stage), loop thread.
+            unsafe { (header.vtable.drop_stage)(self.ptr) }
+        } else {
+            None
+        }
+    }
+
+    /// Wakes this task from the loop thread, reusing this reference as the
+    /// run queue entry when the task needs queueing.
+    pub(crate) fn wake_local(self) {
+        let shared = self.header().shared;
+        let mut this = Some(self);
+        let local = context::with_core_of(shared, |core| {
+            let task = this.take().expect("taken once");
+            if task.header().state.transition_to_scheduled() == ScheduleAction::Push {
+                core.push_ready(task);
+            }
+        });
+        if local.is_none() {
+            if let Some(task) = this {
+                schedule(task.ptr);
+            }
+        }
+    }
+
+    /// A local reference from a waker, when the waker is a boucle task
+    /// waker of the loop running on this thread.
+    pub(crate) fn from_waker(waker: &Waker) -> Option<TaskRef> {
+        let ptr = waker_task(waker)?;
+        // SAFETY: a boucle task waker owns a count (or is the borrowed waker
+        // of a running turn), so the header is live.
+        let header = unsafe { ptr.as_ref() };
+        context::with_core_of(header.shared, |_| ())?;
+        if header.state.is_complete() {
+            // Possibly released: never resurrect a local count.
+            return None;
+        }
+        Some(clone_local(ptr))
+    }
+}
+
+fn clone_local(ptr: NonNull<Header>) -> TaskRef {
+    // SAFETY: callers hold a count on the live header.
+    let header = unsafe { ptr.as_ref() };
+    let n = header.refs.get();
+    if n >= MAX_REFS {
+        std::process::abort();
+    }
+    header.refs.set(n + 1);
+    TaskRef {
+        ptr,
+        _not_send: PhantomData,
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> TaskRef {
+        clone_local(self.ptr)
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        let header = self.header();
+        let n = header.refs.get() - 1;
+        header.refs.set(n);
+        if n == 0 {
+            // SAFETY: that was the last local count.
+            unsafe { release(self.ptr) };
+        }
+    }
+}
+
+/// The last local reference is gone: drop the contents on this (the loop's)
+/// thread, then free the memory unless wakers remain.
+///
+/// # Safety
+/// `ptr` is live and its local count just reached zero.
+unsafe fn release(ptr: NonNull<Header>) {
+    // SAFETY: still live: the local side's unit in `wakers` is held.
+    let header = unsafe { ptr.as_ref() };
+    header.state.transition_to_released();
+    let waiter = header.join_waiter.take();
+    let meta = header.meta.get();
+    // SAFETY: live, loop thread, nobody polls a task without a local count.
+    let stage_panic = unsafe { (header.vtable.drop_stage)(ptr) };
+    let shared = header.shared;
+    // Wakers may remain, perhaps on other threads: then the memory keeps the
+    // loop's `Shared` alive for their wakes, and the last one frees it.
+    let free_now = header.wakers.release_local(|| {
+        // SAFETY: `shared` came from `Arc::as_ptr` of a live `Arc` (the
+        // runtime's, or the pin `Runtime::drop` leaves while local task
+        // sides exist, this one included).
+        unsafe { Arc::increment_strong_count(shared) };
+        header.state.set_holds_shared();
+    });
+    if free_now {
+        let holds_shared = header.state.holds_shared();
+        // SAFETY: no count remains.
+        unsafe { (header.vtable.dealloc)(ptr) };
+        if holds_shared {
+            // SAFETY: the strong count taken in the hand-off above.
+            unsafe { Arc::decrement_strong_count(shared) };
+        }
+    }
+    // SAFETY: this task's local side is counted in `live_local`, so `Shared`
+    // is alive: the runtime holds it, or `Runtime::drop` pinned a strong
+    // count that the last local side (maybe this one) gives back.
+    if unsafe { &*shared }.local_task_released() {
+        // SAFETY: the count pinned by `Runtime::drop` for the local sides.
+        unsafe { Arc::decrement_strong_count(shared) };
+    }
+    drop(waiter);
+    // SAFETY: released once; the header is not read again (it may even be
+    // freed already: `meta` is a copy).
+    unsafe { meta.free_named() };
+    if let Some(p) = stage_panic {
+        context::report_unobserved_panic_payload(p);
+    }
+}
+
+/// Wakes a task from any thread.
+fn schedule(ptr: NonNull<Header>) {
+    // SAFETY: callers hold a count (waker or local) on the live header.
+    let header = unsafe { ptr.as_ref() };
+    let local = context::with_core_of(header.shared, |core| {
+        if header.state.transition_to_scheduled() == ScheduleAction::Push {
+            core.push_ready(clone_local(ptr));
+        }
+    });
+    if local.is_none() {
+        // Another thread, or this thread outside the loop: hand a waker
+        // count to the loop's remote queue.
+        header.wakers.increment();
+        let remote = RemoteRef(ptr);
+        // SAFETY: `shared` is alive while any count exists (see `release`
+        // and `Shared::local_task_released`), and we hold one.
+        unsafe { &*header.shared }.push_remote(remote);
+    }
+}
+
+/// A waker count sent to the loop through its remote queue.
+pub(crate) struct RemoteRef(NonNull<Header>);
+
+// SAFETY: a `RemoteRef` owns a waker count (atomic) and touches only the
+// atomic count, the immutable `shared`/`vtable` fields, and - once the count
+// says it is the last - the memory it then frees. Local fields are used only
+// by `schedule_on_loop`, which runs on the loop thread.
+unsafe impl Send for RemoteRef {}
+
+impl RemoteRef {
+    /// On the loop thread: turn the remote wake into a local schedule.
+    pub(crate) fn schedule_on_loop(self, push: impl FnOnce(TaskRef)) {
+        // SAFETY: we own a waker count: the header is live.
+        let header = unsafe { self.0.as_ref() };
+        if header.state.transition_to_scheduled() == ScheduleAction::Push {
+            push(clone_local(self.0));
+        }
+    }
+}
+
+impl Drop for RemoteRef {
+    fn drop(&mut self) {
+        // SAFETY: we own one waker count on the live header.
+        unsafe { drop_waker(self.0.as_ptr() as *const ()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::TaskError;
+
+    #[test]
+    fn header_stays_small() {
+        // The per-task memory budget (DESIGN.md): keep the header compact.
+        assert_eq!(std::mem::size_of::<Result<u64, TaskError>>(), 16);
+        assert_eq!(std::mem::size_of::<WakeHandle>(), 16);
+        assert!(
+            std::mem::size_of::<Header>() <= 64,
+            "{}",
+            std::mem::size_of::<Header>()
+        );
+    }
+}
