@@ -1,8 +1,9 @@
-//! `boucle-bench`: boucle and its peers (tokio, monoio) side by side, one fresh process per
+//! `boucle-bench`: boucle and its peers (tokio current_thread and multi_thread, smol, monoio
+//! on epoll and io_uring, Python asyncio and uvloop) side by side, one fresh process per
 //! measured run.
 //!
 //! ```text
-//! boucle-bench [all|WORKLOAD...] [--quick] [--runs N] [--runtimes LIST] [--markdown PATH]
+//! boucle-bench [all|WORKLOAD...] [--quick] [--instructions] [--write-benchmarks] ...
 //! boucle-bench worker RUNTIME WORKLOAD SIZE
 //! ```
 //!
@@ -11,10 +12,15 @@
 
 #![forbid(unsafe_code)]
 
+mod doc;
 mod harness;
+mod instructions;
+mod python;
 mod report;
 mod rt;
 mod stats;
+mod targets;
+mod worker;
 mod workload;
 
 use std::path::PathBuf;
@@ -23,30 +29,56 @@ use std::time::Duration;
 
 use harness::Plan;
 use rt::Runtime;
-use workload::{Size, Workload};
+use workload::Workload;
 
 const USAGE: &str = "\
-usage: boucle-bench [all|WORKLOAD...] [--quick] [--runs N] [--runtimes LIST] [--markdown PATH]
-                    [--timeout SECS]
+usage: boucle-bench [all|WORKLOAD...] [--quick] [--runs N] [--runtimes LIST] [--timeout SECS]
+                    [--instructions] [--no-instructions] [--write-benchmarks] [--markdown PATH]
+                    [--background-timers N]
        boucle-bench worker RUNTIME WORKLOAD SIZE
 
-workloads:  spawn_join  spawn N tasks returning their index, await each in order (ns/task)
-            yield_many  T tasks x Y yield_now() each (ns/yield)
-            wait_n      N tasks sleeping seeded random delays in [0, 1 s) (overhead ms)
-runtimes:   boucle, tokio (current_thread), monoio (legacy epoll driver)
+  all               every workload and size, then the instruction counts; a full (not
+                    --quick) `all` also writes BENCHMARKS.md and the README's headline table
 
-  --quick          small sizes (100,000 / 100x1,000 / 10,000) instead of full ones
-  --runs N         counted rounds after one warm-up round (default 5, at least 5)
-  --runtimes LIST  comma-separated subset, in interleaving order (default: all built)
-  --markdown PATH  also write the tables as markdown to PATH
-  --timeout SECS   kill a run after SECS seconds and count it as failed (default 600)
+workloads (full sizes; --quick runs smaller ones, the whole `all --quick` in about 2 min):
+  spawn_join      task::   spawn 10^6 tasks returning their index, await each (ns/task)
+  yield_many      task::   1,000 tasks x 1,000 yield_now() (ns/yield)
+  wait_n          time::   N = 10^4, 10^5, 10^6 tasks sleeping uniform [0, 1 s): overhead
+                           beyond the longest delay, inversions, bytes/task
+  timeout_churn   time::   10^6 sequential timeout(1 s, yield_now()) (ns/iter)
+  timer_lateness  time::   10^5 tasks sleeping until start + 1 s + uniform [0, 2 s):
+                           lateness p50/p99/max (us) by Instant::now(), early fires
+  ping_pong       sync::   10^6 round trips through two bounded(1) queues (ns/round trip)
+  tcp_echo        net::    100 loopback connections x 2,000 round trips of 64 B (round
+                           trips/s, p99 latency us)
+runtimes: boucle, tokio (current_thread), tokio-mt (multi_thread, 2 workers), smol
+          (LocalExecutor), monoio (legacy epoll), monoio-uring (io_uring, if the kernel
+          allows), asyncio and uvloop (python/worker.py in the venv .venv-bench)
 
-SIZE for the worker: N, or TASKSxYIELDS for yield_many.";
+  --quick             small sizes
+  --runs N            counted rounds after one warm-up round (default 5, at least 5)
+  --runtimes LIST     comma-separated subset, in interleaving order (default: all)
+  --timeout SECS      kill a run after SECS seconds and count it as failed (default 600)
+  --instructions      count instructions per operation with callgrind (spawn_join,
+                      yield_many, timeout_churn, ping_pong); alone, only that
+  --no-instructions   skip them in `all`
+  --write-benchmarks  write BENCHMARKS.md and the README's headline table
+  --markdown PATH     also write the BENCHMARKS.md text to PATH
+  --background-timers N  background load (STYLE rule 23): every worker first arms N timers
+                      1 h away and keeps them armed, unfired, through its workload
+
+SIZE for the worker: N, NxM (tasks x yields, connections x round trips) or N/Tms (timers).";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("worker") {
-        return worker(&args[1..]);
+        return match worker::main(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("boucle-bench worker: {e}");
+                ExitCode::from(2)
+            }
+        };
     }
     match parse_plan(&args) {
         Ok(Some(plan)) => match harness::run(&plan) {
@@ -67,35 +99,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// `worker RUNTIME WORKLOAD SIZE`: one run in this process, one result line on stdout.
-/// Failures (bad arguments, a wrong result) panic, which the parent reports.
-fn worker(args: &[String]) -> ExitCode {
-    let [rt, workload, size] = args else {
-        eprintln!("usage: boucle-bench worker RUNTIME WORKLOAD SIZE");
-        return ExitCode::from(2);
-    };
-    let parsed = (|| {
-        let rt = Runtime::parse(rt).ok_or_else(|| format!("unknown runtime `{rt}`"))?;
-        if !rt.is_built() {
-            return Err(format!("built without the `{}` feature", rt.name()));
-        }
-        let workload =
-            Workload::parse(workload).ok_or_else(|| format!("unknown workload `{workload}`"))?;
-        let size: Size = size.parse()?;
-        Ok::<_, String>((rt, workload, size))
-    })();
-    match parsed {
-        Ok((rt, workload, size)) => {
-            println!("{}", workload::work(rt, workload, size));
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("boucle-bench worker: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
 /// The harness's arguments; `Ok(None)` for `--help`.
 fn parse_plan(args: &[String]) -> Result<Option<Plan>, String> {
     let mut plan = Plan {
@@ -105,7 +108,14 @@ fn parse_plan(args: &[String]) -> Result<Option<Plan>, String> {
         runs: 5,
         markdown: None,
         timeout: Duration::from_secs(600),
+        instructions: false,
+        write_benchmarks: false,
+        command: format!("cargo run --release -p boucle-bench -- {}", args.join(" "))
+            .trim_end()
+            .to_owned(),
+        background_timers: 0,
     };
+    let (mut all, mut no_instructions) = (false, false);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = |flag: &str| {
@@ -116,6 +126,9 @@ fn parse_plan(args: &[String]) -> Result<Option<Plan>, String> {
         match arg.as_str() {
             "-h" | "--help" | "help" => return Ok(None),
             "--quick" => plan.quick = true,
+            "--instructions" => plan.instructions = true,
+            "--no-instructions" => no_instructions = true,
+            "--write-benchmarks" => plan.write_benchmarks = true,
             "--runs" => {
                 let v = value("--runs")?;
                 plan.runs = v.parse().map_err(|_| format!("--runs: bad number `{v}`"))?;
@@ -132,14 +145,30 @@ fn parse_plan(args: &[String]) -> Result<Option<Plan>, String> {
                 plan.timeout = Duration::from_secs(secs.max(1));
             }
             "--runtimes" => plan.runtimes = parse_runtimes(&value("--runtimes")?)?,
-            "all" => plan.workloads.extend(Workload::ALL),
+            "--background-timers" => {
+                let v = value("--background-timers")?;
+                plan.background_timers = v
+                    .replace('_', "")
+                    .parse()
+                    .map_err(|_| format!("--background-timers: bad number `{v}`"))?;
+            }
+            "all" => {
+                all = true;
+                plan.workloads.extend(Workload::ALL);
+            }
             flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
             name => plan
                 .workloads
                 .push(Workload::parse(name).ok_or_else(|| format!("unknown workload `{name}`"))?),
         }
     }
-    if plan.workloads.is_empty() {
+    if all {
+        plan.instructions = !no_instructions;
+        plan.write_benchmarks |= !plan.quick;
+    } else if no_instructions {
+        plan.instructions = false;
+    }
+    if plan.workloads.is_empty() && !plan.instructions {
         plan.workloads.extend(Workload::ALL);
     }
     let mut seen = Vec::new();
@@ -183,7 +212,8 @@ mod tests {
         let plan = parse_plan(&[]).unwrap().unwrap();
         assert_eq!(plan.workloads, Workload::ALL);
         assert_eq!(plan.runs, 5);
-        assert!(!plan.quick);
+        assert!(!plan.quick && !plan.instructions && !plan.write_benchmarks);
+        assert_eq!(plan.command, "cargo run --release -p boucle-bench --");
     }
 
     #[test]
@@ -198,6 +228,33 @@ mod tests {
         assert_eq!(plan.runs, 7);
         assert!(plan.quick);
         assert_eq!(plan.markdown, Some(PathBuf::from("x.md")));
+        let plan = parse_plan(&args("--background-timers 1_000_000"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(plan.background_timers, 1_000_000);
+        assert!(parse_plan(&args("--background-timers many")).is_err());
+    }
+
+    #[test]
+    fn all_counts_instructions_and_writes_only_at_full_size() {
+        let plan = parse_plan(&args("all")).unwrap().unwrap();
+        assert_eq!(plan.workloads, Workload::ALL);
+        assert!(plan.instructions && plan.write_benchmarks);
+        assert_eq!(plan.command, "cargo run --release -p boucle-bench -- all");
+        let plan = parse_plan(&args("all --quick --no-instructions"))
+            .unwrap()
+            .unwrap();
+        assert!(!plan.instructions && !plan.write_benchmarks);
+        let plan = parse_plan(&args("--quick all --write-benchmarks"))
+            .unwrap()
+            .unwrap();
+        assert!(plan.write_benchmarks);
+        let plan = parse_plan(&args("--instructions")).unwrap().unwrap();
+        assert!(plan.instructions && plan.workloads.is_empty());
+        let plan = parse_plan(&args("ping_pong sync::ping_pong"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(plan.workloads, [Workload::PingPong]);
     }
 
     #[test]

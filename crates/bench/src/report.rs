@@ -1,12 +1,12 @@
-//! Turns the kept runs into tables: one per workload, one row per runtime, rendered as
-//! aligned text for the terminal and as markdown for `--markdown PATH`.
+//! Turns the kept runs into tables: one per workload and size, one row per runtime, rendered
+//! as aligned text for the terminal and as markdown for BENCHMARKS.md.
 
 use std::fmt::Write as _;
 
-use crate::harness::{Plan, RunResult};
+use crate::harness::{Plan, RunError, RunResult};
 use crate::rt::Runtime;
 use crate::stats::{self, Summary};
-use crate::workload::{Size, Workload};
+use crate::workload::{Better, Size, Workload};
 
 /// Every counted run of one workload: `runs[i][round]` belongs to `runtimes[i]`.
 #[derive(Debug)]
@@ -19,38 +19,65 @@ pub struct WorkloadResults {
 
 impl WorkloadResults {
     /// `key` of each round of runtime `slot`, `None` where that run failed.
-    fn values(&self, slot: usize, key: &str) -> Vec<Option<f64>> {
+    pub fn values(&self, slot: usize, key: &str) -> Vec<Option<f64>> {
         self.runs[slot]
             .iter()
             .map(|r| r.as_ref().ok().and_then(|rec| rec.number(key)))
             .collect()
     }
 
-    fn summary(&self, slot: usize, key: &str) -> Option<Summary> {
+    pub fn summary(&self, slot: usize, key: &str) -> Option<Summary> {
         let kept: Vec<f64> = self.values(slot, key).into_iter().flatten().collect();
         Summary::of(&kept)
     }
+
+    pub fn slot(&self, rt: Runtime) -> Option<usize> {
+        self.runtimes.iter().position(|&r| r == rt)
+    }
+
+    /// Median over rounds of `key`'s per-round ratio `a / b`.
+    pub fn ratio(&self, a: Runtime, b: Runtime, key: &str) -> Option<f64> {
+        let ratios = stats::paired_ratios(
+            &self.values(self.slot(a)?, key),
+            &self.values(self.slot(b)?, key),
+        );
+        stats::median(&ratios)
+    }
+
+    /// Why runtime `slot` has no numbers, when every run of it was unavailable.
+    pub fn unavailable(&self, slot: usize) -> Option<&str> {
+        let runs = &self.runs[slot];
+        let why = runs.iter().find_map(|r| match r {
+            Err(RunError::Unavailable(why)) => Some(why.as_str()),
+            _ => None,
+        })?;
+        runs.iter().all(Result::is_err).then_some(why)
+    }
 }
 
-/// A titled grid of cells; the first column is left-aligned, the others right-aligned.
+/// A titled grid of cells; the first `left` columns are left-aligned, the others
+/// right-aligned.
 #[derive(Debug)]
 pub struct Table {
     pub title: String,
     pub headers: Vec<String>,
     pub rows: Vec<Vec<String>>,
     pub notes: Vec<String>,
+    pub left: usize,
 }
 
-/// The lines that say how the numbers were taken, printed first and atop the markdown.
+/// The lines that say how the numbers were taken, printed first.
 pub fn header(plan: &Plan) -> String {
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let background = match plan.background_timers {
+        0 => String::new(),
+        n => format!(" Background load: {n} timers armed 1 h ahead through every run."),
+    };
     format!(
         "boucle-bench ({} sizes): {} counted rounds after 1 warm-up round, runtimes interleaved \
          ({}), one fresh process per run.\n\
-         machine: {} ({cores} cores), Linux {}.\n\
-         Lower is better everywhere; boucle/peer is the median over rounds of the per-round \
-         ratio (< 1: boucle is faster).",
+         machine: {}.\n\
+         boucle/peer is the median over rounds of the per-round ratio of the table's metric \
+         (lower is better except for round trips/s).{background}",
         if plan.quick { "quick" } else { "full" },
         plan.runs,
         plan.runtimes
@@ -58,9 +85,15 @@ pub fn header(plan: &Plan) -> String {
             .map(|r| r.name())
             .collect::<Vec<_>>()
             .join(", "),
-        cpu_model(),
-        kernel.trim(),
+        machine(),
     )
+}
+
+/// `CPU model (N cores), Linux x.y.z`.
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{} ({cores} cores), Linux {}", cpu_model(), kernel.trim())
 }
 
 fn cpu_model() -> String {
@@ -95,9 +128,11 @@ pub fn table(res: &WorkloadResults) -> Table {
     let mut notes = Vec::new();
     for (slot, &rt) in res.runtimes.iter().enumerate() {
         let mut row = vec![rt.name().to_owned()];
-        match res.summary(slot, primary.key) {
-            Some(s) => row.extend([fmt_num(s.median), fmt_num(s.min), fmt_num(s.max)]),
-            None => row.extend(["failed".to_owned(), "-".to_owned(), "-".to_owned()]),
+        let unavailable = res.unavailable(slot);
+        match (res.summary(slot, primary.key), unavailable) {
+            (Some(s), _) => row.extend([fmt_num(s.median), fmt_num(s.min), fmt_num(s.max)]),
+            (None, Some(_)) => row.extend(["unavailable".into(), "-".into(), "-".into()]),
+            (None, None) => row.extend(["failed".into(), "-".into(), "-".into()]),
         }
         for m in w.extras() {
             row.push(median_cell(res, slot, m.key, 1.0));
@@ -110,7 +145,11 @@ pub fn table(res: &WorkloadResults) -> Table {
         row.push(format!("{ok}/{}", res.runs[slot].len()));
         rows.push(row);
 
-        let failures: Vec<&String> = res.runs[slot]
+        if let Some(why) = unavailable {
+            notes.push(format!("{}: unavailable: {why}", rt.name()));
+            continue;
+        }
+        let failures: Vec<&RunError> = res.runs[slot]
             .iter()
             .filter_map(|r| r.as_ref().err())
             .collect();
@@ -123,11 +162,17 @@ pub fn table(res: &WorkloadResults) -> Table {
             ));
         }
     }
+    notes.extend(w.note().map(str::to_owned));
+    let better = match primary.better {
+        Better::Lower => "lower is better",
+        Better::Higher => "higher is better",
+    };
     Table {
-        title: format!("{}: {}", w.bench_name(), w.describe(res.size)),
+        title: format!("{}: {} ({better})", w.bench_name(), w.describe(res.size)),
         headers,
         rows,
         notes,
+        left: 1,
     }
 }
 
@@ -139,10 +184,9 @@ fn median_cell(res: &WorkloadResults, slot: usize, key: &str, scale: f64) -> Str
 fn ratio_cell(res: &WorkloadResults, boucle: Option<usize>, slot: usize, key: &str) -> String {
     match boucle {
         Some(b) if b == slot => "-".to_owned(),
-        Some(b) => {
-            let ratios = stats::paired_ratios(&res.values(b, key), &res.values(slot, key));
-            stats::median(&ratios).map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}"))
-        }
+        Some(_) => res
+            .ratio(Runtime::Boucle, res.runtimes[slot], key)
+            .map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}")),
         None => "n/a".to_owned(),
     }
 }
@@ -187,10 +231,11 @@ impl Table {
         let line = |cells: &[String]| {
             let mut out = String::new();
             for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-                if i == 0 {
-                    let _ = write!(out, "{cell:<w$}");
+                let sep = if i == 0 { "" } else { "  " };
+                if i < self.left {
+                    let _ = write!(out, "{sep}{cell:<w$}");
                 } else {
-                    let _ = write!(out, "  {cell:>w$}");
+                    let _ = write!(out, "{sep}{cell:>w$}");
                 }
             }
             out.trim_end().to_owned()
@@ -213,14 +258,18 @@ impl Table {
 
     /// A markdown section: heading, table, notes.
     pub fn to_markdown(&self) -> String {
+        format!("### {}\n\n{}", self.title, self.markdown_body())
+    }
+
+    /// The table and its notes, without the heading.
+    pub fn markdown_body(&self) -> String {
         let cells = |cells: &[String]| {
             let escaped: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
             format!("| {} |\n", escaped.join(" | "))
         };
-        let mut out = format!("### {}\n\n", self.title);
-        out += &cells(&self.headers);
+        let mut out = cells(&self.headers);
         let align: Vec<String> = (0..self.headers.len())
-            .map(|i| if i == 0 { ":--" } else { "--:" }.to_owned())
+            .map(|i| if i < self.left { ":--" } else { "--:" }.to_owned())
             .collect();
         out += &format!("|{}|\n", align.join("|"));
         for row in &self.rows {
@@ -234,19 +283,6 @@ impl Table {
         }
         out
     }
-}
-
-/// The whole markdown file: how the numbers were taken, then one section per workload.
-pub fn markdown(header: &str, tables: &[Table]) -> String {
-    let mut out = String::from("## boucle-bench\n\n");
-    for line in header.lines() {
-        let _ = writeln!(out, "{line}  ");
-    }
-    for t in tables {
-        out.push('\n');
-        out += &t.to_markdown();
-    }
-    out
 }
 
 #[cfg(test)]
@@ -280,13 +316,13 @@ mod tests {
         let k = "ns_per_task";
         let res = WorkloadResults {
             workload: Workload::SpawnJoin,
-            size: Size::tasks(10),
+            size: Size::n(10),
             runtimes: vec![Runtime::Boucle, Runtime::Tokio],
             runs: vec![
                 vec![rec(&[(k, 50.0)]), rec(&[(k, 60.0)]), rec(&[(k, 40.0)])],
                 vec![
                     rec(&[(k, 100.0), ("peak_rss_kb", 2048.0)]),
-                    Err("boom".into()),
+                    Err(RunError::Failed("boom".into())),
                     rec(&[(k, 200.0), ("peak_rss_kb", 4096.0)]),
                 ],
             ],
@@ -299,8 +335,8 @@ mod tests {
         assert_eq!(t.rows[1][1], "150");
         assert_eq!(t.rows[1].last().unwrap(), "2/3");
         assert_eq!(t.rows[1][ratio_col - 1], "3");
-        assert_eq!(t.notes.len(), 1);
-        assert!(t.notes[0].contains("tokio: 1 of 3 runs failed, first: boom"));
+        assert_eq!(t.notes.len(), 2, "the failure, then how to read the table");
+        assert!(t.notes[0].contains("tokio: 1 of 3 runs failed, first: failed: boom"));
         assert!(t.to_text().contains("task::spawn_join"));
         assert!(t.to_markdown().contains("| runtime |"));
     }

@@ -61,6 +61,41 @@ pub fn paired_ratios(a: &[Option<f64>], b: &[Option<f64>]) -> Vec<f64> {
         .collect()
 }
 
+/// The `p`-th percentile of `sorted` (ascending) by nearest rank, with `p` in basis points
+/// (`9900` is p99): the smallest value that at least `p`/10,000 of the values do not exceed.
+/// Integer arithmetic, so `python/worker.py` computes exactly the same index.
+pub fn percentile_sorted<T: Copy>(sorted: &[T], p_bp: u64) -> Option<T> {
+    let n = sorted.len() as u64;
+    if n == 0 {
+        return None;
+    }
+    let rank = (p_bp.min(10_000) * n).div_ceil(10_000).max(1);
+    sorted.get(usize::try_from(rank - 1).ok()?).copied()
+}
+
+/// p50, p99 and max of signed nanosecond samples, in microseconds, and how many are < 0.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Spread {
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub max_us: f64,
+    pub negative: usize,
+}
+
+impl Spread {
+    pub fn of(samples_ns: &[i64]) -> Spread {
+        let mut v = samples_ns.to_vec();
+        v.sort_unstable();
+        let us = |x: Option<i64>| x.map_or(0.0, |ns| ns as f64 / 1e3);
+        Spread {
+            p50_us: us(percentile_sorted(&v, 5_000)),
+            p99_us: us(percentile_sorted(&v, 9_900)),
+            max_us: us(v.last().copied()),
+            negative: v.iter().take_while(|&&x| x < 0).count(),
+        }
+    }
+}
+
 /// Out-of-order pairs in a sequence that should be sorted ascending.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Inversions {
@@ -113,6 +148,37 @@ pub fn uniform_delays(seed: u64, n: usize, max: Duration) -> Vec<Duration> {
 
 /// The first word of the worker's result line, so the parent can find it among other output.
 pub const RESULT_TAG: &str = "boucle-bench-result";
+
+/// The first word of the line a worker prints instead when its runtime cannot run the
+/// workload on this machine or in this build; the rest of the line says why.
+pub const UNAVAILABLE_TAG: &str = "boucle-bench-unavailable";
+
+/// What a worker answered: its result, or why its runtime cannot run the workload here.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    Result(Record),
+    Unavailable(String),
+}
+
+impl Reply {
+    /// Finds the last result or unavailable line in a worker's whole stdout.
+    pub fn find_in(output: &str) -> Result<Reply, ParseError> {
+        let line = output
+            .lines()
+            .rev()
+            .find(|l| {
+                matches!(
+                    l.split_whitespace().next(),
+                    Some(RESULT_TAG | UNAVAILABLE_TAG)
+                )
+            })
+            .ok_or(ParseError::NoResultLine)?;
+        match line.trim().strip_prefix(UNAVAILABLE_TAG) {
+            Some(why) => Ok(Reply::Unavailable(why.trim().to_owned())),
+            None => Record::parse_line(line).map(Reply::Result),
+        }
+    }
+}
 
 /// One worker's result: ordered `key=value` pairs, printed on one line after [`RESULT_TAG`].
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -167,16 +233,6 @@ impl Record {
     /// The value of `key` as a number, `None` when missing or not a number.
     pub fn number(&self, key: &str) -> Option<f64> {
         self.get(key)?.parse().ok()
-    }
-
-    /// Finds the result line in a worker's whole stdout and parses it.
-    pub fn find_in(output: &str) -> Result<Record, ParseError> {
-        let line = output
-            .lines()
-            .rev()
-            .find(|l| l.split_whitespace().next() == Some(RESULT_TAG))
-            .ok_or(ParseError::NoResultLine)?;
-        Record::parse_line(line)
     }
 
     /// Parses one line `boucle-bench-result key=value key=value ...`.
@@ -251,6 +307,35 @@ mod tests {
     }
 
     #[test]
+    fn percentiles_by_nearest_rank() {
+        let v: Vec<i64> = (1..=100).collect();
+        assert_eq!(percentile_sorted(&v, 5_000), Some(50));
+        assert_eq!(percentile_sorted(&v, 9_900), Some(99));
+        assert_eq!(percentile_sorted(&v, 10_000), Some(100));
+        assert_eq!(percentile_sorted(&v, 0), Some(1));
+        assert_eq!(percentile_sorted::<i64>(&[], 5_000), None);
+        assert_eq!(percentile_sorted(&[7], 9_900), Some(7));
+        // 1,000 values: p99 is the 990th.
+        let v: Vec<i64> = (1..=1000).collect();
+        assert_eq!(percentile_sorted(&v, 9_900), Some(990));
+        assert_eq!(percentile_sorted(&[1, 2, 3], 5_000), Some(2));
+        assert_eq!(percentile_sorted(&[1, 2, 3, 4], 5_000), Some(2));
+    }
+
+    #[test]
+    fn spread_counts_early_samples() {
+        let mut samples: Vec<i64> = (0..1000).map(|i| i * 1000).collect();
+        samples[3] = -2_500;
+        samples[7] = -1;
+        let s = Spread::of(&samples);
+        assert_eq!(s.negative, 2);
+        assert_eq!(s.max_us, 999.0);
+        assert_eq!(s.p99_us, 989.0);
+        assert_eq!(s.p50_us, 499.0);
+        assert_eq!(Spread::of(&[]), Spread::default());
+    }
+
+    #[test]
     fn inversions_count_adjacent_pairs_and_largest_gap() {
         assert_eq!(adjacent_inversions(&[]), Inversions::default());
         assert_eq!(adjacent_inversions(&[1.0]), Inversions::default());
@@ -301,10 +386,12 @@ mod tests {
     #[test]
     fn record_is_found_among_other_output() {
         let out = "some log line\nboucle-bench-result a=1 b=x\ntrailing noise\n";
-        let r = Record::find_in(out).unwrap();
+        let Ok(Reply::Result(r)) = Reply::find_in(out) else {
+            panic!("no result in {out:?}");
+        };
         assert_eq!(r.number("a"), Some(1.0));
         assert_eq!(
-            Record::find_in("nothing here"),
+            Reply::find_in("nothing here"),
             Err(ParseError::NoResultLine)
         );
         assert_eq!(
@@ -319,6 +406,18 @@ mod tests {
             Record::parse_line("boucle-bench-resultx a=1"),
             Err(ParseError::NoResultLine)
         );
+    }
+
+    #[test]
+    fn replies_are_results_or_reasons() {
+        let out = "noise\nboucle-bench-unavailable no io_uring here: EPERM\n";
+        assert_eq!(
+            Reply::find_in(out),
+            Ok(Reply::Unavailable("no io_uring here: EPERM".into()))
+        );
+        let out = "boucle-bench-result a=1\n";
+        assert!(matches!(Reply::find_in(out), Ok(Reply::Result(r)) if r.number("a") == Some(1.0)));
+        assert_eq!(Reply::find_in("x"), Err(ParseError::NoResultLine));
     }
 
     #[test]

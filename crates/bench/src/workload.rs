@@ -1,35 +1,68 @@
-//! What each workload is, how big, which metrics it reports, and the worker side of a run:
-//! run one workload on one runtime in this (fresh) process and print one result line.
+//! What each workload is, how big, and which metrics it reports. The benchmarks are named
+//! `area::case` (task, time, sync, net); `worker.rs` runs them.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::rt::{self, Outcome, Runtime};
-use crate::stats::{self, Record};
+/// Seed of the PRNG that draws the timer workloads' delays: the same list for every runtime.
+pub const DELAY_SEED: u64 = 42;
 
-/// Seed of the PRNG that draws `wait_n`'s delays: the same list for every runtime.
-pub const WAIT_N_SEED: u64 = 42;
-/// `wait_n` delays are uniform in `[0, WAIT_N_MAX)`, in whole nanoseconds, so every runtime
-/// sleeps exactly the `Duration` that is compared afterwards.
-pub const WAIT_N_MAX: Duration = Duration::from_secs(1);
+/// `timer_lateness`'s head start before the first deadline: half the span (1 s at full
+/// size), so that every runtime, Python included, has started all its tasks and armed their
+/// timers before any is due, and the lateness measured is the timer's, not the spawn loop's.
+pub fn head_start(span: Duration) -> Duration {
+    span / 2
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Workload {
     SpawnJoin,
     YieldMany,
     WaitN,
+    TimeoutChurn,
+    TimerLateness,
+    PingPong,
+    TcpEcho,
+}
+
+/// Which way a metric improves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Better {
+    Lower,
+    Higher,
 }
 
 /// One number a workload reports: its key in the result line and how to show it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Metric {
     pub key: &'static str,
     pub label: &'static str,
+    pub better: Better,
 }
 
+const fn lower(key: &'static str, label: &'static str) -> Metric {
+    Metric {
+        key,
+        label,
+        better: Better::Lower,
+    }
+}
+
+pub const BYTES_PER_TASK: Metric = lower("bytes_per_task", "bytes/task");
+pub const INVERSIONS: Metric = lower("inversions", "inversions");
+pub const EARLY: Metric = lower("early", "early");
+
 impl Workload {
-    pub const ALL: [Workload; 3] = [Workload::SpawnJoin, Workload::YieldMany, Workload::WaitN];
+    pub const ALL: [Workload; 7] = [
+        Workload::SpawnJoin,
+        Workload::YieldMany,
+        Workload::WaitN,
+        Workload::TimeoutChurn,
+        Workload::TimerLateness,
+        Workload::PingPong,
+        Workload::TcpEcho,
+    ];
 
     /// The name on the command line and in the result line.
     pub fn name(self) -> &'static str {
@@ -37,6 +70,10 @@ impl Workload {
             Workload::SpawnJoin => "spawn_join",
             Workload::YieldMany => "yield_many",
             Workload::WaitN => "wait_n",
+            Workload::TimeoutChurn => "timeout_churn",
+            Workload::TimerLateness => "timer_lateness",
+            Workload::PingPong => "ping_pong",
+            Workload::TcpEcho => "tcp_echo",
         }
     }
 
@@ -46,107 +83,205 @@ impl Workload {
             Workload::SpawnJoin => "task::spawn_join",
             Workload::YieldMany => "task::yield_many",
             Workload::WaitN => "time::wait_n",
+            Workload::TimeoutChurn => "time::timeout_churn",
+            Workload::TimerLateness => "time::timer_lateness",
+            Workload::PingPong => "sync::ping_pong",
+            Workload::TcpEcho => "net::tcp_echo",
         }
     }
 
     pub fn parse(s: &str) -> Option<Workload> {
-        Workload::ALL.into_iter().find(|w| w.name() == s)
+        Workload::ALL
+            .into_iter()
+            .find(|w| w.name() == s || w.bench_name() == s)
     }
 
-    pub fn default_size(self, quick: bool) -> Size {
+    /// The sizes one harness run measures, the headline (largest) last.
+    pub fn sizes(self, quick: bool) -> Vec<Size> {
         match (self, quick) {
-            (Workload::SpawnJoin, false) => Size::tasks(1_000_000),
-            (Workload::SpawnJoin, true) => Size::tasks(100_000),
-            (Workload::YieldMany, false) => Size::yields(1_000, 1_000),
-            (Workload::YieldMany, true) => Size::yields(100, 1_000),
-            (Workload::WaitN, false) => Size::tasks(1_000_000),
-            (Workload::WaitN, true) => Size::tasks(10_000),
+            (Workload::SpawnJoin, false) => vec![Size::n(1_000_000)],
+            (Workload::SpawnJoin, true) => vec![Size::n(100_000)],
+            (Workload::YieldMany, false) => vec![Size::nxm(1_000, 1_000)],
+            (Workload::YieldMany, true) => vec![Size::nxm(100, 1_000)],
+            (Workload::WaitN, false) => [10_000, 100_000, 1_000_000]
+                .map(|n| Size::over(n, 1_000))
+                .to_vec(),
+            (Workload::WaitN, true) => vec![Size::over(10_000, 100)],
+            (Workload::TimeoutChurn, false) => vec![Size::n(1_000_000)],
+            (Workload::TimeoutChurn, true) => vec![Size::n(50_000)],
+            (Workload::TimerLateness, false) => vec![Size::over(100_000, 2_000)],
+            (Workload::TimerLateness, true) => vec![Size::over(10_000, 200)],
+            (Workload::PingPong, false) => vec![Size::n(1_000_000)],
+            (Workload::PingPong, true) => vec![Size::n(50_000)],
+            (Workload::TcpEcho, false) => vec![Size::nxm(100, 2_000)],
+            (Workload::TcpEcho, true) => vec![Size::nxm(20, 500)],
         }
     }
 
     /// The metric that is summarised (median, min, max) and compared (boucle / peer).
     pub fn primary(self) -> Metric {
         match self {
-            Workload::SpawnJoin => Metric {
-                key: "ns_per_task",
-                label: "ns/task",
-            },
-            Workload::YieldMany => Metric {
-                key: "ns_per_yield",
-                label: "ns/yield",
-            },
-            Workload::WaitN => Metric {
-                key: "overhead_ms",
-                label: "overhead ms",
+            Workload::SpawnJoin => lower("ns_per_task", "ns/task"),
+            Workload::YieldMany => lower("ns_per_yield", "ns/yield"),
+            Workload::WaitN => lower("overhead_ms", "overhead ms"),
+            Workload::TimeoutChurn => lower("ns_per_iter", "ns/iter"),
+            Workload::TimerLateness => lower("p99_us", "p99 late us"),
+            Workload::PingPong => lower("ns_per_round_trip", "ns/round trip"),
+            Workload::TcpEcho => Metric {
+                key: "round_trips_per_s",
+                label: "round trips/s",
+                better: Better::Higher,
             },
         }
     }
 
     /// Further metrics, shown as their median over the rounds.
     pub fn extras(self) -> &'static [Metric] {
-        const BYTES: Metric = Metric {
-            key: "bytes_per_task",
-            label: "bytes/task",
-        };
         match self {
-            Workload::SpawnJoin => &[BYTES],
-            Workload::YieldMany => &[],
-            Workload::WaitN => &[
-                Metric {
-                    key: "inversions",
-                    label: "inversions",
-                },
-                Metric {
-                    key: "max_gap_ms",
-                    label: "max gap ms",
-                },
-                BYTES,
-            ],
+            Workload::SpawnJoin => &[BYTES_PER_TASK],
+            Workload::YieldMany | Workload::TimeoutChurn | Workload::PingPong => &[],
+            Workload::WaitN => {
+                const GAP: Metric = lower("max_gap_ms", "largest inversion ms");
+                &[INVERSIONS, GAP, BYTES_PER_TASK]
+            }
+            Workload::TimerLateness => {
+                const P50: Metric = lower("p50_us", "p50 late us");
+                const MAX: Metric = lower("max_us", "max late us");
+                &[P50, MAX, EARLY]
+            }
+            Workload::TcpEcho => {
+                const P99: Metric = lower("p99_us", "p99 latency us");
+                &[P99]
+            }
         }
     }
 
     /// What the size counts, for the report's titles.
     pub fn describe(self, size: Size) -> String {
+        let span = Duration::from_millis(size.span_ms);
         match self {
-            Workload::SpawnJoin => format!("{} tasks, each returns its index", group(size.tasks)),
-            Workload::YieldMany => format!(
-                "{} tasks x {} yields",
-                group(size.tasks),
-                group(size.yields)
-            ),
+            Workload::SpawnJoin => format!("{} tasks, each returns its index", group(size.n)),
+            Workload::YieldMany => {
+                format!("{} tasks x {} yields", group(size.n), group(size.m))
+            }
             Workload::WaitN => format!(
-                "{} tasks sleeping uniform [0, {WAIT_N_MAX:?}), seed {WAIT_N_SEED}",
-                group(size.tasks)
+                "{} tasks sleeping uniform [0, {span:?}), seed {DELAY_SEED}",
+                group(size.n)
             ),
+            Workload::TimeoutChurn => format!(
+                "{} sequential timeout(1 s, yield_now()) in one task",
+                group(size.n)
+            ),
+            Workload::TimerLateness => format!(
+                "{} tasks sleeping until start + {:?} + uniform [0, {span:?}), seed {DELAY_SEED}",
+                group(size.n),
+                head_start(span)
+            ),
+            Workload::PingPong => format!(
+                "{} round trips of a token through two bounded(1) queues",
+                group(size.n)
+            ),
+            Workload::TcpEcho => format!(
+                "{} loopback connections x {} sequential 64 B round trips, one process",
+                group(size.n),
+                group(size.m)
+            ),
+        }
+    }
+
+    /// How to read its table, printed under it.
+    pub fn note(self) -> Option<&'static str> {
+        Some(match self {
+            Workload::SpawnJoin => {
+                "bytes/task = (peak RSS - RSS just before the workload) / tasks; it includes \
+                 the harness's Vec of handles, the same for every runtime"
+            }
+            Workload::YieldMany | Workload::TimeoutChurn => return None,
+            Workload::WaitN => {
+                "overhead = wall time - the longest delay; inversions = adjacent completions \
+                 out of delay order (largest inversion: their largest gap)"
+            }
+            Workload::TimerLateness => {
+                "lateness = Instant::now() (Python: time.monotonic_ns()) right after the wake - \
+                 the deadline (sleep_until where the runtime has it; asyncio: sleep of the \
+                 time left); the head start before the first deadline lets every runtime start \
+                 all its tasks first; early = woke before the deadline"
+            }
+            Workload::PingPong => {
+                "queues: boucle sync::Queue::new(1), tokio mpsc::channel(1), smol \
+                 async-channel bounded(1), monoio local_sync bounded channel(1), \
+                 asyncio.Queue(maxsize=1)"
+            }
+            Workload::TcpEcho => {
+                "round trips/s over all connections together; latency = one write of 64 B and \
+                 the read of its echo, seen by the client; TCP_NODELAY on both ends (Python: \
+                 asyncio streams)"
+            }
+        })
+    }
+
+    /// Whether `--instructions` counts it (single-threaded, no timers that wait or sockets).
+    pub fn counts_instructions(self) -> bool {
+        matches!(
+            self,
+            Workload::SpawnJoin | Workload::YieldMany | Workload::TimeoutChurn | Workload::PingPong
+        )
+    }
+
+    /// The operations a run of `size` performs (tasks, yields, iterations, round trips).
+    pub fn ops(self, size: Size) -> usize {
+        match self {
+            Workload::YieldMany | Workload::TcpEcho => size.n * size.m.max(1),
+            _ => size.n,
         }
     }
 }
 
-/// How big one run is: `tasks` for every workload, `yields` per task for `yield_many`.
-/// Written `N` or `TASKSxYIELDS` on the worker's command line.
+/// How big one run is. Written `N`, `NxM` (yield_many: tasks x yields; tcp_echo:
+/// connections x round trips) or `N/Tms` (timers: tasks over a span of T ms).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Size {
-    pub tasks: usize,
-    pub yields: usize,
+    pub n: usize,
+    pub m: usize,
+    pub span_ms: u64,
 }
 
 impl Size {
-    pub fn tasks(tasks: usize) -> Size {
-        Size { tasks, yields: 0 }
+    pub const fn n(n: usize) -> Size {
+        Size {
+            n,
+            m: 0,
+            span_ms: 0,
+        }
     }
 
-    pub fn yields(tasks: usize, yields: usize) -> Size {
-        Size { tasks, yields }
+    pub const fn nxm(n: usize, m: usize) -> Size {
+        Size { n, m, span_ms: 0 }
+    }
+
+    pub const fn over(n: usize, span_ms: u64) -> Size {
+        Size { n, m: 0, span_ms }
+    }
+
+    /// The same shape with `n` multiplied (for the instruction counts' two sizes).
+    pub fn times(self, k: usize) -> Size {
+        Size {
+            n: self.n * k,
+            ..self
+        }
     }
 }
 
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.yields == 0 {
-            write!(f, "{}", self.tasks)
-        } else {
-            write!(f, "{}x{}", self.tasks, self.yields)
+        write!(f, "{}", self.n)?;
+        if self.m > 0 {
+            write!(f, "x{}", self.m)?;
         }
+        if self.span_ms > 0 {
+            write!(f, "/{}ms", self.span_ms)?;
+        }
+        Ok(())
     }
 }
 
@@ -154,16 +289,37 @@ impl FromStr for Size {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Size, String> {
+        let bad = || format!("bad size `{s}`: expected N, NxM or N/Tms, all > 0");
         let num = |t: &str| {
             t.replace('_', "")
                 .parse::<usize>()
                 .ok()
                 .filter(|&n| n > 0)
-                .ok_or_else(|| format!("bad size `{s}`: expected N or TASKSxYIELDS, N > 0"))
+                .ok_or_else(bad)
         };
-        match s.split_once('x') {
-            Some((t, y)) => Ok(Size::yields(num(t)?, num(y)?)),
-            None => Ok(Size::tasks(num(s)?)),
+        let (counts, span_ms) = match s.split_once('/') {
+            Some((c, t)) => {
+                let ms = t.strip_suffix("ms").ok_or_else(bad)?;
+                (c, num(ms)? as u64)
+            }
+            None => (s, 0),
+        };
+        let (n, m) = match counts.split_once('x') {
+            Some((n, m)) => (num(n)?, num(m)?),
+            None => (num(counts)?, 0),
+        };
+        Ok(Size { n, m, span_ms })
+    }
+}
+
+impl Size {
+    /// Short form for tables: `10^6`, `1,000x1,000`, `100x2,000`.
+    pub fn short(self) -> String {
+        let n = power_of_ten(self.n);
+        if self.m > 0 {
+            format!("{n}x{}", power_of_ten(self.m))
+        } else {
+            n
         }
     }
 }
@@ -181,105 +337,14 @@ pub fn group(n: usize) -> String {
     out
 }
 
-/// The worker: runs `workload` once on `runtime`, checks its results, prints one line.
-pub fn work(runtime: Runtime, workload: Workload, size: Size) -> Record {
-    let mut record = Record::new();
-    record
-        .push("runtime", runtime.name())
-        .push("workload", workload.name())
-        .push("size", size);
-    match workload {
-        Workload::SpawnJoin => {
-            let out = rt::spawn_join(runtime, size.tasks);
-            common(&mut record, &out);
-            let ns = out.wall.as_nanos() as f64 / size.tasks as f64;
-            record
-                .push("ns_per_task", format!("{ns:.3}"))
-                .push("bytes_per_task", bytes_per_task(&out, size.tasks));
-        }
-        Workload::YieldMany => {
-            let yields = size.yields.max(1);
-            let out = rt::yield_many(runtime, size.tasks, yields);
-            common(&mut record, &out);
-            let ns = out.wall.as_nanos() as f64 / (size.tasks * yields) as f64;
-            record.push("ns_per_yield", format!("{ns:.3}"));
-        }
-        Workload::WaitN => {
-            // Drawn before the runtime starts, so the list is in the "before" RSS.
-            let delays = stats::uniform_delays(WAIT_N_SEED, size.tasks, WAIT_N_MAX);
-            let longest = delays.iter().max().copied().unwrap_or_default();
-            let out = rt::wait_n(runtime, &delays);
-            check_same_delays(&delays, &out.completed);
-            // Whole nanoseconds as f64 milliseconds: exact, so equal delays stay ties.
-            let completed_ms: Vec<f64> = out.completed.iter().map(as_ms).collect();
-            let inv = stats::adjacent_inversions(&completed_ms);
-            let overhead_ms = as_ms(&out.wall) - as_ms(&longest);
-            common(&mut record, &out);
-            record
-                .push("overhead_ms", format!("{overhead_ms:.3}"))
-                .push("inversions", inv.count)
-                .push("max_gap_ms", format!("{:.6}", inv.max_gap))
-                .push("bytes_per_task", bytes_per_task(&out, size.tasks));
-        }
+/// `1000000` as `10^6`, `10000` as `10^4`; other numbers grouped.
+pub fn power_of_ten(n: usize) -> String {
+    let digits = n.to_string();
+    if n >= 10_000 && digits.starts_with('1') && digits[1..].bytes().all(|b| b == b'0') {
+        format!("10^{}", digits.len() - 1)
+    } else {
+        group(n)
     }
-    record
-}
-
-fn common(record: &mut Record, out: &Outcome) {
-    record
-        .push("wall_ms", format!("{:.3}", out.wall.as_secs_f64() * 1e3))
-        .push("rss_before_kb", out.rss_before_kb)
-        .push("peak_rss_kb", peak_rss_kb());
-}
-
-/// (peak RSS - RSS just before the workload) / tasks. This counts what the runtime keeps
-/// per task plus the harness's own per-task slots (one handle in a `Vec`, and for `wait_n`
-/// one `Duration` result), which are the same few bytes for every runtime.
-fn bytes_per_task(out: &Outcome, tasks: usize) -> String {
-    let grown = peak_rss_kb().saturating_sub(out.rss_before_kb) * 1024;
-    format!("{:.1}", grown as f64 / tasks as f64)
-}
-
-/// Every task must have reported exactly one delay, and the multiset must be the one drawn.
-fn check_same_delays(drawn: &[Duration], completed: &[Duration]) {
-    assert_eq!(
-        completed.len(),
-        drawn.len(),
-        "wait_n: {} of {} tasks reported",
-        completed.len(),
-        drawn.len()
-    );
-    let mut a = drawn.to_vec();
-    let mut b = completed.to_vec();
-    a.sort_unstable();
-    b.sort_unstable();
-    assert!(
-        a == b,
-        "wait_n: the completed delays are not the ones drawn"
-    );
-}
-
-fn as_ms(d: &Duration) -> f64 {
-    d.as_nanos() as f64 / 1e6
-}
-
-/// This process's resident set size now (VmRSS), in KiB.
-pub fn rss_kb() -> u64 {
-    status_kb("VmRSS:")
-}
-
-/// This process's peak resident set size so far (VmHWM), in KiB.
-pub fn peak_rss_kb() -> u64 {
-    status_kb("VmHWM:")
-}
-
-fn status_kb(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -288,26 +353,35 @@ mod tests {
 
     #[test]
     fn sizes_parse_and_print() {
-        assert_eq!("1000".parse(), Ok(Size::tasks(1000)));
-        assert_eq!("1_000_000".parse(), Ok(Size::tasks(1_000_000)));
-        assert_eq!("100x1000".parse(), Ok(Size::yields(100, 1000)));
-        assert!("0".parse::<Size>().is_err());
-        assert!("x5".parse::<Size>().is_err());
-        assert!("ten".parse::<Size>().is_err());
-        assert_eq!(Size::yields(100, 1000).to_string(), "100x1000");
-        assert_eq!(Size::tasks(7).to_string(), "7");
+        assert_eq!("1000".parse(), Ok(Size::n(1000)));
+        assert_eq!("1_000_000".parse(), Ok(Size::n(1_000_000)));
+        assert_eq!("100x1000".parse(), Ok(Size::nxm(100, 1000)));
+        assert_eq!("10000/200ms".parse(), Ok(Size::over(10_000, 200)));
+        for bad in ["0", "x5", "ten", "10/200", "10/0ms", "5x0"] {
+            assert!(bad.parse::<Size>().is_err(), "{bad}");
+        }
+        assert_eq!(Size::nxm(100, 1000).to_string(), "100x1000");
+        assert_eq!(Size::n(7).to_string(), "7");
+        assert_eq!(Size::over(10, 2000).to_string(), "10/2000ms");
+        assert_eq!(Size::nxm(10, 5).times(2), Size::nxm(20, 5));
+        assert_eq!(Size::nxm(1000, 1000).short(), "1,000x1,000");
+        assert_eq!(Size::over(1_000_000, 1000).short(), "10^6");
     }
 
     #[test]
-    fn workload_names_round_trip() {
+    fn workload_names_and_sizes_round_trip() {
         for w in Workload::ALL {
             assert_eq!(Workload::parse(w.name()), Some(w));
-            assert_eq!(
-                w.default_size(true).to_string().parse(),
-                Ok(w.default_size(true))
-            );
+            assert_eq!(Workload::parse(w.bench_name()), Some(w));
+            for quick in [true, false] {
+                for size in w.sizes(quick) {
+                    assert_eq!(size.to_string().parse(), Ok(size));
+                }
+            }
         }
         assert_eq!(Workload::parse("nope"), None);
+        assert_eq!(Workload::WaitN.sizes(false).len(), 3);
+        assert_eq!(Workload::WaitN.sizes(false)[2].n, 1_000_000);
     }
 
     #[test]
@@ -316,5 +390,9 @@ mod tests {
         assert_eq!(group(999), "999");
         assert_eq!(group(1000), "1,000");
         assert_eq!(group(1_000_000), "1,000,000");
+        assert_eq!(power_of_ten(1_000_000), "10^6");
+        assert_eq!(power_of_ten(10_000), "10^4");
+        assert_eq!(power_of_ten(20_000), "20,000");
+        assert_eq!(power_of_ten(100), "100");
     }
 }

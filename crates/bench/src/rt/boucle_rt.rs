@@ -5,94 +5,133 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use super::Outcome;
-use crate::workload::rss_kb;
+use super::{
+    arm_background, boucle_io, lateness_ns, Job, Outcome, Unavailable, BACKGROUND_DELAY,
+    CHURN_TIMEOUT,
+};
+use crate::worker::rss_kb;
 
-fn runtime() -> boucle::Runtime {
-    boucle::Runtime::builder()
+pub fn run(job: Job<'_>) -> Result<Outcome, Unavailable> {
+    if let Some(why) = boucle_io::unavailable(&job) {
+        return Err(why.to_owned());
+    }
+    let rt = boucle::Runtime::builder()
         .build()
-        .expect("build boucle runtime")
-}
-
-pub fn spawn_join(n: usize) -> Outcome {
-    let rt = runtime();
+        .expect("build boucle runtime");
     let rss_before_kb = rss_kb();
-    let wall = rt.block_on(async move {
-        let start = Instant::now();
-        let handles: Vec<_> = (0..n).map(|i| boucle::spawn(async move { i })).collect();
-        for (i, handle) in handles.into_iter().enumerate() {
-            match handle.await {
-                Ok(got) => assert_eq!(got, i, "boucle: task {i} returned {got}"),
-                Err(_) => panic!("boucle: task {i} failed"),
-            }
+    let mut out = rt.block_on(async move {
+        let _background = arm_background(|| boucle::sleep(BACKGROUND_DELAY)).await;
+        match job {
+            Job::SpawnJoin { tasks } => spawn_join(tasks).await,
+            Job::YieldMany { tasks, yields } => yield_many(tasks, yields).await,
+            Job::WaitN { delays } => wait_n(delays).await,
+            Job::TimeoutChurn { iters } => timeout_churn(iters).await,
+            Job::TimerLateness { delays } => timer_lateness(delays).await,
+            Job::PingPong { trips } => boucle_io::ping_pong(trips).await,
+            Job::TcpEcho { conns, trips } => boucle_io::tcp_echo(conns, trips).await,
         }
-        start.elapsed()
-    });
-    Outcome {
-        wall,
-        rss_before_kb,
-        ..Outcome::default()
-    }
-}
-
-pub fn yield_many(tasks: usize, yields: usize) -> Outcome {
-    let rt = runtime();
-    let rss_before_kb = rss_kb();
-    let wall = rt.block_on(async move {
-        let start = Instant::now();
-        let handles: Vec<_> = (0..tasks)
-            .map(|_| {
-                boucle::spawn(async move {
-                    for _ in 0..yields {
-                        boucle::yield_now().await;
-                    }
-                })
-            })
-            .collect();
-        for (i, handle) in handles.into_iter().enumerate() {
-            if handle.await.is_err() {
-                panic!("boucle: task {i} failed");
-            }
-        }
-        start.elapsed()
-    });
-    Outcome {
-        wall,
-        rss_before_kb,
-        ..Outcome::default()
-    }
-}
-
-pub fn wait_n(delays: &[Duration]) -> Outcome {
-    let rt = runtime();
-    let completed = Rc::new(RefCell::new(Vec::with_capacity(delays.len())));
-    let rss_before_kb = rss_kb();
-    let wall = rt.block_on(async {
-        let start = Instant::now();
-        let handles: Vec<_> = delays
-            .iter()
-            .map(|&delay| {
-                let completed = Rc::clone(&completed);
-                boucle::spawn(async move {
-                    boucle::sleep(delay).await;
-                    completed.borrow_mut().push(delay);
-                })
-            })
-            .collect();
-        for (i, handle) in handles.into_iter().enumerate() {
-            if handle.await.is_err() {
-                panic!("boucle: task {i} failed");
-            }
-        }
-        start.elapsed()
     });
     drop(rt);
-    let completed = Rc::try_unwrap(completed)
-        .expect("every task is done")
-        .into_inner();
+    out.rss_before_kb = rss_before_kb;
+    Ok(out)
+}
+
+async fn spawn_join(n: usize) -> Outcome {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..n).map(|i| boucle::spawn(async move { i })).collect();
+    for (i, handle) in handles.into_iter().enumerate() {
+        match handle.await {
+            Ok(got) => assert_eq!(got, i, "boucle: task {i} returned {got}"),
+            Err(_) => panic!("boucle: task {i} failed"),
+        }
+    }
+    Outcome::timed(start.elapsed())
+}
+
+async fn yield_many(tasks: usize, yields: usize) -> Outcome {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            boucle::spawn(async move {
+                for _ in 0..yields {
+                    boucle::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for (i, handle) in handles.into_iter().enumerate() {
+        if handle.await.is_err() {
+            panic!("boucle: task {i} failed");
+        }
+    }
+    Outcome::timed(start.elapsed())
+}
+
+async fn wait_n(delays: &[Duration]) -> Outcome {
+    let completed = Rc::new(RefCell::new(Vec::with_capacity(delays.len())));
+    let start = Instant::now();
+    let handles: Vec<_> = delays
+        .iter()
+        .map(|&delay| {
+            let completed = Rc::clone(&completed);
+            boucle::spawn(async move {
+                boucle::sleep(delay).await;
+                completed.borrow_mut().push(delay);
+            })
+        })
+        .collect();
+    for (i, handle) in handles.into_iter().enumerate() {
+        if handle.await.is_err() {
+            panic!("boucle: task {i} failed");
+        }
+    }
+    let wall = start.elapsed();
+    let completed = completed.take();
     Outcome {
         wall,
-        rss_before_kb,
         completed,
+        ..Outcome::default()
+    }
+}
+
+async fn timeout_churn(iters: usize) -> Outcome {
+    let start = Instant::now();
+    let churn = boucle::spawn(async move {
+        for _ in 0..iters {
+            boucle::timeout(CHURN_TIMEOUT, boucle::yield_now())
+                .await
+                .expect("boucle: a 1 s timeout fired around a yield");
+        }
+    });
+    if churn.await.is_err() {
+        panic!("boucle: the timeout_churn task failed");
+    }
+    Outcome::timed(start.elapsed())
+}
+
+async fn timer_lateness(delays: &[Duration]) -> Outcome {
+    // A real Instant: boucle's loop clock is the monotonic clock, cached per iteration.
+    let start = Instant::now();
+    let handles: Vec<_> = delays
+        .iter()
+        .map(|&delay| {
+            let deadline = start + delay;
+            boucle::spawn(async move {
+                boucle::sleep_until(deadline).await;
+                lateness_ns(deadline, Instant::now())
+            })
+        })
+        .collect();
+    let mut samples_ns = Vec::with_capacity(handles.len());
+    for (i, handle) in handles.into_iter().enumerate() {
+        match handle.await {
+            Ok(late) => samples_ns.push(late),
+            Err(_) => panic!("boucle: task {i} failed"),
+        }
+    }
+    Outcome {
+        wall: start.elapsed(),
+        samples_ns,
+        ..Outcome::default()
     }
 }

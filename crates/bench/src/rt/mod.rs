@@ -1,15 +1,77 @@
 //! The runtimes under comparison, one file each, each written the way its own users write it.
 //!
-//! Every workload function builds its runtime, reads the RSS just before the workload, and
-//! times the workload from inside the root future (runtime start-up and shutdown excluded)
-//! with the same clock, `std::time::Instant`.
+//! Every runtime runs a [`Job`] the same way: build the runtime, read the RSS just before the
+//! workload, time the workload from inside the root future (runtime start-up and shutdown
+//! excluded) with the same clock, `std::time::Instant`, and hand back the raw observations;
+//! `worker.rs` turns them into metrics. The Python peers (asyncio, uvloop) are separate
+//! processes running `python/worker.py`, which prints the same result line.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 #[cfg(feature = "boucle")]
+mod boucle_io;
+#[cfg(feature = "boucle")]
 mod boucle_rt;
 mod monoio_rt;
+mod smol_rt;
 mod tokio_rt;
+
+/// One run of one workload, with its size (and the delays drawn for the timer workloads).
+#[derive(Clone, Copy, Debug)]
+pub enum Job<'a> {
+    /// Spawn `tasks` tasks returning their index, await each handle in order.
+    SpawnJoin { tasks: usize },
+    /// `tasks` tasks that each yield `yields` times.
+    YieldMany { tasks: usize, yields: usize },
+    /// One task per delay; each sleeps its delay, then records it.
+    WaitN { delays: &'a [Duration] },
+    /// One task awaiting `iters` sequential `timeout(1 s, yield_now())`.
+    TimeoutChurn { iters: usize },
+    /// One task per delay, each sleeping until `start + delay` (start: a real `Instant` taken
+    /// when the workload starts), then returning how late it woke, by `Instant::now()`.
+    TimerLateness { delays: &'a [Duration] },
+    /// Two tasks bounce a token through two bounded(1) queues, `trips` round trips.
+    PingPong { trips: usize },
+    /// `conns` loopback connections, each `trips` sequential 64-byte round trips to an echo
+    /// server on the same runtime.
+    TcpEcho { conns: usize, trips: usize },
+}
+
+/// The bytes each `tcp_echo` round trip sends and expects back.
+pub const ECHO_BYTES: usize = 64;
+/// `timeout_churn`'s timeout, which never fires.
+pub const CHURN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The environment variable through which the harness asks workers for background timers.
+pub const BACKGROUND_ENV: &str = "BOUCLE_BENCH_BACKGROUND_TIMERS";
+/// How far off the background timers are: they never fire during a run.
+pub const BACKGROUND_DELAY: Duration = Duration::from_secs(3600);
+
+/// How many background timers this worker arms (`BOUCLE_BENCH_BACKGROUND_TIMERS`, default 0).
+pub fn background_timers() -> usize {
+    std::env::var(BACKGROUND_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The background load of STYLE rule 23: [`background_timers`] timers made by `make`,
+/// each polled once from the root future (which arms it in the runtime's timer structure)
+/// and kept armed, unfired, while the caller holds the returned vector.
+pub async fn arm_background<F: Future>(mut make: impl FnMut() -> F) -> Vec<Pin<Box<F>>> {
+    let mut timers: Vec<_> = (0..background_timers()).map(|_| Box::pin(make())).collect();
+    std::future::poll_fn(|cx| {
+        for t in &mut timers {
+            let _ = t.as_mut().poll(cx);
+        }
+        Poll::Ready(())
+    })
+    .await;
+    timers
+}
 
 /// What one workload run gives back to the worker.
 #[derive(Debug, Default)]
@@ -20,24 +82,75 @@ pub struct Outcome {
     pub rss_before_kb: u64,
     /// `wait_n` only: each task's delay, in completion order.
     pub completed: Vec<Duration>,
+    /// `timer_lateness`: each timer's lateness in ns (negative: it fired early);
+    /// `tcp_echo`: each round trip's latency in ns.
+    pub samples_ns: Vec<i64>,
 }
+
+impl Outcome {
+    pub fn timed(wall: Duration) -> Outcome {
+        Outcome {
+            wall,
+            ..Outcome::default()
+        }
+    }
+}
+
+/// Why a runtime cannot run a job here (the report shows it instead of numbers).
+pub type Unavailable = String;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Runtime {
     Boucle,
     Tokio,
+    TokioMt,
+    Smol,
     Monoio,
+    MonoioUring,
+    Asyncio,
+    Uvloop,
 }
 
 impl Runtime {
     /// Every runtime, in the order the harness interleaves them.
-    pub const ALL: [Runtime; 3] = [Runtime::Boucle, Runtime::Tokio, Runtime::Monoio];
+    pub const ALL: [Runtime; 8] = [
+        Runtime::Boucle,
+        Runtime::Tokio,
+        Runtime::TokioMt,
+        Runtime::Smol,
+        Runtime::Monoio,
+        Runtime::MonoioUring,
+        Runtime::Asyncio,
+        Runtime::Uvloop,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Runtime::Boucle => "boucle",
             Runtime::Tokio => "tokio",
+            Runtime::TokioMt => "tokio-mt",
+            Runtime::Smol => "smol",
             Runtime::Monoio => "monoio",
+            Runtime::MonoioUring => "monoio-uring",
+            Runtime::Asyncio => "asyncio",
+            Runtime::Uvloop => "uvloop",
+        }
+    }
+
+    /// What exactly runs, for the report's legend.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Runtime::Boucle => "boucle Runtime::block_on, boucle::spawn",
+            Runtime::Tokio => "tokio current_thread runtime, enable_all",
+            Runtime::TokioMt => "tokio multi_thread runtime, 2 worker threads, enable_all",
+            Runtime::Smol => "smol::LocalExecutor run by smol::block_on, async-io timers",
+            Runtime::Monoio => "monoio legacy driver (epoll via mio) with timer",
+            Runtime::MonoioUring => {
+                "monoio io_uring driver with timer (probed in each worker: reported \
+                 unavailable where the kernel refuses io_uring)"
+            }
+            Runtime::Asyncio => "Python asyncio, default event loop, asyncio.run",
+            Runtime::Uvloop => "Python asyncio on uvloop (libuv), uvloop.run",
         }
     }
 
@@ -49,50 +162,74 @@ impl Runtime {
     pub fn is_built(self) -> bool {
         match self {
             Runtime::Boucle => cfg!(feature = "boucle"),
-            Runtime::Tokio | Runtime::Monoio => true,
+            _ => true,
+        }
+    }
+
+    /// Runs in a Python worker rather than in this binary.
+    pub fn is_python(self) -> bool {
+        matches!(self, Runtime::Asyncio | Runtime::Uvloop)
+    }
+
+    /// A Rust runtime running everything on one thread (what callgrind measures well).
+    pub fn is_single_threaded_rust(self) -> bool {
+        matches!(
+            self,
+            Runtime::Boucle | Runtime::Tokio | Runtime::Smol | Runtime::Monoio
+        )
+    }
+}
+
+/// Runs `job` on `rt` in this process. `Err` says why `rt` cannot run it here.
+pub fn run(rt: Runtime, job: Job<'_>) -> Result<Outcome, Unavailable> {
+    match rt {
+        #[cfg(feature = "boucle")]
+        Runtime::Boucle => boucle_rt::run(job),
+        #[cfg(not(feature = "boucle"))]
+        Runtime::Boucle => Err("built without the `boucle` feature".to_owned()),
+        Runtime::Tokio => tokio_rt::run(job, false),
+        Runtime::TokioMt => tokio_rt::run(job, true),
+        Runtime::Smol => smol_rt::run(job),
+        Runtime::Monoio => monoio_rt::run(job, false),
+        Runtime::MonoioUring => monoio_rt::run(job, true),
+        Runtime::Asyncio | Runtime::Uvloop => {
+            Err(format!("{} runs in python/worker.py", rt.name()))
         }
     }
 }
 
-/// Spawns `n` tasks returning their index, then awaits each handle in order.
-pub fn spawn_join(rt: Runtime, n: usize) -> Outcome {
-    match rt {
-        #[cfg(feature = "boucle")]
-        Runtime::Boucle => boucle_rt::spawn_join(n),
-        Runtime::Tokio => tokio_rt::spawn_join(n),
-        Runtime::Monoio => monoio_rt::spawn_join(n),
-        #[allow(unreachable_patterns)]
-        _ => not_built(rt),
+/// The nanoseconds from `deadline` to `woke`, negative when it woke early.
+pub fn lateness_ns(deadline: std::time::Instant, woke: std::time::Instant) -> i64 {
+    match woke.checked_duration_since(deadline) {
+        Some(late) => i64::try_from(late.as_nanos()).unwrap_or(i64::MAX),
+        None => -i64::try_from((deadline - woke).as_nanos()).unwrap_or(i64::MAX),
     }
 }
 
-/// Spawns `tasks` tasks that each yield `yields` times, then awaits them all.
-pub fn yield_many(rt: Runtime, tasks: usize, yields: usize) -> Outcome {
-    match rt {
-        #[cfg(feature = "boucle")]
-        Runtime::Boucle => boucle_rt::yield_many(tasks, yields),
-        Runtime::Tokio => tokio_rt::yield_many(tasks, yields),
-        Runtime::Monoio => monoio_rt::yield_many(tasks, yields),
-        #[allow(unreachable_patterns)]
-        _ => not_built(rt),
-    }
+/// A duration as whole nanoseconds in an `i64` (saturating).
+pub fn as_ns(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
 
-/// One task per delay; each sleeps its delay, then records it.
-pub fn wait_n(rt: Runtime, delays: &[Duration]) -> Outcome {
-    match rt {
-        #[cfg(feature = "boucle")]
-        Runtime::Boucle => boucle_rt::wait_n(delays),
-        Runtime::Tokio => tokio_rt::wait_n(delays),
-        Runtime::Monoio => monoio_rt::wait_n(delays),
-        #[allow(unreachable_patterns)]
-        _ => not_built(rt),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
 
-fn not_built(rt: Runtime) -> ! {
-    panic!(
-        "this boucle-bench was built without the `{}` feature",
-        rt.name()
-    )
+    #[test]
+    fn runtime_names_round_trip() {
+        for rt in Runtime::ALL {
+            assert_eq!(Runtime::parse(rt.name()), Some(rt));
+        }
+        assert_eq!(Runtime::parse("nope"), None);
+    }
+
+    #[test]
+    fn lateness_is_signed() {
+        let t = Instant::now();
+        let later = t + Duration::from_micros(5);
+        assert_eq!(lateness_ns(t, later), 5_000);
+        assert_eq!(lateness_ns(later, t), -5_000);
+        assert_eq!(lateness_ns(t, t), 0);
+    }
 }
