@@ -51,6 +51,11 @@ pub use time::{
 
 pub use boucle_macros::{main, test};
 
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 #[doc(hidden)]
 pub mod __private {
     pub use std::future::Future;
