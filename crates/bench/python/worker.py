@@ -21,6 +21,7 @@ RESULT_TAG = "boucle-bench-result"
 UNAVAILABLE_TAG = "boucle-bench-unavailable"
 DELAY_SEED = 42
 ECHO_BYTES = 64
+ACCEPT_CONCURRENCY = 100  # workload::ACCEPT_CONCURRENCY
 CHURN_TIMEOUT_S = 1.0
 MASK64 = (1 << 64) - 1
 # Background load (STYLE rule 23): timers armed 1 h ahead through the workload.
@@ -231,6 +232,83 @@ async def tcp_echo(conns, trips):
     return wall, [x for lat in results for x in lat]
 
 
+async def fan_in(producers, items):
+    queue = asyncio.Queue()
+    total = producers * items
+
+    async def consumer():
+        count, acc = 0, 0
+        for _ in range(total):
+            acc += await queue.get()
+            count += 1
+        return count, acc
+
+    async def producer(p):
+        base = p * items
+        for i in range(items):
+            await queue.put(base + i)
+
+    start = time.perf_counter_ns()
+    consuming = asyncio.create_task(consumer())
+    await asyncio.gather(*(asyncio.create_task(producer(p)) for p in range(producers)))
+    count, acc = await consuming
+    wall = time.perf_counter_ns() - start
+    assert count == total and queue.empty(), "fan_in count"
+    assert acc == total * (total - 1) // 2, "fan_in sum"
+    return wall, None
+
+
+async def lock_contention(tasks, iters):
+    lock = asyncio.Lock()
+    counter = [0]
+
+    async def task():
+        for _ in range(iters):
+            async with lock:
+                seen = counter[0]
+                await asyncio.sleep(0)
+                counter[0] = seen + 1
+
+    start = time.perf_counter_ns()
+    await asyncio.gather(*(asyncio.create_task(task()) for _ in range(tasks)))
+    wall = time.perf_counter_ns() - start
+    assert counter[0] == tasks * iters, "lost updates"
+    return wall, None
+
+
+def accept_share(conns, c):
+    """As rt::accept_share."""
+    clients = max(min(ACCEPT_CONCURRENCY, conns), 1)
+    return conns // clients + (1 if c < conns % clients else 0)
+
+
+async def accept_storm(conns):
+    accepted = [0]
+    all_in = asyncio.Event()
+
+    async def on_connect(reader, writer):
+        writer.close()
+        accepted[0] += 1
+        if accepted[0] == conns:
+            all_in.set()
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0, backlog=1024)
+    port = server.sockets[0].getsockname()[1]
+
+    async def client(c):
+        for _ in range(accept_share(conns, c)):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+
+    start = time.perf_counter_ns()
+    await asyncio.gather(*(client(c) for c in range(min(ACCEPT_CONCURRENCY, conns))))
+    await all_in.wait()
+    wall = time.perf_counter_ns() - start
+    server.close()
+    await server.wait_closed()
+    return wall, None
+
+
 async def with_background(job):
     """Arms BACKGROUND_TIMERS timers (loop.call_later, asyncio's timer heap), runs job."""
     loop = asyncio.get_running_loop()
@@ -277,6 +355,9 @@ def work(runtime, workload, size_text):
         "timer_lateness": lambda: timer_lateness(delays),
         "ping_pong": lambda: ping_pong(n),
         "tcp_echo": lambda: tcp_echo(n, max(m, 1)),
+        "fan_in": lambda: fan_in(n, max(m, 1)),
+        "lock_contention": lambda: lock_contention(n, max(m, 1)),
+        "accept_storm": lambda: accept_storm(n),
     }
     if workload not in jobs:
         raise SystemExit(f"unknown workload {workload!r}")
@@ -316,6 +397,12 @@ def work(runtime, workload, size_text):
         _, p99, _, _ = spread(extra)
         fields.append(("round_trips_per_s", f"{trips / (wall_ns / 1e9):.0f}"))
         fields.append(("p99_us", f"{p99:.1f}"))
+    elif workload == "fan_in":
+        fields.append(("ns_per_item", per(n * max(m, 1))))
+    elif workload == "lock_contention":
+        fields.append(("ns_per_op", per(n * max(m, 1))))
+    elif workload == "accept_storm":
+        fields.append(("conns_per_s", f"{n / (wall_ns / 1e9):.0f}"))
     return RESULT_TAG + "".join(f" {k}={v}" for k, v in fields)
 
 

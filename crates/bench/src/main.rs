@@ -49,8 +49,13 @@ workloads (full sizes; --quick runs smaller ones, the whole `all --quick` in abo
   timer_lateness  time::   10^5 tasks sleeping until start + 1 s + uniform [0, 2 s):
                            lateness p50/p99/max (us) by Instant::now(), early fires
   ping_pong       sync::   10^6 round trips through two bounded(1) queues (ns/round trip)
+  fan_in          sync::   100 producers x 10,000 items into one unbounded queue, one
+                           consumer (ns/item)
+  lock_contention sync::   1,000 tasks x 1,000 lock/unlock, yielding while holding (ns/op)
   tcp_echo        net::    100 loopback connections x 2,000 round trips of 64 B (round
                            trips/s, p99 latency us)
+  accept_storm    net::    10^4 loopback connections opened and closed, 100 at a time
+                           (connections/s)
 runtimes: boucle, tokio (current_thread), tokio-mt (multi_thread, 2 workers), smol
           (LocalExecutor), monoio (legacy epoll), monoio-uring (io_uring, if the kernel
           allows), asyncio and uvloop (python/worker.py in the venv .venv-bench)

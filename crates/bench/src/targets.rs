@@ -82,6 +82,15 @@ fn beats_uvloop(workload: Workload, factor: f64) -> Check {
     }
 }
 
+/// boucle's time at most `1 / factor` of tokio's (current_thread), as paired ratios.
+fn beats_tokio(workload: Workload, factor: f64) -> Check {
+    Check::Beats {
+        workload,
+        peer: Runtime::Tokio,
+        factor,
+    }
+}
+
 /// The targets of issue 4.
 pub fn all() -> Vec<Target> {
     use Workload::*;
@@ -154,6 +163,14 @@ pub fn all() -> Vec<Target> {
             vec![beats_uvloop(TimeoutChurn, 20.0)],
         ),
         t("tcp_echo >= 2x uvloop", vec![beats_uvloop(TcpEcho, 2.0)]),
+        t(
+            "fan_in <= 0.5x tokio mpsc (ns/item)",
+            vec![beats_tokio(FanIn, 2.0)],
+        ),
+        t(
+            "lock_contention <= 0.5x tokio Mutex (ns/op)",
+            vec![beats_tokio(LockContention, 2.0)],
+        ),
     ]
 }
 
@@ -425,6 +442,35 @@ mod tests {
         // Only the targets on wait_n and ping_pong (two of them read ping_pong).
         assert_eq!(t.rows.len(), 4);
         assert_eq!(t.notes.len(), 1);
+    }
+
+    #[test]
+    fn sync_targets_compare_with_tokio_paired() {
+        let k = "ns_per_item";
+        let results = vec![res(
+            Workload::FanIn,
+            Size::nxm(100, 10_000),
+            vec![
+                (Runtime::Boucle, runs(k, &[10.0, 20.0, 12.0])),
+                (Runtime::Tokio, runs(k, &[25.0, 30.0, 30.0])),
+            ],
+        )];
+        let v = evaluate(&results);
+        assert_eq!(v.len(), 1);
+        // Paired: 2.5, 1.5, 2.5: median 2.5 >= 2.
+        let f = verdict(&v, "fan_in <= 0.5x tokio");
+        assert_eq!(f.status, Status::Met);
+        assert_eq!(f.measured, "2.5x (fan_in 100x10^4)");
+        let results = vec![res(
+            Workload::LockContention,
+            Size::nxm(1_000, 1_000),
+            vec![
+                (Runtime::Boucle, runs("ns_per_op", &[60.0, 60.0, 60.0])),
+                (Runtime::Tokio, runs("ns_per_op", &[100.0, 110.0, 90.0])),
+            ],
+        )];
+        let l = verdict(&evaluate(&results), "lock_contention").clone();
+        assert_eq!(l.status, Status::Missed);
     }
 
     #[test]

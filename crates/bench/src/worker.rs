@@ -108,6 +108,32 @@ pub fn work(runtime: Runtime, workload: Workload, size: Size) -> Result<Record, 
                 .push("round_trips_per_s", format!("{per_s:.0}"))
                 .push("p99_us", format!("{:.1}", s.p99_us));
         }
+        Workload::FanIn => {
+            let items = size.m.max(1);
+            let job = Job::FanIn {
+                producers: size.n,
+                items,
+            };
+            let out = rt::run(runtime, job)?;
+            common(&mut record, &out);
+            record.push("ns_per_item", per_op(&out, size.n * items));
+        }
+        Workload::LockContention => {
+            let iters = size.m.max(1);
+            let job = Job::LockContention {
+                tasks: size.n,
+                iters,
+            };
+            let out = rt::run(runtime, job)?;
+            common(&mut record, &out);
+            record.push("ns_per_op", per_op(&out, size.n * iters));
+        }
+        Workload::AcceptStorm => {
+            let out = rt::run(runtime, Job::AcceptStorm { conns: size.n })?;
+            let per_s = size.n as f64 / out.wall.as_secs_f64();
+            common(&mut record, &out);
+            record.push("conns_per_s", format!("{per_s:.0}"));
+        }
     }
     Ok(record)
 }

@@ -8,6 +8,9 @@ use std::time::Duration;
 /// Seed of the PRNG that draws the timer workloads' delays: the same list for every runtime.
 pub const DELAY_SEED: u64 = 42;
 
+/// `accept_storm`: how many client connections are in flight at once.
+pub const ACCEPT_CONCURRENCY: usize = 100;
+
 /// `timer_lateness`'s head start before the first deadline: half the span (1 s at full
 /// size), so that every runtime, Python included, has started all its tasks and armed their
 /// timers before any is due, and the lateness measured is the timer's, not the spawn loop's.
@@ -23,7 +26,10 @@ pub enum Workload {
     TimeoutChurn,
     TimerLateness,
     PingPong,
+    FanIn,
+    LockContention,
     TcpEcho,
+    AcceptStorm,
 }
 
 /// Which way a metric improves.
@@ -54,14 +60,17 @@ pub const INVERSIONS: Metric = lower("inversions", "inversions");
 pub const EARLY: Metric = lower("early", "early");
 
 impl Workload {
-    pub const ALL: [Workload; 7] = [
+    pub const ALL: [Workload; 10] = [
         Workload::SpawnJoin,
         Workload::YieldMany,
         Workload::WaitN,
         Workload::TimeoutChurn,
         Workload::TimerLateness,
         Workload::PingPong,
+        Workload::FanIn,
+        Workload::LockContention,
         Workload::TcpEcho,
+        Workload::AcceptStorm,
     ];
 
     /// The name on the command line and in the result line.
@@ -73,7 +82,10 @@ impl Workload {
             Workload::TimeoutChurn => "timeout_churn",
             Workload::TimerLateness => "timer_lateness",
             Workload::PingPong => "ping_pong",
+            Workload::FanIn => "fan_in",
+            Workload::LockContention => "lock_contention",
             Workload::TcpEcho => "tcp_echo",
+            Workload::AcceptStorm => "accept_storm",
         }
     }
 
@@ -86,7 +98,10 @@ impl Workload {
             Workload::TimeoutChurn => "time::timeout_churn",
             Workload::TimerLateness => "time::timer_lateness",
             Workload::PingPong => "sync::ping_pong",
+            Workload::FanIn => "sync::fan_in",
+            Workload::LockContention => "sync::lock_contention",
             Workload::TcpEcho => "net::tcp_echo",
+            Workload::AcceptStorm => "net::accept_storm",
         }
     }
 
@@ -115,6 +130,12 @@ impl Workload {
             (Workload::PingPong, true) => vec![Size::n(50_000)],
             (Workload::TcpEcho, false) => vec![Size::nxm(100, 2_000)],
             (Workload::TcpEcho, true) => vec![Size::nxm(20, 500)],
+            (Workload::FanIn, false) => vec![Size::nxm(100, 10_000)],
+            (Workload::FanIn, true) => vec![Size::nxm(100, 1_000)],
+            (Workload::LockContention, false) => vec![Size::nxm(1_000, 1_000)],
+            (Workload::LockContention, true) => vec![Size::nxm(1_000, 100)],
+            (Workload::AcceptStorm, false) => vec![Size::n(10_000)],
+            (Workload::AcceptStorm, true) => vec![Size::n(1_000)],
         }
     }
 
@@ -132,6 +153,13 @@ impl Workload {
                 label: "round trips/s",
                 better: Better::Higher,
             },
+            Workload::FanIn => lower("ns_per_item", "ns/item"),
+            Workload::LockContention => lower("ns_per_op", "ns/op"),
+            Workload::AcceptStorm => Metric {
+                key: "conns_per_s",
+                label: "connections/s",
+                better: Better::Higher,
+            },
         }
     }
 
@@ -139,7 +167,12 @@ impl Workload {
     pub fn extras(self) -> &'static [Metric] {
         match self {
             Workload::SpawnJoin => &[BYTES_PER_TASK],
-            Workload::YieldMany | Workload::TimeoutChurn | Workload::PingPong => &[],
+            Workload::YieldMany
+            | Workload::TimeoutChurn
+            | Workload::PingPong
+            | Workload::FanIn
+            | Workload::LockContention
+            | Workload::AcceptStorm => &[],
             Workload::WaitN => {
                 const GAP: Metric = lower("max_gap_ms", "largest inversion ms");
                 &[INVERSIONS, GAP, BYTES_PER_TASK]
@@ -186,6 +219,21 @@ impl Workload {
                 group(size.n),
                 group(size.m)
             ),
+            Workload::FanIn => format!(
+                "{} producer tasks x {} items into one unbounded queue, one consumer",
+                group(size.n),
+                group(size.m)
+            ),
+            Workload::LockContention => format!(
+                "{} tasks x {} lock/unlock of one lock, yielding while holding it",
+                group(size.n),
+                group(size.m)
+            ),
+            Workload::AcceptStorm => format!(
+                "{} loopback connections opened and closed, up to {ACCEPT_CONCURRENCY} at a \
+                 time, one accept loop, one process",
+                group(size.n)
+            ),
         }
     }
 
@@ -217,6 +265,22 @@ impl Workload {
                  the read of its echo, seen by the client; TCP_NODELAY on both ends (Python: \
                  asyncio streams)"
             }
+            Workload::FanIn => {
+                "ns/item = wall / items; queues: boucle sync::Queue::new(0), tokio \
+                 mpsc::unbounded_channel, smol async-channel unbounded, monoio local_sync \
+                 unbounded channel, asyncio.Queue(); the consumer checks the count and the sum"
+            }
+            Workload::LockContention => {
+                "ns/op = wall / lock-unlock pairs; each holder reads a shared counter, yields, \
+                 writes it + 1 (checked at the end); locks: boucle sync::Lock, tokio \
+                 sync::Mutex, smol async-lock Mutex, asyncio.Lock; monoio has no async mutex"
+            }
+            Workload::AcceptStorm => {
+                "connections/s = connections / wall; each client task connects and drops the \
+                 stream at once, the accept loop accepts and drops; listen backlog 1024 where \
+                 the API sets it (boucle, tokio, asyncio/uvloop start_server(backlog=1024); \
+                 smol and monoio use their defaults); a dropped SYN costs a 1 s retransmit"
+            }
         })
     }
 
@@ -231,14 +295,17 @@ impl Workload {
     /// The operations a run of `size` performs (tasks, yields, iterations, round trips).
     pub fn ops(self, size: Size) -> usize {
         match self {
-            Workload::YieldMany | Workload::TcpEcho => size.n * size.m.max(1),
+            Workload::YieldMany
+            | Workload::TcpEcho
+            | Workload::FanIn
+            | Workload::LockContention => size.n * size.m.max(1),
             _ => size.n,
         }
     }
 }
 
 /// How big one run is. Written `N`, `NxM` (yield_many: tasks x yields; tcp_echo:
-/// connections x round trips) or `N/Tms` (timers: tasks over a span of T ms).
+/// connections x round trips; fan_in: producers x items; lock_contention: tasks x locks) or `N/Tms` (timers: tasks over a span of T ms).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Size {
     pub n: usize,

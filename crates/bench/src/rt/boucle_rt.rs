@@ -1,7 +1,7 @@
 //! boucle as its users write it: `boucle::spawn` of plain (`!Send`-friendly) futures inside
 //! `Runtime::block_on`, shared state in `Rc<RefCell<..>>`, handles awaited as `Result`s.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,9 @@ pub fn run(job: Job<'_>) -> Result<Outcome, Unavailable> {
             Job::TimerLateness { delays } => timer_lateness(delays).await,
             Job::PingPong { trips } => boucle_io::ping_pong(trips).await,
             Job::TcpEcho { conns, trips } => boucle_io::tcp_echo(conns, trips).await,
+            Job::FanIn { producers, items } => boucle_io::fan_in(producers, items).await,
+            Job::LockContention { tasks, iters } => lock_contention(tasks, iters).await,
+            Job::AcceptStorm { conns } => boucle_io::accept_storm(conns).await,
         }
     });
     drop(rt);
@@ -134,4 +137,36 @@ async fn timer_lateness(delays: &[Duration]) -> Outcome {
         samples_ns,
         ..Outcome::default()
     }
+}
+
+async fn lock_contention(tasks: usize, iters: usize) -> Outcome {
+    let lock = boucle::sync::Lock::new();
+    let counter = Rc::new(Cell::new(0u64));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let (lock, counter) = (lock.clone(), Rc::clone(&counter));
+            boucle::spawn(async move {
+                for _ in 0..iters {
+                    let guard = lock.acquire().await;
+                    let seen = counter.get();
+                    boucle::yield_now().await;
+                    counter.set(seen + 1);
+                    drop(guard);
+                }
+            })
+        })
+        .collect();
+    for (i, handle) in handles.into_iter().enumerate() {
+        if handle.await.is_err() {
+            panic!("boucle: task {i} failed");
+        }
+    }
+    let wall = start.elapsed();
+    assert_eq!(
+        counter.get(),
+        (tasks * iters) as u64,
+        "boucle: lost updates"
+    );
+    Outcome::timed(wall)
 }

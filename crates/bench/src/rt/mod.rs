@@ -38,6 +38,30 @@ pub enum Job<'a> {
     /// `conns` loopback connections, each `trips` sequential 64-byte round trips to an echo
     /// server on the same runtime.
     TcpEcho { conns: usize, trips: usize },
+    /// `producers` tasks each put `items` numbers into one unbounded queue; one consumer
+    /// task gets them all and checks their count and sum ([`fan_in_sum`]).
+    FanIn { producers: usize, items: usize },
+    /// `tasks` tasks each take one lock `iters` times; holding it, each reads a shared
+    /// counter, yields, and writes it + 1, so the final count checks the exclusion.
+    LockContention { tasks: usize, iters: usize },
+    /// `conns` loopback connections, [`ACCEPT_CONCURRENCY`] client tasks sharing them out,
+    /// each connecting and dropping the stream at once; one accept loop accepts and drops.
+    AcceptStorm { conns: usize },
+}
+
+pub use crate::workload::ACCEPT_CONCURRENCY;
+
+/// The sum of what `fan_in` sends: producer `p` sends `p * items + i` for `i < items`, so
+/// the numbers are `0 .. producers * items`, each once.
+pub fn fan_in_sum(producers: usize, items: usize) -> u64 {
+    let n = (producers * items) as u64;
+    n * n.saturating_sub(1) / 2
+}
+
+/// How many of `conns` connections client `c` of [`ACCEPT_CONCURRENCY`] opens.
+pub fn accept_share(conns: usize, c: usize) -> usize {
+    let clients = ACCEPT_CONCURRENCY.min(conns).max(1);
+    conns / clients + usize::from(c < conns % clients)
 }
 
 /// The bytes each `tcp_echo` round trip sends and expects back.
@@ -222,6 +246,17 @@ mod tests {
             assert_eq!(Runtime::parse(rt.name()), Some(rt));
         }
         assert_eq!(Runtime::parse("nope"), None);
+    }
+
+    #[test]
+    fn fan_in_sum_and_accept_shares_add_up() {
+        assert_eq!(fan_in_sum(2, 3), 15);
+        assert_eq!(fan_in_sum(0, 3), 0);
+        for conns in [1, 99, 100, 101, 1_000, 10_007] {
+            let clients = ACCEPT_CONCURRENCY.min(conns);
+            let total: usize = (0..clients).map(|c| accept_share(conns, c)).sum();
+            assert_eq!(total, conns, "{conns}");
+        }
     }
 
     #[test]

@@ -14,14 +14,17 @@ use monoio::io::{AsyncReadRentExt as _, AsyncWriteRentExt as _};
 use monoio::net::{TcpListener, TcpStream};
 
 use super::{
-    arm_background, as_ns, lateness_ns, Job, Outcome, Unavailable, BACKGROUND_DELAY, CHURN_TIMEOUT,
-    ECHO_BYTES,
+    accept_share, arm_background, as_ns, fan_in_sum, lateness_ns, Job, Outcome, Unavailable,
+    ACCEPT_CONCURRENCY, BACKGROUND_DELAY, CHURN_TIMEOUT, ECHO_BYTES,
 };
 use crate::worker::rss_kb;
 
 /// Builds the runtime (for io_uring this is the probe: a kernel without io_uring, or one
 /// that forbids it, fails here) and runs `job` on it.
 pub fn run(job: Job<'_>, uring: bool) -> Result<Outcome, Unavailable> {
+    if let Job::LockContention { .. } = job {
+        return Err("monoio has no async mutex (local_sync has none either)".to_owned());
+    }
     if uring {
         let mut rt = monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
             .enable_timer()
@@ -49,6 +52,9 @@ fn run_on<D: monoio::Driver>(rt: &mut monoio::Runtime<D>, job: Job<'_>) -> Outco
             Job::TimerLateness { delays } => timer_lateness(delays).await,
             Job::PingPong { trips } => ping_pong(trips).await,
             Job::TcpEcho { conns, trips } => tcp_echo(conns, trips).await,
+            Job::FanIn { producers, items } => fan_in(producers, items).await,
+            Job::LockContention { .. } => unreachable!("refused in run"),
+            Job::AcceptStorm { conns } => accept_storm(conns).await,
         }
     });
     out.rss_before_kb = rss_before_kb;
@@ -237,4 +243,65 @@ async fn tcp_echo(conns: usize, trips: usize) -> Outcome {
         samples_ns,
         ..Outcome::default()
     }
+}
+
+async fn fan_in(producers: usize, items: usize) -> Outcome {
+    let (tx, mut rx) = local_sync::mpsc::unbounded::channel::<u64>();
+    let start = Instant::now();
+    let consumer = monoio::spawn(async move {
+        let (mut count, mut sum) = (0usize, 0u64);
+        while let Some(x) = rx.recv().await {
+            count += 1;
+            sum += x;
+        }
+        (count, sum)
+    });
+    let handles: Vec<_> = (0..producers)
+        .map(|p| {
+            let tx = tx.clone();
+            monoio::spawn(async move {
+                let base = (p * items) as u64;
+                for i in 0..items as u64 {
+                    tx.send(base + i).expect("monoio: consumer gone");
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    for handle in handles {
+        handle.await;
+    }
+    let (count, sum) = consumer.await;
+    assert_eq!(count, producers * items, "monoio: fan_in count");
+    assert_eq!(sum, fan_in_sum(producers, items), "monoio: fan_in sum");
+    Outcome::timed(start.elapsed())
+}
+
+async fn accept_storm(conns: usize) -> Outcome {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("monoio: bind loopback");
+    let addr = listener.local_addr().expect("monoio: local_addr");
+    let start = Instant::now();
+    let server = monoio::spawn(async move {
+        for _ in 0..conns {
+            let (stream, _) = listener.accept().await.expect("monoio: accept");
+            drop(stream);
+        }
+    });
+    let clients: Vec<_> = (0..ACCEPT_CONCURRENCY.min(conns))
+        .map(|c| {
+            monoio::spawn(async move {
+                for _ in 0..accept_share(conns, c) {
+                    let stream = TcpStream::connect_addr(addr)
+                        .await
+                        .expect("monoio: connect");
+                    drop(stream);
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await;
+    }
+    server.await;
+    Outcome::timed(start.elapsed())
 }

@@ -13,8 +13,8 @@ use smol::net::{TcpListener, TcpStream};
 use smol::{LocalExecutor, Timer};
 
 use super::{
-    arm_background, as_ns, lateness_ns, Job, Outcome, Unavailable, BACKGROUND_DELAY, CHURN_TIMEOUT,
-    ECHO_BYTES,
+    accept_share, arm_background, as_ns, fan_in_sum, lateness_ns, Job, Outcome, Unavailable,
+    ACCEPT_CONCURRENCY, BACKGROUND_DELAY, CHURN_TIMEOUT, ECHO_BYTES,
 };
 use crate::worker::rss_kb;
 
@@ -32,6 +32,9 @@ pub fn run(job: Job<'_>) -> Result<Outcome, Unavailable> {
             Job::TimerLateness { delays } => timer_lateness(&ex, delays).await,
             Job::PingPong { trips } => ping_pong(&ex, trips).await,
             Job::TcpEcho { conns, trips } => tcp_echo(&ex, conns, trips).await,
+            Job::FanIn { producers, items } => fan_in(&ex, producers, items).await,
+            Job::LockContention { tasks, iters } => lock_contention(&ex, tasks, iters).await,
+            Job::AcceptStorm { conns } => accept_storm(&ex, conns).await,
         }
     }));
     drop(ex);
@@ -206,4 +209,93 @@ async fn tcp_echo(ex: &Rc<LocalExecutor<'static>>, conns: usize, trips: usize) -
         samples_ns,
         ..Outcome::default()
     }
+}
+
+async fn fan_in(ex: &LocalExecutor<'static>, producers: usize, items: usize) -> Outcome {
+    let (tx, rx) = smol::channel::unbounded::<u64>();
+    let start = Instant::now();
+    let consumer = ex.spawn(async move {
+        let (mut count, mut sum) = (0usize, 0u64);
+        while let Ok(x) = rx.recv().await {
+            count += 1;
+            sum += x;
+        }
+        (count, sum)
+    });
+    let handles: Vec<_> = (0..producers)
+        .map(|p| {
+            let tx = tx.clone();
+            ex.spawn(async move {
+                let base = (p * items) as u64;
+                for i in 0..items as u64 {
+                    tx.send(base + i).await.expect("smol: consumer gone");
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    for handle in handles {
+        handle.await;
+    }
+    let (count, sum) = consumer.await;
+    assert_eq!(count, producers * items, "smol: fan_in count");
+    assert_eq!(sum, fan_in_sum(producers, items), "smol: fan_in sum");
+    Outcome::timed(start.elapsed())
+}
+
+async fn lock_contention(ex: &LocalExecutor<'static>, tasks: usize, iters: usize) -> Outcome {
+    let counter = Rc::new(smol::lock::Mutex::new(0u64));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let counter = Rc::clone(&counter);
+            ex.spawn(async move {
+                for _ in 0..iters {
+                    let mut guard = counter.lock().await;
+                    let seen = *guard;
+                    future::yield_now().await;
+                    *guard = seen + 1;
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await;
+    }
+    let wall = start.elapsed();
+    assert_eq!(
+        *counter.lock().await,
+        (tasks * iters) as u64,
+        "smol: lost updates"
+    );
+    Outcome::timed(wall)
+}
+
+async fn accept_storm(ex: &LocalExecutor<'static>, conns: usize) -> Outcome {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("smol: bind loopback");
+    let addr = listener.local_addr().expect("smol: local_addr");
+    let start = Instant::now();
+    let server = ex.spawn(async move {
+        for _ in 0..conns {
+            let (stream, _) = listener.accept().await.expect("smol: accept");
+            drop(stream);
+        }
+    });
+    let clients: Vec<_> = (0..ACCEPT_CONCURRENCY.min(conns))
+        .map(|c| {
+            ex.spawn(async move {
+                for _ in 0..accept_share(conns, c) {
+                    let stream = TcpStream::connect(addr).await.expect("smol: connect");
+                    drop(stream);
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await;
+    }
+    server.await;
+    Outcome::timed(start.elapsed())
 }

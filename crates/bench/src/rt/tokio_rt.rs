@@ -9,8 +9,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{
-    arm_background, as_ns, lateness_ns, Job, Outcome, Unavailable, BACKGROUND_DELAY, CHURN_TIMEOUT,
-    ECHO_BYTES,
+    accept_share, arm_background, as_ns, fan_in_sum, lateness_ns, Job, Outcome, Unavailable,
+    ACCEPT_CONCURRENCY, BACKGROUND_DELAY, CHURN_TIMEOUT, ECHO_BYTES,
 };
 use crate::worker::rss_kb;
 
@@ -38,6 +38,9 @@ pub fn run(job: Job<'_>, multi_thread: bool) -> Result<Outcome, Unavailable> {
             Job::TimerLateness { delays } => timer_lateness(delays).await,
             Job::PingPong { trips } => ping_pong(trips).await,
             Job::TcpEcho { conns, trips } => tcp_echo(conns, trips).await,
+            Job::FanIn { producers, items } => fan_in(producers, items).await,
+            Job::LockContention { tasks, iters } => lock_contention(tasks, iters).await,
+            Job::AcceptStorm { conns } => accept_storm(conns).await,
         }
     });
     drop(rt);
@@ -202,4 +205,93 @@ async fn tcp_echo(conns: usize, trips: usize) -> Outcome {
         samples_ns,
         ..Outcome::default()
     }
+}
+
+async fn fan_in(producers: usize, items: usize) -> Outcome {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+    let start = Instant::now();
+    let consumer = tokio::spawn(async move {
+        let (mut count, mut sum) = (0usize, 0u64);
+        while let Some(x) = rx.recv().await {
+            count += 1;
+            sum += x;
+        }
+        (count, sum)
+    });
+    let handles: Vec<_> = (0..producers)
+        .map(|p| {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let base = (p * items) as u64;
+                for i in 0..items as u64 {
+                    tx.send(base + i).expect("tokio: consumer gone");
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    for handle in handles {
+        handle.await.expect("tokio producer failed");
+    }
+    let (count, sum) = consumer.await.expect("tokio consumer failed");
+    assert_eq!(count, producers * items, "tokio: fan_in count");
+    assert_eq!(sum, fan_in_sum(producers, items), "tokio: fan_in sum");
+    Outcome::timed(start.elapsed())
+}
+
+async fn lock_contention(tasks: usize, iters: usize) -> Outcome {
+    let counter = Arc::new(tokio::sync::Mutex::new(0u64));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let counter = Arc::clone(&counter);
+            tokio::spawn(async move {
+                for _ in 0..iters {
+                    let mut guard = counter.lock().await;
+                    let seen = *guard;
+                    tokio::task::yield_now().await;
+                    *guard = seen + 1;
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.expect("tokio task failed");
+    }
+    let wall = start.elapsed();
+    assert_eq!(
+        *counter.lock().await,
+        (tasks * iters) as u64,
+        "tokio: lost updates"
+    );
+    Outcome::timed(wall)
+}
+
+async fn accept_storm(conns: usize) -> Outcome {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("tokio: bind loopback");
+    let addr = listener.local_addr().expect("tokio: local_addr");
+    let start = Instant::now();
+    let server = tokio::spawn(async move {
+        for _ in 0..conns {
+            let (stream, _) = listener.accept().await.expect("tokio: accept");
+            drop(stream);
+        }
+    });
+    let clients: Vec<_> = (0..ACCEPT_CONCURRENCY.min(conns))
+        .map(|c| {
+            tokio::spawn(async move {
+                for _ in 0..accept_share(conns, c) {
+                    let stream = TcpStream::connect(addr).await.expect("tokio: connect");
+                    drop(stream);
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await.expect("tokio client failed");
+    }
+    server.await.expect("tokio accept loop failed");
+    Outcome::timed(start.elapsed())
 }
