@@ -121,6 +121,10 @@ pub fn civil_date(days: u64) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+/// The hand-written analysis of missed targets (from profiles), included
+/// verbatim after the targets table.
+const ANALYSIS: &str = include_str!("../ANALYSIS.md");
+
 /// The whole BENCHMARKS.md.
 pub fn benchmarks_md(
     info: &RunInfo,
@@ -178,6 +182,8 @@ pub fn benchmarks_md(
     out += "\n## Targets\n\n";
     out += "Computed by boucle-bench from the runs below, for boucle, at the largest size run.\n\n";
     out += &targets::table(verdicts, info.quick).markdown_body();
+    out.push('\n');
+    out += ANALYSIS;
     out += "\n## Results\n";
     for r in results {
         out.push('\n');
@@ -407,6 +413,7 @@ mod tests {
             "2025-06-01",
             "`cargo run --release -p boucle-bench -- all` (12.5 min)",
             "## Targets",
+            "## Analysis of the missed targets",
             "| spawn_join <= 60 ns/task | 51 ns (spawn_join 10^6) | met |",
             "### time::wait_n: 10,000 tasks",
             "### time::wait_n: 1,000,000 tasks",
