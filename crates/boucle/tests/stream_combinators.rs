@@ -1,30 +1,18 @@
 //! `boucle::stream`: `iter`, `unfold`, `generator` and the `StreamExt`
 //! combinators, and their interplay with any `futures_core::Stream`.
 
+mod common;
+use common::secs;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use boucle::stream::{self, Stream, StreamExt};
 
 fn run<F: Future>(f: F) -> F::Output {
-    let rt = boucle::Runtime::builder()
-        .virtual_time(true)
-        .seed(2)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        boucle::timeout(Duration::from_secs(100_000), f)
-            .await
-            .expect("the test deadlocked")
-    })
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
+    common::run_virtual(2, f)
 }
 
 // ------------------------------------------------------------------- iter

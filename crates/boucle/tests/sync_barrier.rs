@@ -1,26 +1,15 @@
 //! `Barrier` with asyncio 3.11 semantics: arrival indices, rounds, abort
 //! and reset with waiters, cancelled waiters.
 
+mod common;
+use common::secs;
 use std::future::Future;
 use std::time::Duration;
 
 use boucle::sync::{Barrier, BrokenBarrierError};
 
 fn run<F: Future>(f: F) -> F::Output {
-    let rt = boucle::Runtime::builder()
-        .virtual_time(true)
-        .seed(4)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        boucle::timeout(Duration::from_secs(100_000), f)
-            .await
-            .expect("the test deadlocked")
-    })
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
+    common::run_virtual(4, f)
 }
 
 /// Spawns a task that sleeps `delay` seconds, then waits on the barrier,

@@ -1,6 +1,8 @@
 //! `Condition`: wait releases and re-takes the lock, notify / notify_all
 //! in arrival order, spurious and surplus notifications, cancellation.
 
+mod common;
+use common::secs;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
@@ -9,20 +11,7 @@ use std::time::Duration;
 use boucle::sync::{Condition, Lock};
 
 fn run<F: Future>(f: F) -> F::Output {
-    let rt = boucle::Runtime::builder()
-        .virtual_time(true)
-        .seed(9)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        boucle::timeout(Duration::from_secs(100_000), f)
-            .await
-            .expect("the test deadlocked")
-    })
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
+    common::run_virtual(9, f)
 }
 
 /// Spawns `n` tasks that each take the lock, wait once, and log their

@@ -1,5 +1,7 @@
 //! `Event`: set, clear, wait, and cancelled waiters.
 
+mod common;
+use common::secs;
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
@@ -8,20 +10,7 @@ use std::time::Duration;
 use boucle::sync::Event;
 
 fn run<F: Future>(f: F) -> F::Output {
-    let rt = boucle::Runtime::builder()
-        .virtual_time(true)
-        .seed(5)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        boucle::timeout(Duration::from_secs(100_000), f)
-            .await
-            .expect("the test deadlocked")
-    })
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
+    common::run_virtual(5, f)
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! `Lock`, `Semaphore` and `BoundedSemaphore`: every method, fairness
 //! (arrival order, no barging), and cancellation at every point.
 
+mod common;
+use common::secs;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
@@ -9,20 +11,7 @@ use std::time::Duration;
 use boucle::sync::{BoundedSemaphore, BoundedSemaphoreError, Lock, Semaphore};
 
 fn run<F: Future>(f: F) -> F::Output {
-    let rt = boucle::Runtime::builder()
-        .virtual_time(true)
-        .seed(3)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        boucle::timeout(Duration::from_secs(100_000), f)
-            .await
-            .expect("the test deadlocked")
-    })
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
+    common::run_virtual(3, f)
 }
 
 // ------------------------------------------------------------------- Lock

@@ -1,6 +1,8 @@
 //! `boucle::sync` queues: every method and error, FIFO fairness on both
 //! sides, cancel safety, shutdown in both modes. Virtual time throughout.
 
+mod common;
+use common::secs;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
@@ -12,23 +14,8 @@ use boucle::sync::{
     QueueShutDown, TaskDoneError,
 };
 
-/// Runs `f` on a virtual-time loop; a deadlock becomes a failure (the
-/// clock jumps to the guard's deadline) instead of a hang.
 fn run<F: Future>(f: F) -> F::Output {
-    let rt = boucle::Runtime::builder()
-        .virtual_time(true)
-        .seed(7)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        boucle::timeout(Duration::from_secs(100_000), f)
-            .await
-            .expect("the test deadlocked")
-    })
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
+    common::run_virtual(7, f)
 }
 
 // ------------------------------------------------------------ the basics

@@ -8,6 +8,8 @@
 //! received plus those left equal, exactly once each, the items whose put
 //! returned `Ok`. Seeded virtual time: every run is the same schedule.
 
+mod common;
+use common::secs;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
@@ -17,20 +19,7 @@ use boucle::sync::queue::{BaseQueue, Order};
 use boucle::sync::{GetNowaitError, LifoQueue, PriorityQueue, Queue, QueueEmpty};
 
 fn run<F: std::future::Future>(f: F) -> F::Output {
-    let rt = boucle::Runtime::builder()
-        .virtual_time(true)
-        .seed(7)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        boucle::timeout(Duration::from_secs(100_000), f)
-            .await
-            .expect("the test deadlocked")
-    })
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
+    common::run_virtual(7, f)
 }
 
 // ------------------------------------------------- targeted cancellations

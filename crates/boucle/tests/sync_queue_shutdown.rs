@@ -1,28 +1,16 @@
 //! Queue shutdown (Python 3.13): both modes, with getters and putters
 //! blocked, and what it does to `join`. Virtual time throughout.
 
+mod common;
+use common::secs;
 use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
-use std::time::Duration;
 
 use boucle::sync::{GetNowaitError, PutNowaitError, Queue, QueueShutDown};
 
 fn run<F: Future>(f: F) -> F::Output {
-    let rt = boucle::Runtime::builder()
-        .virtual_time(true)
-        .seed(7)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        boucle::timeout(Duration::from_secs(100_000), f)
-            .await
-            .expect("the test deadlocked")
-    })
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
+    common::run_virtual(7, f)
 }
 
 /// Counts drops of the items it is attached to.

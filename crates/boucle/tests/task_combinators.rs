@@ -1,6 +1,9 @@
 //! asyncio's combinators over tasks: `gather(iter)`, `try_gather`, `wait`,
 //! `shield`. Virtual time: every duration below is exact loop time.
 
+mod common;
+use common::{secs, DropCount};
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
@@ -8,24 +11,7 @@ use std::time::Duration;
 use boucle::{ReturnWhen, Runtime};
 
 fn rt() -> Runtime {
-    Runtime::builder()
-        .virtual_time(true)
-        .seed(1)
-        .build()
-        .unwrap()
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
-
-/// Counts drops: proves a future's cleanup ran.
-struct DropCount(Rc<Cell<u32>>);
-
-impl Drop for DropCount {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
+    common::virtual_rt(1)
 }
 
 // ---------------------------------------------------------------- gather

@@ -1,32 +1,18 @@
 //! `TaskGroup` (asyncio's TaskGroup) and `ErrorGroup` (ExceptionGroup), in
 //! virtual time.
 
+mod common;
+use common::{secs, DropCount};
+
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use boucle::{ErrorGroup, Runtime, TaskGroup};
 
 fn rt() -> Runtime {
-    Runtime::builder()
-        .virtual_time(true)
-        .seed(1)
-        .build()
-        .unwrap()
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
-
-/// Counts drops: proves a future's cleanup ran.
-struct DropCount(Rc<Cell<u32>>);
-
-impl Drop for DropCount {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
+    common::virtual_rt(1)
 }
 
 #[derive(Debug, Clone, PartialEq)]
