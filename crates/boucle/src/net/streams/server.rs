@@ -139,7 +139,7 @@ impl Inner {
 /// being handled go on).
 ///
 /// # Examples
-/// See [`start_server`].
+/// See [`start_server`](crate::net::start_server).
 #[must_use = "dropping the Server closes it; await serve_forever() to keep serving"]
 pub struct Server {
     pub(super) inner: Rc<Inner>,
@@ -186,7 +186,7 @@ impl Server {
     /// server's socket file is removed). Connections being handled go on.
     ///
     /// # Examples
-    /// See [`start_server`].
+    /// See [`start_server`](crate::net::start_server).
     pub fn close(&self) {
         self.inner.close();
     }
@@ -195,7 +195,7 @@ impl Server {
     /// returned (asyncio 3.12's `wait_closed`).
     ///
     /// # Examples
-    /// See [`start_server`].
+    /// See [`start_server`](crate::net::start_server).
     ///
     /// # Cancel safety
     /// Cancel-safe.
@@ -252,7 +252,7 @@ impl Server {
     /// The addresses the server listens on (empty once closed).
     ///
     /// # Examples
-    /// See [`start_server`].
+    /// See [`start_server`](crate::net::start_server).
     pub fn local_addrs(&self) -> Vec<StreamAddr> {
         self.inner
             .sockets
