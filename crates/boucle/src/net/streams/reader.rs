@@ -30,6 +30,9 @@ pub const DEFAULT_LIMIT: usize = 64 * 1024;
 /// The buffer's first size; it grows when a read needs more.
 const INITIAL_CAPACITY: usize = 8 * 1024;
 
+/// An emptied buffer larger than this is released.
+const SHRINK_ABOVE: usize = 1024 * 1024;
+
 /// The reading side of a connection (asyncio's `StreamReader`), from
 /// [`open_connection`](crate::net::open_connection) or a
 /// [`start_server`](crate::net::start_server) handler.
@@ -113,6 +116,11 @@ impl StreamReader {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
+            if self.buf.len() > SHRINK_ABOVE {
+                // One large message must not pin its memory for the life
+                // of the connection.
+                self.buf = Vec::new();
+            }
         }
     }
 
@@ -122,8 +130,13 @@ impl StreamReader {
         out
     }
 
-    /// Reads more bytes into the buffer, making room for at least `want`
+    /// Reads more bytes into the buffer, making room towards `want`
     /// buffered bytes in all. `Ok(0)` at end of stream.
+    ///
+    /// `want` is what the caller hopes for, not a reservation: the buffer
+    /// at most doubles per call, so memory follows the bytes that arrive,
+    /// never a length the peer announced (`readexactly(1 << 40)` must not
+    /// allocate a terabyte before the first byte).
     fn poll_fill(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<usize>> {
         if self.eof {
             return Poll::Ready(Ok(0));
@@ -136,8 +149,13 @@ impl StreamReader {
                 self.start = 0;
                 self.end = used;
             }
-            if self.end == self.buf.len() || self.buf.len() < want {
-                let grown = (self.buf.len() * 2).max(want).max(INITIAL_CAPACITY);
+            if self.end == self.buf.len() {
+                let doubled = self.buf.len().saturating_mul(2).max(INITIAL_CAPACITY);
+                let grown = if want > self.end {
+                    want.clamp(INITIAL_CAPACITY, doubled)
+                } else {
+                    doubled
+                };
                 self.buf.resize(grown, 0);
             }
         }
