@@ -43,9 +43,12 @@
 //!
 //! Wakes: on the loop thread, a waker pushes a new `TaskRef` to the run
 //! queue (`transition_to_scheduled` keeps it there at most once). From
-//! another thread, or when the loop is not running, the waker hands a waker
-//! count to the loop's remote queue and interrupts its park through a
-//! `mio::Waker`; the loop turns it into a local schedule.
+//! another thread, or when the loop is not running, the first wake sets the
+//! `NOTIFIED` bit of `wakers` and hands a waker count to the loop's remote
+//! queue, interrupting its park through a `mio::Waker`; further foreign
+//! wakes see the bit and do nothing until the loop clears it and turns the
+//! entry into a local schedule (`refcount.rs`). The remote queue so holds at
+//! most one entry per task, whatever the number of wakes.
 
 mod builder;
 pub(crate) mod error;

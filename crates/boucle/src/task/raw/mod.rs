@@ -297,9 +297,11 @@ fn schedule(ptr: NonNull<Header>) {
             core.push_ready(clone_local(ptr));
         }
     });
-    if local.is_none() {
-        // Another thread, or this thread outside the loop: hand a waker
-        // count to the loop's remote queue.
+    if local.is_none() && header.wakers.transition_to_notified() {
+        // Another thread, or this thread outside the loop, and the first
+        // such wake since the loop last took one: hand a waker count to the
+        // loop's remote queue. Later wakes find `NOTIFIED` set and are
+        // covered by this entry (`refcount.rs`).
         header.wakers.increment();
         let remote = RemoteRef(ptr);
         // SAFETY: `shared` is alive while any count exists (see `release`
@@ -322,6 +324,9 @@ impl RemoteRef {
     pub(crate) fn schedule_on_loop(self, push: impl FnOnce(TaskRef)) {
         // SAFETY: we own a waker count: the header is live.
         let header = unsafe { self.0.as_ref() };
+        // Clear before scheduling: a foreign wake after this point queues
+        // a new entry; one before it is seen by the coming poll.
+        header.wakers.clear_notified();
         if header.state.transition_to_scheduled() == ScheduleAction::Push {
             push(clone_local(self.0));
         }
