@@ -159,6 +159,37 @@ fn child_scenario() -> bool {
             });
             true
         }
+        Ok("tls_teardown") => {
+            // A runtime kept in a thread-local, with a task still alive,
+            // dropped at thread exit after the loop's own slot is gone.
+            struct Noisy;
+            impl Drop for Noisy {
+                fn drop(&mut self) {
+                    eprintln!("task dropped at teardown");
+                }
+            }
+            thread_local! {
+                static KEPT: std::cell::RefCell<Option<Runtime>> = const { std::cell::RefCell::new(None) };
+            }
+            std::thread::spawn(|| {
+                // Registered first, so destroyed after the loop's slot.
+                KEPT.with(|_| ());
+                let rt = Runtime::new().unwrap();
+                rt.block_on(async {
+                    let guard = Noisy;
+                    drop(boucle::spawn(async move {
+                        let _guard = guard;
+                        std::future::pending::<()>().await
+                    }));
+                    boucle::yield_now().await;
+                });
+                KEPT.with(|k| *k.borrow_mut() = Some(rt));
+            })
+            .join()
+            .unwrap();
+            eprintln!("thread exited");
+            true
+        }
         _ => false,
     }
 }
@@ -202,4 +233,11 @@ fn debug_mode_names_a_task_that_blocks_the_loop() {
             .any(|l| l.contains("task 'hog'") && l.contains("blocked the loop")),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_runtime_dropped_at_thread_exit_shuts_down_instead_of_aborting() {
+    let stderr = run_child("tls_teardown");
+    assert!(stderr.contains("task dropped at teardown"), "{stderr}");
+    assert!(stderr.contains("thread exited"), "{stderr}");
 }

@@ -87,6 +87,22 @@ pub(crate) fn enter(core: Rc<Core>) -> EnterGuard {
     EnterGuard(())
 }
 
+/// Like [`enter`], but `None` once this thread's loop slot is gone (a
+/// `Runtime` dropped by another thread-local's destructor, at thread exit).
+pub(crate) fn try_enter(core: Rc<Core>) -> Option<EnterGuard> {
+    CURRENT
+        .try_with(|c| {
+            let mut slot = c.try_borrow_mut().ok()?;
+            if slot.is_some() {
+                return None;
+            }
+            *slot = Some(core);
+            Some(EnterGuard(()))
+        })
+        .ok()
+        .flatten()
+}
+
 pub(crate) struct EnterGuard(());
 
 impl Drop for EnterGuard {

@@ -122,11 +122,13 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         // Enter the loop (unless this thread runs another one) so that code
-        // running in task destructors finds it.
+        // running in task destructors finds it. At thread exit the loop slot
+        // may already be destroyed (this runtime lives in another
+        // thread-local): shut down without entering, rather than abort.
         let guard = if context::is_running() {
             None
         } else {
-            Some(context::enter(self.core.clone()))
+            context::try_enter(self.core.clone())
         };
         self.core.shutdown();
         drop(guard);
