@@ -287,3 +287,51 @@ fn condition_statistics() {
     let _g = cond.try_acquire().unwrap();
     assert!(cond.statistics().locked);
 }
+
+/// CPython's `test_cancelled_wakeup_relock` (gh-112202): a consumer that is
+/// notified and then cancelled while it re-takes the lock must not swallow
+/// the notification: the other consumer gets the item.
+#[test]
+fn a_waiter_cancelled_while_retaking_the_lock_passes_the_notification_on() {
+    run(async {
+        let cond = Condition::new();
+        let state = Rc::new(Cell::new(0i32));
+        let consumed = Rc::new(Cell::new(0u32));
+        let consumer = |cond: Condition, state: Rc<Cell<i32>>, consumed: Rc<Cell<u32>>| async move {
+            let mut g = cond.acquire().await;
+            loop {
+                g = cond.wait_for(g, || state.get() != 0).await;
+                if state.get() < 0 {
+                    return;
+                }
+                state.set(state.get() - 1);
+                consumed.set(consumed.get() + 1);
+            }
+        };
+        let c0 = boucle::spawn(consumer(cond.clone(), state.clone(), consumed.clone()));
+        let c1 = boucle::spawn(consumer(cond.clone(), state.clone(), consumed.clone()));
+        boucle::sleep(Duration::from_millis(100)).await;
+        assert_eq!(cond.statistics().waiters, 2);
+        {
+            let _g = cond.acquire().await;
+            state.set(1);
+            cond.notify(1);
+            // c0 is notified and now waits for the lock we hold.
+            boucle::yield_now().await;
+            assert_eq!(cond.statistics().waiters, 1);
+            assert_eq!(cond.statistics().lock_waiters, 1);
+            c0.cancel();
+            boucle::yield_now().await; // c0 is dropped while re-taking the lock
+        }
+        assert!(c0.await.unwrap_err().is_cancelled());
+        boucle::sleep(Duration::from_millis(100)).await;
+        assert_eq!(consumed.get(), 1, "the notification was swallowed");
+        assert_eq!(state.get(), 0);
+        {
+            let _g = cond.acquire().await;
+            state.set(-1);
+            cond.notify_all();
+        }
+        c1.await.unwrap();
+    });
+}

@@ -204,7 +204,9 @@ impl Condition {
     /// is released). Dropped while waiting, it leaves the queue in O(1); if
     /// it had been notified, the notification passes to the next waiter.
     /// Dropped while re-taking the lock, it leaves the lock's queue (and
-    /// passes the lock on if it was handed over). Either way the caller no
+    /// passes the lock on if it was handed over) and passes its
+    /// notification to the next waiter (asyncio's behaviour since
+    /// gh-112202: a spurious wake-up rather than a lost one). Either way the caller no
     /// longer holds the lock, as asyncio's `wait` re-raises after
     /// re-acquiring.
     ///
@@ -419,12 +421,24 @@ impl<'a> Future for ConditionWait<'a> {
 
 impl Drop for ConditionWait<'_> {
     fn drop(&mut self) {
-        if let WaitState::Waiting(key) = self.state {
-            let removed = self.cond.inner.state.borrow_mut().waiters.remove(key);
-            if removed.notified.is_some() {
-                // Not ours to swallow: the next waiter gets it.
+        match std::mem::replace(&mut self.state, WaitState::Done) {
+            WaitState::Waiting(key) => {
+                let removed = self.cond.inner.state.borrow_mut().waiters.remove(key);
+                if removed.notified.is_some() {
+                    // Not ours to swallow: the next waiter gets it.
+                    self.cond.notify(1);
+                }
+            }
+            WaitState::Reacquire(acquire) => {
+                // Notified, then dropped while re-taking the lock: the
+                // notification was consumed by a waiter that will never act
+                // on it, so pass it on (asyncio since gh-112202; at worst
+                // a spurious wake-up, which the protocol allows). Leave the
+                // lock's queue first, so the next waiter can take the lock.
+                drop(acquire);
                 self.cond.notify(1);
             }
+            WaitState::Start(_) | WaitState::Done => {}
         }
     }
 }
