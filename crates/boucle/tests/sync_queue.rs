@@ -50,6 +50,111 @@ fn priority_queue_serves_the_smallest_item_first() {
     assert_eq!(out, [1, 2, 3, 4, 5]);
 }
 
+/// A getter already waiting receives what the order picks when it runs,
+/// not the first item put (asyncio: the smallest, or the newest).
+#[test]
+fn a_waiting_priority_getter_receives_the_smallest_item() {
+    run(async {
+        let q = PriorityQueue::new(0);
+        let q2 = q.clone();
+        let getter = boucle::spawn(async move { q2.get().await.unwrap() });
+        boucle::yield_now().await; // the getter waits
+        q.put_nowait(5).unwrap();
+        q.put_nowait(1).unwrap();
+        assert_eq!(getter.await.unwrap(), 1);
+        assert_eq!(q.get_nowait().unwrap(), 5);
+    });
+}
+
+#[test]
+fn a_waiting_lifo_getter_receives_the_newest_item() {
+    run(async {
+        let q = LifoQueue::new(0);
+        let q2 = q.clone();
+        let getter = boucle::spawn(async move { q2.get().await.unwrap() });
+        boucle::yield_now().await;
+        q.put("old").await.unwrap();
+        q.put("new").await.unwrap();
+        assert_eq!(getter.await.unwrap(), "new");
+        assert_eq!(q.get_nowait().unwrap(), "old");
+    });
+}
+
+#[test]
+fn waiting_priority_getters_are_served_in_arrival_order_by_priority() {
+    run(async {
+        let q = PriorityQueue::new(0);
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let getters: Vec<_> = (0..3)
+            .map(|i| {
+                let (q, log) = (q.clone(), log.clone());
+                boucle::spawn(async move {
+                    let v = q.get().await.unwrap();
+                    log.borrow_mut().push((i, v));
+                })
+            })
+            .collect();
+        boucle::yield_now().await;
+        for p in [30, 10, 20] {
+            q.put_nowait(p).unwrap();
+        }
+        // Promised to the waiters: nobody else jumps the line.
+        assert!(q.get_nowait().unwrap_err().is_empty());
+        for g in getters {
+            g.await.unwrap();
+        }
+        assert_eq!(*log.borrow(), [(0, 10), (1, 20), (2, 30)]);
+    });
+}
+
+#[test]
+fn a_cancelled_priority_getter_passes_its_claim_on() {
+    run(async {
+        let q = PriorityQueue::new(0);
+        let (q1, q2) = (q.clone(), q.clone());
+        let first = boucle::spawn(async move { q1.get().await.unwrap() });
+        let second = boucle::spawn(async move { q2.get().await.unwrap() });
+        boucle::yield_now().await;
+        q.put_nowait(7).unwrap(); // claimed by `first`
+        first.cancel();
+        assert!(first.await.unwrap_err().is_cancelled());
+        // The claim went to `second`, which took the only item.
+        assert_eq!(second.await.unwrap(), 7);
+        assert!(q.empty());
+
+        let (q1, q2) = (q.clone(), q.clone());
+        let first = boucle::spawn(async move { q1.get().await.unwrap() });
+        let second = boucle::spawn(async move { q2.get().await.unwrap() });
+        boucle::yield_now().await;
+        q.put_nowait(7).unwrap(); // claimed by `first`
+        q.put_nowait(3).unwrap(); // claimed by `second`
+        first.cancel();
+        assert!(first.await.unwrap_err().is_cancelled());
+        // `second` runs after the put of 3: it gets the smallest.
+        assert_eq!(second.await.unwrap(), 3);
+        assert_eq!(
+            q.get_nowait().unwrap(),
+            7,
+            "the released claim's item stayed queued"
+        );
+        assert!(q.empty());
+    });
+}
+
+#[test]
+fn a_claim_given_up_with_nobody_waiting_makes_the_item_available() {
+    run(async {
+        let q = LifoQueue::new(0);
+        let q1 = q.clone();
+        let getter = boucle::spawn(async move { q1.get().await.unwrap() });
+        boucle::yield_now().await;
+        q.put_nowait(1).unwrap();
+        getter.cancel();
+        assert!(getter.await.unwrap_err().is_cancelled());
+        assert_eq!(q.get_nowait().unwrap(), 1);
+    });
+}
+
 #[test]
 fn put_nowait_on_a_full_queue_gives_the_item_back() {
     let q = Queue::new(2);
@@ -409,4 +514,31 @@ fn a_task_looping_on_a_ready_queue_still_lets_others_run() {
     });
     assert_eq!(total, 999 * 1000 / 2);
     assert_eq!(seen, 128, "the consumer ran {seen} gets before yielding");
+}
+
+#[test]
+fn a_claimed_priority_getter_still_gets_its_item_after_a_graceful_shutdown() {
+    run(async {
+        let q = PriorityQueue::new(0);
+        let q1 = q.clone();
+        let getter = boucle::spawn(async move { q1.get().await });
+        boucle::yield_now().await;
+        q.put_nowait(4).unwrap();
+        q.shutdown(false);
+        assert_eq!(getter.await.unwrap(), Ok(4));
+    });
+}
+
+#[test]
+fn an_immediate_shutdown_voids_the_claims_with_the_items() {
+    run(async {
+        let q = LifoQueue::new(0);
+        let q1 = q.clone();
+        let getter = boucle::spawn(async move { q1.get().await });
+        boucle::yield_now().await;
+        q.put_nowait(4).unwrap();
+        q.shutdown(true);
+        assert_eq!(getter.await.unwrap(), Err(QueueShutDown(())));
+        assert_eq!(q.qsize(), 0);
+    });
 }

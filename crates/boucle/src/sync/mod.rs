@@ -19,7 +19,9 @@
 //! `Cell`: handles are cheap to clone, `!Send`, and belong to one loop.
 //! Waiters queue on one fair FIFO wait list (first come, first served), so
 //! a task arriving later never overtakes one already waiting; a release
-//! hands the lock, permit or item straight to the first waiter.
+//! hands the lock, permit or item straight to the first waiter (in a
+//! `LifoQueue` or `PriorityQueue`, a promise of the item its order picks
+//! when the waiter runs).
 //!
 //! They cannot leave their thread:
 //!

@@ -14,9 +14,14 @@
 //!
 //! # Fairness
 //!
-//! Getters are served in arrival order, and so are putters. A `put` that
-//! finds getters waiting hands its item to the first of them directly, so
-//! the item is never in the queue for another task to take first; a `get`
+//! Getters are served in arrival order, and so are putters. In a FIFO
+//! [`Queue`], a `put` that finds getters waiting hands its item to the
+//! first of them directly, so the item is never in the queue for another
+//! task to take first. In a [`LifoQueue`] or [`PriorityQueue`] the item a
+//! waiting getter receives is the one the order picks when the getter runs
+//! (as in asyncio: after `put(5); put(1)` a waiting priority getter gets 1),
+//! so the item is queued and the first getter is promised one: promised
+//! items count in `qsize()` but `get_nowait` cannot take them. A `get`
 //! that frees a place while putters wait reserves it for the first of them
 //! (reserved places count as taken: `full()` and `put_nowait` see them).
 
@@ -264,8 +269,9 @@ impl<T, O: Order<T>> BaseQueue<T, O> {
         self.core.get_nowait()
     }
 
-    /// Items in the queue now (items handed to waiting getters are no
-    /// longer in it).
+    /// Items in the queue now (in a FIFO `Queue`, items handed to waiting
+    /// getters are no longer in it; in the other orders, items promised to
+    /// woken getters still are, until those getters run).
     ///
     /// # Examples
     ///

@@ -31,6 +31,11 @@ pub trait Order<T>: sealed::Sealed {
     /// Where the items are kept.
     #[doc(hidden)]
     type Items: Default;
+    /// Whether a put may hand its item straight to a waiting getter. Only
+    /// in FIFO order is that item the one the getter would take anyway;
+    /// other orders let the queue decide when the getter runs.
+    #[doc(hidden)]
+    const HAND_OFF: bool;
     #[doc(hidden)]
     fn push(items: &mut Self::Items, item: T);
     #[doc(hidden)]
@@ -45,6 +50,7 @@ pub trait Order<T>: sealed::Sealed {
 
 impl<T> Order<T> for Fifo {
     type Items = VecDeque<T>;
+    const HAND_OFF: bool = true;
     fn push(items: &mut VecDeque<T>, item: T) {
         items.push_back(item);
     }
@@ -61,6 +67,7 @@ impl<T> Order<T> for Fifo {
 
 impl<T> Order<T> for Lifo {
     type Items = Vec<T>;
+    const HAND_OFF: bool = false;
     fn push(items: &mut Vec<T>, item: T) {
         items.push(item);
     }
@@ -77,6 +84,7 @@ impl<T> Order<T> for Lifo {
 
 impl<T: Ord> Order<T> for Priority {
     type Items = BinaryHeap<Reverse<T>>;
+    const HAND_OFF: bool = false;
     fn push(items: &mut Self::Items, item: T) {
         items.push(Reverse(item));
     }

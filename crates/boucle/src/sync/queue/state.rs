@@ -2,13 +2,23 @@
 //!
 //! # How items move (the cancel-safety argument)
 //!
-//! * **Getters get items handed over.** A put finding a waiting getter
-//!   moves the item into that getter's wait-list entry (it never enters
-//!   the queue). If the getter's future is dropped before it sees the item,
-//!   `cancel_get` takes the item back and hands it to the next waiter, or
-//!   puts it back at the head of the queue: it is received exactly once.
-//!   So items exist either in the queue or in exactly one notified entry,
-//!   and a waiting getter implies an empty queue (nobody jumps the line).
+//! * **FIFO getters get items handed over.** A put finding a waiting
+//!   getter moves the item into that getter's wait-list entry (it never
+//!   enters the queue). If the getter's future is dropped before it sees
+//!   the item, `cancel_get` takes the item back and hands it to the next
+//!   waiter, or puts it back at the head of the queue: it is received
+//!   exactly once. So items exist either in the queue or in exactly one
+//!   notified entry, and a waiting getter implies an empty queue (nobody
+//!   jumps the line).
+//! * **LIFO and priority getters get a claim.** In those orders the item a
+//!   getter receives must be the one the order picks when the getter runs
+//!   (`put(5); put(1)` gives a waiting priority getter 1, as asyncio does),
+//!   so a put queues its item and notifies the first getter with a claim:
+//!   `claims` counts items in the queue promised to notified getters, and
+//!   only the rest are `available` to others. A claimed getter pops by the
+//!   order when it runs; one dropped first passes its claim to the next
+//!   waiter, or gives it up (the item stays queued). A waiting getter
+//!   implies no available item, so nobody jumps the line here either.
 //! * **Putters get room reserved.** A get that frees room while putters
 //!   wait notifies the first one and reserves the room for it (notified
 //!   putters count as occupying a place: `has_room`). The item moves only
@@ -38,8 +48,9 @@ pub(crate) struct Core<T, O: Order<T>> {
 struct State<T, O: Order<T>> {
     items: O::Items,
     maxsize: usize,
-    /// Payload: the item handed over, or `None` when woken by `shutdown`.
-    getters: WaitList<Option<T>>,
+    getters: WaitList<Handed<T>>,
+    /// Queued items promised to notified getters (LIFO and priority).
+    claims: usize,
     /// Notified putters hold a reserved place.
     putters: WaitList<()>,
     joiners: WaitList<()>,
@@ -47,6 +58,16 @@ struct State<T, O: Order<T>> {
     shut_down: bool,
     immediate: bool,
     batch: Vec<WakeHandle>,
+}
+
+/// What a notified getter was given.
+enum Handed<T> {
+    /// The item itself (FIFO hand-off).
+    Item(T),
+    /// A claim on the best queued item, taken when the getter runs.
+    Claim,
+    /// Woken by `shutdown`: drain what is left, if anything.
+    ShutDown,
 }
 
 fn wake(w: Option<WakeHandle>) {
@@ -65,18 +86,34 @@ impl<T, O: Order<T>> State<T, O> {
         self.maxsize == 0 || self.len() + self.putters.notified() < self.maxsize
     }
 
-    /// A put succeeded: hand the item to the first getter, or queue it.
+    /// Queued items not promised to a notified getter.
+    fn available(&self) -> usize {
+        self.len() - self.claims
+    }
+
+    /// A put succeeded: hand the item to the first getter (FIFO), or queue
+    /// it and give the first getter a claim.
     fn insert(&mut self, item: T) -> Option<WakeHandle> {
         self.unfinished += 1;
-        match self.getters.notify(Some(item)) {
-            Ok(w) => Some(w),
-            Err(item) => {
-                if let Some(item) = item {
+        if O::HAND_OFF {
+            return match self.getters.notify(Handed::Item(item)) {
+                Ok(w) => Some(w),
+                Err(Handed::Item(item)) => {
                     O::push(&mut self.items, item);
+                    None
                 }
-                None
-            }
+                Err(_) => None,
+            };
         }
+        O::push(&mut self.items, item);
+        self.claim_for_next_getter()
+    }
+
+    /// Promises a queued item to the first waiting getter, if any.
+    fn claim_for_next_getter(&mut self) -> Option<WakeHandle> {
+        let w = self.getters.notify(Handed::Claim).ok()?;
+        self.claims += 1;
+        Some(w)
     }
 
     /// Reserves free room for the first waiting putter.
@@ -87,8 +124,23 @@ impl<T, O: Order<T>> State<T, O> {
         self.putters.notify(()).ok()
     }
 
-    /// Takes the next item, reserving the room it frees for a putter.
+    /// Takes the next available item, reserving the room it frees for a
+    /// putter.
     fn take(&mut self) -> Option<(T, Option<WakeHandle>)> {
+        if self.available() == 0 {
+            return None;
+        }
+        let item = O::pop(&mut self.items)?;
+        Some((item, self.grant_room()))
+    }
+
+    /// A notified getter uses its claim. `None` only after an immediate
+    /// shutdown dropped the items (and the claims with them).
+    fn take_claimed(&mut self) -> Option<(T, Option<WakeHandle>)> {
+        if self.claims == 0 {
+            return None;
+        }
+        self.claims -= 1;
         let item = O::pop(&mut self.items)?;
         Some((item, self.grant_room()))
     }
@@ -101,6 +153,7 @@ impl<T, O: Order<T>> Core<T, O> {
                 items: O::Items::default(),
                 maxsize,
                 getters: WaitList::new(),
+                claims: 0,
                 putters: WaitList::new(),
                 joiners: WaitList::new(),
                 unfinished: 0,
@@ -163,10 +216,16 @@ impl<T, O: Order<T>> Core<T, O> {
         let polled = self.state.borrow_mut().getters.poll(k, cx);
         let item = match polled {
             Polled::Waiting(_stale) => return Poll::Pending,
-            Polled::Notified(Some(item)) => item,
-            Polled::Notified(None) => {
-                // Woken by `shutdown`: drain what is left, if anything.
-                let taken = self.state.borrow_mut().take();
+            Polled::Notified(Handed::Item(item)) => item,
+            Polled::Notified(how) => {
+                let taken = {
+                    let mut st = self.state.borrow_mut();
+                    match how {
+                        Handed::Claim => st.take_claimed(),
+                        // Woken by `shutdown`: drain what is left, if anything.
+                        _ => st.take(),
+                    }
+                };
                 let Some((item, w)) = taken else {
                     *key = None;
                     return Poll::Ready(Err(QueueShutDown(())));
@@ -182,8 +241,28 @@ impl<T, O: Order<T>> Core<T, O> {
     /// A `get` future is dropped while queued.
     pub(crate) fn cancel_get(&self, key: WaitKey) {
         let removed = self.state.borrow_mut().getters.remove(key);
-        let Some(Some(item)) = removed.notified else {
-            return;
+        let item = match removed.notified {
+            Some(Handed::Item(item)) => item,
+            Some(Handed::Claim) => {
+                // The claim passes to the next getter, or the item is
+                // available again.
+                let next = {
+                    let mut st = self.state.borrow_mut();
+                    if st.claims == 0 {
+                        None // an immediate shutdown dropped the items
+                    } else {
+                        st.claims -= 1;
+                        if st.shut_down {
+                            None
+                        } else {
+                            st.claim_for_next_getter()
+                        }
+                    }
+                };
+                wake(next);
+                return;
+            }
+            Some(Handed::ShutDown) | None => return,
         };
         let mut st = self.state.borrow_mut();
         if st.immediate {
@@ -195,14 +274,13 @@ impl<T, O: Order<T>> Core<T, O> {
             return;
         }
         // Never lost: to the next getter, or back at the head.
-        let next = match st.getters.notify(Some(item)) {
+        let next = match st.getters.notify(Handed::Item(item)) {
             Ok(w) => Some(w),
-            Err(item) => {
-                if let Some(item) = item {
-                    O::put_back(&mut st.items, item);
-                }
+            Err(Handed::Item(item)) => {
+                O::put_back(&mut st.items, item);
                 None
             }
+            Err(_) => None,
         };
         drop(st);
         wake(next);
@@ -335,6 +413,7 @@ impl<T, O: Order<T>> Core<T, O> {
             let dropped = if immediate {
                 st.immediate = true;
                 let dropped = std::mem::take(&mut st.items);
+                st.claims = 0;
                 st.unfinished = st.unfinished.saturating_sub(O::len(&dropped));
                 if st.unfinished == 0 {
                     st.joiners.notify_all(|| (), &mut batch);
@@ -343,7 +422,7 @@ impl<T, O: Order<T>> Core<T, O> {
             } else {
                 None
             };
-            st.getters.notify_all(|| None, &mut batch);
+            st.getters.notify_all(|| Handed::ShutDown, &mut batch);
             st.putters.notify_all(|| (), &mut batch);
             (batch, dropped)
         };
