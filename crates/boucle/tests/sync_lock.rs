@@ -438,3 +438,102 @@ fn dropping_a_permit_of_a_bounded_semaphore_at_its_bound_is_not_counted() {
     drop(p); // would exceed it: ignored
     assert_eq!(sem.available_permits(), 1);
 }
+
+#[test]
+fn semaphore_release_saturates_instead_of_wrapping() {
+    // Before: `permits += 1` wrapped to 0 in release builds (a silent loss of
+    // every permit) and panicked in debug builds.
+    let sem = Semaphore::new(usize::MAX);
+    sem.release();
+    assert_eq!(sem.available_permits(), usize::MAX);
+    let permit = sem.try_acquire().expect("still unlimited");
+    assert_eq!(sem.available_permits(), usize::MAX - 1);
+    sem.release();
+    drop(permit); // gives its permit back: saturates again
+    assert_eq!(sem.available_permits(), usize::MAX);
+}
+
+/// CPython's `test_acquire_fifo_order_4`: permits released while the first
+/// waiter has not run yet do not let later acquirers overtake it.
+#[test]
+fn later_acquirers_do_not_overtake_a_waiter_that_was_handed_a_permit() {
+    run(async {
+        let sem = Semaphore::new(0);
+        let result = Rc::new(RefCell::new(Vec::new()));
+        let t4: Rc<RefCell<Option<boucle::Task<()>>>> = Rc::default();
+        let t1 = boucle::spawn({
+            let (sem, result, t4) = (sem.clone(), result.clone(), t4.clone());
+            async move {
+                assert_eq!(sem.available_permits(), 0);
+                sem.acquire().await.forget();
+                // Every waiting task was handed a permit.
+                assert_eq!(sem.available_permits(), 0);
+                let r = result.clone();
+                *t4.borrow_mut() = Some(boucle::spawn(async move { r.borrow_mut().push(4) }));
+                result.borrow_mut().push(1);
+            }
+        });
+        let t2 = boucle::spawn({
+            let (sem, result) = (sem.clone(), result.clone());
+            async move {
+                sem.release();
+                sem.release();
+                sem.release();
+                assert_eq!(sem.available_permits(), 2);
+                assert!(sem.locked(), "t1 has not run yet");
+                sem.acquire().await.forget();
+                result.borrow_mut().push(2);
+            }
+        });
+        let t3 = boucle::spawn({
+            let (sem, result) = (sem.clone(), result.clone());
+            async move {
+                sem.acquire().await.forget();
+                assert!(sem.locked());
+                result.borrow_mut().push(3);
+            }
+        });
+        boucle::yield_now().await;
+        assert_eq!(sem.available_permits(), 2);
+        assert_eq!(sem.statistics().waiters, 2); // t2, t3 (t1 was handed one)
+        boucle::yield_now().await;
+        t1.await.unwrap();
+        t2.await.unwrap();
+        t3.await.unwrap();
+        let t4 = t4.borrow_mut().take().unwrap();
+        t4.await.unwrap();
+        assert_eq!(*result.borrow(), [1, 2, 3, 4]);
+    });
+}
+
+#[test]
+fn a_waiter_handed_a_permit_and_cancelled_hands_the_free_permits_on() {
+    run(async {
+        let sem = Semaphore::new(0);
+        let got = Rc::new(Cell::new(0));
+        let first = boucle::spawn({
+            let sem = sem.clone();
+            async move { sem.acquire().await.forget() }
+        });
+        boucle::yield_now().await;
+        let others: Vec<_> = (0..2)
+            .map(|_| {
+                let (sem, got) = (sem.clone(), got.clone());
+                boucle::spawn(async move {
+                    sem.acquire().await.forget();
+                    got.set(got.get() + 1);
+                })
+            })
+            .collect();
+        boucle::yield_now().await;
+        sem.release(); // to `first`
+        sem.release(); // free, but the others queue behind `first`
+        first.cancel();
+        assert!(first.await.unwrap_err().is_cancelled());
+        for o in others {
+            o.await.unwrap();
+        }
+        assert_eq!(got.get(), 2, "both permits reached the queued tasks");
+        assert_eq!(sem.available_permits(), 0);
+    });
+}

@@ -77,9 +77,24 @@ struct Inner {
 }
 
 struct State {
-    /// Invariant: nobody waits while a permit is free.
+    /// Free permits. Saturates at `usize::MAX`, a count no program can
+    /// exhaust: a release there is not lost in any meaningful sense, where
+    /// wrapping to 0 would lose every permit.
+    ///
+    /// Invariant: if a permit is free while a task waits, some waiter has
+    /// been handed a permit and not run yet; when it runs (or is dropped)
+    /// it hands the free permits on (`hand_out`). Newcomers queue behind
+    /// every queued waiter, handed a permit or not (asyncio 3.13's
+    /// `locked()` rule).
     permits: usize,
     waiters: WaitList<()>,
+}
+
+impl State {
+    /// Whether a newcomer may take a free permit now.
+    fn can_take(&self) -> bool {
+        self.permits > 0 && self.waiters.waiting() == 0 && self.waiters.notified() == 0
+    }
 }
 
 /// A snapshot of a semaphore (trio's `statistics()`).
@@ -105,33 +120,46 @@ impl Inner {
 
     fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
         let mut st = self.state.borrow_mut();
-        if st.permits == 0 {
+        if !st.can_take() {
             return None;
         }
         st.permits -= 1;
         Some(SemaphorePermit { sem: self })
     }
 
-    /// Hands a permit to the first waiter, or counts it as free. Fails for
+    /// Counts a permit as free and hands free permits to waiters. Fails for
     /// a bounded semaphore already at its bound.
     fn release(&self) -> Result<(), BoundedSemaphoreError> {
-        let next = {
+        {
             let mut st = self.state.borrow_mut();
             if self.bound.is_some_and(|b| st.permits >= b) {
                 return Err(BoundedSemaphoreError);
             }
-            match st.waiters.notify(()) {
-                Ok(w) => Some(w),
-                Err(()) => {
-                    st.permits += 1;
-                    None
-                }
-            }
-        };
-        if let Some(w) = next {
-            w.wake();
+            st.permits = st.permits.saturating_add(1);
         }
+        self.hand_out();
         Ok(())
+    }
+
+    /// Hands free permits to waiting tasks, first come first served (each
+    /// wake after the borrow ends).
+    fn hand_out(&self) {
+        loop {
+            let next = {
+                let mut st = self.state.borrow_mut();
+                if st.permits == 0 {
+                    return;
+                }
+                match st.waiters.notify(()) {
+                    Ok(w) => {
+                        st.permits -= 1;
+                        w
+                    }
+                    Err(()) => return,
+                }
+            };
+            next.wake();
+        }
     }
 
     fn statistics(&self) -> SemaphoreStatistics {
@@ -199,7 +227,9 @@ macro_rules! common_methods {
                 self.inner.state.borrow().permits
             }
 
-            /// True if `acquire` would wait (no permit free).
+            /// True if `acquire` would wait: no permit is free, or tasks
+            /// are queued (asyncio's `locked()`: a newcomer never overtakes
+            /// a waiter, even one handed a permit that has not run yet).
             ///
             /// # Examples
             ///
@@ -209,7 +239,7 @@ macro_rules! common_methods {
             /// assert!(sem.locked());
             /// ```
             pub fn locked(&self) -> bool {
-                self.available_permits() == 0
+                !self.inner.state.borrow().can_take()
             }
 
             /// Free permits and waiting tasks.
@@ -258,7 +288,9 @@ impl Semaphore {
 
     /// Adds a permit by hand (asyncio's `release()`), handing it to the
     /// first waiter if there is one. The count may grow above its initial
-    /// value.
+    /// value; it saturates at `usize::MAX` (in every build), a count no
+    /// program can use up, so a semaphore made with `usize::MAX` permits
+    /// is unlimited.
     ///
     /// # Examples
     ///
@@ -266,6 +298,10 @@ impl Semaphore {
     /// let sem = boucle::sync::Semaphore::new(0);
     /// sem.release();
     /// assert_eq!(sem.available_permits(), 1);
+    ///
+    /// let unlimited = boucle::sync::Semaphore::new(usize::MAX);
+    /// unlimited.release(); // saturates, never wraps to 0
+    /// assert_eq!(unlimited.available_permits(), usize::MAX);
     /// ```
     pub fn release(&self) {
         let unbounded = self.inner.release();
@@ -331,7 +367,7 @@ impl<'a> Future for SemaphoreAcquire<'a> {
                     return Poll::Pending;
                 }
                 let mut st = sem.state.borrow_mut();
-                if st.permits > 0 {
+                if st.can_take() {
                     st.permits -= 1;
                     return Poll::Ready(SemaphorePermit { sem });
                 }
@@ -343,6 +379,9 @@ impl<'a> Future for SemaphoreAcquire<'a> {
                 match polled {
                     Polled::Notified(()) => {
                         this.key = None;
+                        // Permits freed while this waiter had not run yet
+                        // go to the tasks queued behind it.
+                        sem.hand_out();
                         Poll::Ready(SemaphorePermit { sem })
                     }
                     Polled::Waiting(_stale) => Poll::Pending,
@@ -357,9 +396,11 @@ impl Drop for SemaphoreAcquire<'_> {
         if let Some(key) = self.key.take() {
             let removed = self.sem.state.borrow_mut().waiters.remove(key);
             if removed.notified.is_some() {
-                // It held a permit already: pass it on.
+                // It held a permit already: pass it on, with any permits
+                // freed while it was queued.
                 let _ = self.sem.release();
             }
+            self.sem.hand_out();
         }
     }
 }
