@@ -261,3 +261,88 @@ fn same_seed_same_trace() {
     assert_eq!(trace(7), trace(7));
     assert_ne!(trace(7), trace(8));
 }
+
+/// Endless sleeps and timeouts armed beside ordinary ones change nothing
+/// for those: exact durations, deadline order.
+#[test]
+fn a_sleep_beyond_the_clocks_range_never_fires_and_freezes_nothing() {
+    let rt = virt(0);
+    let (took, order, forever_done) = rt.block_on(async {
+        let forever = boucle::spawn(boucle::sleep(Duration::MAX));
+        let far = boucle::spawn(boucle::sleep_until(
+            boucle::now() + Duration::from_secs(u64::MAX / 4),
+        ));
+        boucle::yield_now().await;
+        let start = boucle::now();
+        boucle::sleep(Duration::from_secs(1)).await;
+        let took = boucle::now() - start;
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let tasks: Vec<_> = [2u64, 1]
+            .into_iter()
+            .map(|s| {
+                let log = log.clone();
+                boucle::spawn(async move {
+                    boucle::sleep(Duration::from_secs(s)).await;
+                    log.borrow_mut().push(s);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order = log.borrow().clone();
+        let done = forever.is_done() || far.is_done();
+        // A timeout of Duration::MAX never expires either.
+        let v = boucle::timeout(Duration::MAX, async { 5 }).await.unwrap();
+        assert_eq!(v, 5);
+        (took, order, done)
+    });
+    assert_eq!(took, Duration::from_secs(1));
+    assert_eq!(order, [1, 2], "deadline order, not creation order");
+    assert!(!forever_done);
+}
+
+/// The loop idles in virtual time with only an endless sleep armed, while
+/// a thread takes 100 ms to send a message: the clock must not jump to the
+/// endless deadline (before: it did, fired the sleep, and froze there).
+#[test]
+fn an_idle_virtual_loop_never_jumps_to_an_endless_deadline() {
+    let rt = virt(0);
+    rt.block_on(async {
+        let mut forever = boucle::spawn(boucle::sleep(Duration::MAX));
+        let (tx, mut rx) = boucle::sync::oneshot::channel();
+        let thread = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            let _ = tx.send(());
+        });
+        let fired = std::future::poll_fn(|cx| {
+            use std::future::Future;
+            use std::pin::Pin;
+            use std::task::Poll;
+            if Pin::new(&mut forever).poll(cx).is_ready() {
+                return Poll::Ready(true);
+            }
+            Pin::new(&mut rx).poll(cx).map(|_| false)
+        })
+        .await;
+        thread.join().unwrap();
+        assert!(!fired, "the endless sleep fired");
+        let start = boucle::now();
+        boucle::sleep(Duration::from_secs(1)).await;
+        assert_eq!(boucle::now() - start, Duration::from_secs(1));
+    });
+}
+
+#[test]
+fn the_deadline_of_an_endless_sleep_is_far_and_does_not_panic() {
+    // Outside a loop (before: an `Instant` overflow panic).
+    let s = boucle::sleep(Duration::MAX);
+    assert!(s.deadline() > Instant::now() + Duration::from_secs(100 * 365 * 86_400));
+    assert!(!s.is_elapsed());
+    // Inside one.
+    virt(0).block_on(async {
+        let s = boucle::sleep(Duration::MAX);
+        assert!(s.deadline() > boucle::now() + Duration::from_secs(100 * 365 * 86_400));
+        assert!(!s.is_elapsed());
+    });
+}

@@ -21,7 +21,19 @@ pub(crate) struct Clock {
     is_virtual: bool,
 }
 
-/// Nanoseconds of a duration, saturating (a `Duration::MAX` sleep never fires).
+/// The tick that stands for "beyond the clock's range" (about 584 years of
+/// loop time): deadline arithmetic saturates to it, and a timer due then
+/// is never armed, so it never fires and a virtual clock never jumps to it.
+pub(crate) const NEVER: u64 = u64::MAX;
+
+/// A far instant for deadlines `Instant` cannot represent.
+pub(crate) fn far_future(base: Instant) -> Instant {
+    base.checked_add(Duration::from_secs(u64::from(u32::MAX)))
+        .unwrap_or(base)
+}
+
+/// Nanoseconds of a duration, saturating to [`NEVER`] (a `Duration::MAX`
+/// sleep never fires).
 pub(crate) fn duration_ticks(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
@@ -74,9 +86,11 @@ impl Clock {
         }
     }
 
-    /// Moves a virtual clock forward (never back).
+    /// Moves a virtual clock forward (never back), and never onto
+    /// [`NEVER`]: a clock there would make every new deadline due at once.
     pub(crate) fn advance_to(&self, ticks: u64) {
         debug_assert!(self.is_virtual);
+        let ticks = ticks.min(NEVER - 1);
         if ticks > self.now.get() {
             self.now.set(ticks);
         }
@@ -85,7 +99,7 @@ impl Clock {
     pub(crate) fn instant(&self, ticks: u64) -> Instant {
         self.origin
             .checked_add(Duration::from_nanos(ticks))
-            .unwrap_or_else(|| self.origin + Duration::from_secs(u32::MAX as u64))
+            .unwrap_or_else(|| far_future(self.origin))
     }
 
     /// Ticks of an instant, rounded up so a deadline is never early.

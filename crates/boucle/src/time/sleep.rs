@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::clock::duration_ticks;
+use super::clock::{duration_ticks, far_future, NEVER};
 use super::wheel::Key;
 use crate::runtime::context;
 use crate::runtime::core::Core;
@@ -112,15 +112,17 @@ impl Sleep {
         t
     }
 
-    /// The deadline as an `Instant` of loop time.
-    ///
-    /// # Panics
-    /// Outside a loop, for a sleep made outside one and not yet polled.
+    /// The deadline as an `Instant` of loop time. A deadline `Instant`
+    /// cannot represent (`sleep(Duration::MAX)`) is reported as a far
+    /// instant, more than a century ahead; such a sleep never fires.
     pub fn deadline(&self) -> Instant {
         match (self.when, &self.core) {
             (When::At(i), _) => i,
             (When::Ticks(t), Some(core)) => core.clock.instant(t),
-            (When::After(d), _) => crate::now() + d,
+            (When::After(d), _) => {
+                let now = crate::now();
+                now.checked_add(d).unwrap_or_else(|| far_future(now))
+            }
             (When::Ticks(_), None) => unreachable!("ticks are resolved with a loop"),
         }
     }
@@ -155,6 +157,12 @@ impl Sleep {
     /// the timer. No yield-once rule: used by `Timeout`.
     pub(crate) fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let deadline = self.deadline_ticks();
+        if deadline == NEVER {
+            // Beyond the clock's range: never fires, and arms no timer a
+            // virtual clock could jump to.
+            self.disarm();
+            return Poll::Pending;
+        }
         let core = self.core.clone().expect("resolved by deadline_ticks");
         if core.clock.now() >= deadline {
             self.disarm();
