@@ -119,6 +119,26 @@ pub fn parse_seed(s: &str) -> Result<u64, String> {
         .map_err(|_| format!("a seed is a whole number from 0 to {}", u64::MAX))
 }
 
+/// Parses a TCP port: a whole number from 0 to 65535 (0: any free port).
+pub fn parse_port(s: &str) -> Result<u16, String> {
+    let t = s.trim();
+    match t.parse::<i128>() {
+        Ok(v) if (0..=65535).contains(&v) => Ok(v as u16),
+        Ok(v) => Err(format!("a port is a number from 0 to 65535 (got {v})")),
+        Err(_) => Err("a port is a number from 0 to 65535".into()),
+    }
+}
+
+/// Parses a count that must be at least 1 (`--max-connections`).
+pub fn parse_positive(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    match t.parse::<i128>() {
+        Ok(v) if v >= 1 && v <= i128::from(u64::MAX) => Ok(v as u64),
+        Ok(v) if v < 1 => Err(format!("must be at least 1 (got {v})")),
+        _ => Err(format!("a whole number from 1 to {}", u64::MAX)),
+    }
+}
+
 /// Where the seed of a run came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeedSource {
@@ -179,15 +199,77 @@ fn available_memory() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// Opens the `--chrome-trace` file before the run, so a bad path is a
-/// usage error at once rather than a failure after a long run.
-pub fn open_trace_file(path: &Path) -> Result<(PathBuf, File), Failure> {
-    match File::create(path) {
-        Ok(file) => Ok((path.to_path_buf(), file)),
-        Err(e) => Err(Failure::usage(format!(
-            "cannot write the Chrome trace to {}: {e}",
-            path.display()
-        ))),
+/// A file written in full or not at all: the bytes go to a temporary file
+/// beside the target, which replaces the target only on [`commit`].
+/// Dropped without a commit (a later check failed, the run was cut short),
+/// it removes the temporary file and leaves an existing target untouched.
+///
+/// [`commit`]: PendingFile::commit
+#[derive(Debug)]
+pub struct PendingFile {
+    target: PathBuf,
+    tmp: PathBuf,
+    file: Option<File>,
+}
+
+impl PendingFile {
+    /// Creates the temporary file now, so that a path that cannot be
+    /// written is a usage error before the run, not after it.
+    pub fn create(target: &Path, what: &str) -> Result<PendingFile, Failure> {
+        let cannot = |e: &dyn fmt::Display| {
+            Failure::usage(format!(
+                "cannot write the {what} to {}: {e}",
+                target.display()
+            ))
+        };
+        if target.is_dir() {
+            return Err(cannot(&"it is a directory"));
+        }
+        let name = target
+            .file_name()
+            .ok_or_else(|| cannot(&"not a file name"))?
+            .to_string_lossy()
+            .into_owned();
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let tmp = dir.join(format!(".{name}.boucle-{}.tmp", std::process::id()));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| cannot(&e))?;
+        Ok(PendingFile {
+            target: target.to_path_buf(),
+            tmp,
+            file: Some(file),
+        })
+    }
+
+    /// The path the file will have once committed.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Writes `bytes`, then moves the file into place.
+    pub fn commit(mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut file = self.file.take().expect("committed once");
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.target)
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        // Not committed, or the commit failed before the rename: the target
+        // keeps what it had.
+        if self.tmp.exists() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
 }
 

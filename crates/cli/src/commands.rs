@@ -1,15 +1,13 @@
 //! The course functions as subcommands: `wait-random`, `wait-n`,
 //! `task-wait-n`, `measure-time`, `comprehension`.
 
-use std::fs::File;
 use std::future::Future;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use boucle::trace::Trace;
 use boucle::Runtime;
 
-use crate::args::{self, Failure, SeedSource};
+use crate::args::{self, Failure, PendingFile, SeedSource};
 use crate::course;
 use crate::output::{self, clock_name, secs, secs_f64};
 use crate::say;
@@ -21,7 +19,7 @@ pub struct Run {
     pub seed: u64,
     pub seed_source: SeedSource,
     pub timeline: bool,
-    chrome: Option<(PathBuf, File)>,
+    chrome: Option<PendingFile>,
 }
 
 impl Run {
@@ -29,7 +27,7 @@ impl Run {
     pub fn new(opts: &RunOpts, virtual_time: bool) -> Result<Run, Failure> {
         let (seed, seed_source) = args::resolve_seed(opts.seed)?;
         let chrome = match &opts.chrome_trace {
-            Some(path) => Some(args::open_trace_file(path)?),
+            Some(path) => Some(PendingFile::create(path, "Chrome trace")?),
             None => None,
         };
         Ok(Run {
@@ -93,9 +91,15 @@ impl Run {
                 }
             }
         }
-        if let Some((path, file)) = self.chrome {
-            output::write_chrome(&path, file, &output::merge_chrome(traces))
-                .map_err(Failure::runtime)?;
+        if let Some(file) = self.chrome {
+            let path = file.target().to_path_buf();
+            file.commit(output::merge_chrome(traces).as_bytes())
+                .map_err(|e| {
+                    Failure::runtime(format!(
+                        "cannot write the Chrome trace to {}: {e}",
+                        path.display()
+                    ))
+                })?;
             say!(
                 "Chrome trace written to {} (open it in Perfetto)",
                 path.display()

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
 
-use crate::args::{parse_count, parse_delay, parse_seed, Failure};
+use crate::args::{parse_count, parse_delay, parse_port, parse_positive, parse_seed, Failure};
 use crate::commands::{Flavour, Run};
 
 const EXAMPLES: &str = "\
@@ -162,8 +162,8 @@ Examples:
     EchoServer {
         #[command(flatten)]
         at: Endpoint,
-        /// Stop after this many connections have been served
-        #[arg(long, value_name = "N")]
+        /// Stop after this many connections have been served (at least 1)
+        #[arg(long, value_name = "N", value_parser = parse_positive, allow_hyphen_values = true)]
         max_connections: Option<u64>,
     },
 
@@ -190,8 +190,8 @@ struct Endpoint {
     /// Host name or address
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
-    /// TCP port (0: any free port, for echo-server)
-    #[arg(long, default_value_t = 8888)]
+    /// TCP port, 0 to 65535 (0: any free port, for echo-server)
+    #[arg(long, default_value_t = 8888, value_parser = parse_port, allow_hyphen_values = true)]
     port: u16,
 }
 
@@ -250,14 +250,14 @@ fn main() -> ExitCode {
                 }
                 _ => args::one_line(&e),
             };
-            eprintln!("boucle: error: {message}");
+            output::complain(format_args!("boucle: error: {message}"));
             return ExitCode::from(args::USAGE as u8);
         }
     };
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("boucle: error: {failure}");
+            output::complain(format_args!("boucle: error: {failure}"));
             ExitCode::from(failure.code as u8)
         }
     }

@@ -2,7 +2,6 @@
 //! network issue, to try `boucle::net` by hand. Line-based: the server sends
 //! every line back; the client sends its messages and prints the replies.
 
-use std::io::Write as _;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -26,10 +25,9 @@ pub fn echo_server(host: &str, port: u16, max_connections: Option<u64>) -> Resul
                     .unwrap_or_else(|_| "?".into());
                 let result = echo_lines(reader, &writer).await;
                 match &result {
-                    Ok(lines) => println!("{peer}: {lines} line(s) echoed, closed"),
-                    Err(e) => println!("{peer}: ended with an error: {e}"),
+                    Ok(lines) => crate::say!("{peer}: {lines} line(s) echoed, closed"),
+                    Err(e) => crate::say!("{peer}: ended with an error: {e}"),
                 }
-                let _ = std::io::stdout().flush();
                 d.set(d.get() + 1);
                 if max_connections.is_some_and(|m| d.get() >= m) {
                     l.set();
@@ -40,13 +38,12 @@ pub fn echo_server(host: &str, port: u16, max_connections: Option<u64>) -> Resul
             .await
             .map_err(|e| Failure::runtime(format!("cannot listen on {host}:{port}: {e}")))?;
         let addrs: Vec<String> = server.local_addrs().iter().map(|a| a.to_string()).collect();
-        println!("Serving on {} (Ctrl-C to stop)", addrs.join(", "));
-        let _ = std::io::stdout().flush();
+        crate::say!("Serving on {} (Ctrl-C to stop)", addrs.join(", "));
         if max_connections.is_some() {
             limit_reached.wait().await;
             server.close();
             server.wait_closed().await;
-            println!("{} connection(s) served", done.get());
+            crate::say!("{} connection(s) served", done.get());
             Ok(())
         } else {
             server
@@ -102,7 +99,7 @@ pub fn echo_client(host: &str, port: u16, messages: &[String], repeat: u32) -> R
                     return Err(Failure::runtime("the server closed the connection"));
                 }
                 if round == 0 {
-                    print!("{}", String::from_utf8_lossy(&reply));
+                    crate::output::emit_raw(&String::from_utf8_lossy(&reply));
                 }
             }
         }
@@ -113,7 +110,7 @@ pub fn echo_client(host: &str, port: u16, messages: &[String], repeat: u32) -> R
             .get(times.len() / 2)
             .copied()
             .unwrap_or(Duration::ZERO);
-        println!(
+        crate::say!(
             "{} round trip(s), median {:.1} us",
             times.len(),
             median.as_secs_f64() * 1e6

@@ -1,6 +1,5 @@
 //! Formatting: delay lists, seconds, timelines and Chrome trace files.
 
-use std::fs::File;
 use std::io::Write;
 use std::time::Duration;
 
@@ -14,10 +13,30 @@ macro_rules! say {
     ($($arg:tt)*) => { $crate::output::emit(format_args!($($arg)*)) };
 }
 
-/// The body of [`say!`].
+/// The body of [`say!`]. Each line is flushed, so a long-running command
+/// (a server) shows its lines as they happen even through a pipe.
 pub fn emit(args: std::fmt::Arguments<'_>) {
     let mut out = std::io::stdout().lock();
-    if writeln!(out, "{args}").is_err() {
+    if writeln!(out, "{args}").and_then(|()| out.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
+/// Writes one line to stderr, ignoring a closed stderr (`2>&1 | head`),
+/// where `eprintln!` would panic.
+pub fn complain(args: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "{args}");
+}
+
+/// Writes `text` as it is (no newline added), with [`say!`]'s quiet exit
+/// on a closed stdout.
+pub fn emit_raw(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
         std::process::exit(0);
     }
 }
@@ -184,13 +203,6 @@ pub fn merge_chrome(parts: &[(String, Trace)]) -> String {
         }
     }
     format!("{HEAD}{}],\"displayTimeUnit\":\"ms\"}}", events.join(","))
-}
-
-/// Writes a Chrome trace to the file opened before the run.
-pub fn write_chrome(path: &std::path::Path, mut file: File, json: &str) -> Result<(), String> {
-    file.write_all(json.as_bytes())
-        .and_then(|()| file.flush())
-        .map_err(|e| format!("cannot write the Chrome trace to {}: {e}", path.display()))
 }
 
 fn json_string(s: &str) -> String {
