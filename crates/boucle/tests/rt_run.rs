@@ -159,6 +159,27 @@ fn child_scenario() -> bool {
             });
             true
         }
+        Ok("self_await") => {
+            boucle::run(async {
+                let slot: std::rc::Rc<std::cell::RefCell<Option<boucle::Task<()>>>> =
+                    Default::default();
+                let s = slot.clone();
+                let task = boucle::task::Builder::new()
+                    .name("narcissus")
+                    .spawn(async move {
+                        boucle::yield_now().await;
+                        let me = s.borrow_mut().take().expect("handle stored");
+                        let _ = me.await;
+                    });
+                *slot.borrow_mut() = Some(task);
+                for _ in 0..5 {
+                    boucle::yield_now().await;
+                }
+                assert!(boucle::all_tasks().is_empty(), "the task ended");
+            });
+            eprintln!("loop went on");
+            true
+        }
         Ok("tls_teardown") => {
             // A runtime kept in a thread-local, with a task still alive,
             // dropped at thread exit after the loop's own slot is gone.
@@ -240,4 +261,15 @@ fn a_runtime_dropped_at_thread_exit_shuts_down_instead_of_aborting() {
     let stderr = run_child("tls_teardown");
     assert!(stderr.contains("task dropped at teardown"), "{stderr}");
     assert!(stderr.contains("thread exited"), "{stderr}");
+}
+
+#[test]
+fn a_task_awaiting_its_own_handle_fails_instead_of_hanging() {
+    let stderr = run_child("self_await");
+    assert!(stderr.contains("task 'narcissus'"), "{stderr}");
+    assert!(
+        stderr.contains("cannot await its own Task handle"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("loop went on"), "{stderr}");
 }

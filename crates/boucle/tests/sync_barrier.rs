@@ -163,3 +163,45 @@ fn broken_barrier_error_displays() {
         "barrier is broken (aborted or reset)"
     );
 }
+
+/// A reset just after a round passed, before its waiters resumed: they keep
+/// their indices (asyncio, in its draining state, breaks them instead: the
+/// difference is documented on `Barrier::reset`), and the barrier is empty
+/// and whole for the next round.
+#[test]
+fn a_reset_after_a_round_passed_leaves_that_round_alone() {
+    run(async {
+        let b = Barrier::new(2);
+        let first = {
+            let b = b.clone();
+            boucle::spawn(async move { b.wait().await })
+        };
+        boucle::yield_now().await;
+        assert_eq!(b.wait().await, Ok(1)); // the round passes; `first` has not run
+        b.reset();
+        assert_eq!(first.await.unwrap(), Ok(0));
+        assert!(!b.broken());
+        // The next round works.
+        let a = arrive(&b, 1);
+        let c = arrive(&b, 2);
+        assert_eq!(a.await.unwrap().0, Ok(0));
+        assert_eq!(c.await.unwrap().0, Ok(1));
+    });
+}
+
+/// Tasks that wait after a reset form a new round: only the tasks waiting
+/// when `reset` was called are broken (as in asyncio).
+#[test]
+fn waiters_after_a_reset_are_not_broken() {
+    run(async {
+        let b = Barrier::new(2);
+        let early = arrive(&b, 0);
+        boucle::sleep(secs(1)).await;
+        b.reset();
+        let late1 = arrive(&b, 0);
+        let late2 = arrive(&b, 0);
+        assert_eq!(early.await.unwrap().0, Err(BrokenBarrierError));
+        assert_eq!(late1.await.unwrap().0, Ok(0));
+        assert_eq!(late2.await.unwrap().0, Ok(1));
+    });
+}

@@ -310,6 +310,65 @@ fn wait_first_exception_without_failures_waits_for_all() {
     });
 }
 
+fn fallible(
+    delays_and_results: &[(u64, Result<u64, &'static str>)],
+) -> Vec<boucle::Task<Result<u64, &'static str>>> {
+    delays_and_results
+        .iter()
+        .map(|&(d, r)| {
+            boucle::spawn(async move {
+                boucle::sleep(secs(d)).await;
+                r
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn wait_results_first_exception_returns_at_the_first_err() {
+    rt().block_on(async {
+        let start = boucle::now();
+        let tasks = fallible(&[(1, Ok(1)), (3, Err("refused")), (9, Ok(9))]);
+        let (done, pending) = boucle::wait_results(tasks, ReturnWhen::FirstException, None).await;
+        assert_eq!(boucle::now() - start, secs(3));
+        assert_eq!((done.len(), pending.len()), (2, 1));
+        // The outputs were not consumed by the look.
+        let mut outs = Vec::new();
+        for t in done {
+            outs.push(t.await.unwrap());
+        }
+        assert_eq!(outs, [Ok(1), Err("refused")]);
+        assert!(pending[0].cancel());
+    });
+}
+
+#[test]
+fn wait_results_without_errors_waits_for_all_and_plain_wait_ignores_err() {
+    rt().block_on(async {
+        let start = boucle::now();
+        let tasks = fallible(&[(1, Ok(1)), (2, Ok(2))]);
+        let (done, _) = boucle::wait_results(tasks, ReturnWhen::FirstException, None).await;
+        assert_eq!((boucle::now() - start, done.len()), (secs(2), 2));
+        // Plain `wait` cannot tell an `Err` output from a value.
+        let start = boucle::now();
+        let tasks = fallible(&[(1, Err("x")), (2, Ok(2))]);
+        let (done, _) = boucle::wait(tasks, ReturnWhen::FirstException, None).await;
+        assert_eq!((boucle::now() - start, done.len()), (secs(2), 2));
+    });
+}
+
+#[test]
+fn wait_results_counts_an_already_failed_task_at_once() {
+    rt().block_on(async {
+        let tasks = fallible(&[(0, Err("early")), (5, Ok(5))]);
+        boucle::sleep(secs(1)).await;
+        let start = boucle::now();
+        let (done, pending) = boucle::wait_results(tasks, ReturnWhen::FirstException, None).await;
+        assert_eq!(boucle::now(), start);
+        assert_eq!((done.len(), pending.len()), (1, 1));
+    });
+}
+
 #[test]
 fn wait_timeout_splits_exactly_and_cancels_nothing() {
     rt().block_on(async {

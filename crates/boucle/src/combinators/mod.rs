@@ -13,4 +13,4 @@ pub use gather::MaybeDone;
 pub use gather_all::{gather, try_gather, Gather, TryGather};
 pub use group::{ErrorGroup, Join, Spawner, TaskGroup};
 pub use shield::{shield, Shield};
-pub use wait::{wait, ReturnWhen, Wait};
+pub use wait::{wait, wait_results, ReturnWhen, Wait};

@@ -33,7 +33,8 @@ pub enum ReturnWhen {
     /// As soon as any task finishes (or is already finished).
     FirstCompleted,
     /// As soon as any task finishes with an error (it panicked or was
-    /// cancelled: awaiting it gives `Err(TaskError)`), or when all have
+    /// cancelled: awaiting it gives `Err(TaskError)`; with
+    /// [`wait_results`], also an output that is `Err`), or when all have
     /// finished.
     FirstException,
     /// When every task has finished.
@@ -68,6 +69,8 @@ pub struct Wait<T> {
     return_when: ReturnWhen,
     deadline: Option<Sleep>,
     finished: bool,
+    /// Whether a finished task's output is an error (`wait_results`: `Err`).
+    is_error: fn(&Task<T>) -> bool,
 }
 
 /// Waits for `tasks` until `return_when` holds or `timeout` (loop time)
@@ -113,6 +116,62 @@ pub struct Wait<T> {
 /// # Panics
 /// With a `timeout`, when polled outside a running loop.
 pub fn wait<T>(tasks: Vec<Task<T>>, return_when: ReturnWhen, timeout: Option<Duration>) -> Wait<T> {
+    wait_classified(tasks, return_when, timeout, |_| false)
+}
+
+/// [`wait`] for tasks whose output is a `Result`: with
+/// [`ReturnWhen::FirstException`] it also returns as soon as a task returns
+/// `Err`, which is what a Rust task raising an exception looks like (as
+/// [`try_gather`](crate::try_gather) and [`TaskGroup`](crate::TaskGroup)
+/// treat it). `wait` itself counts only panics and cancellations, since it
+/// cannot tell an `Err` from any other value.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use boucle::ReturnWhen;
+///
+/// let rt = boucle::Runtime::builder().virtual_time(true).build().unwrap();
+/// rt.block_on(async {
+///     let slow = boucle::spawn(async {
+///         boucle::sleep(Duration::from_secs(60)).await;
+///         Ok::<u32, String>(1)
+///     });
+///     let failing = boucle::spawn(async {
+///         boucle::sleep(Duration::from_secs(1)).await;
+///         Err::<u32, String>("no route to host".into())
+///     });
+///     let (done, pending) =
+///         boucle::wait_results(vec![slow, failing], ReturnWhen::FirstException, None).await;
+///     assert_eq!((done.len(), pending.len()), (1, 1));
+///     for task in done {
+///         assert_eq!(task.await.unwrap(), Err("no route to host".to_string()));
+///     }
+/// });
+/// ```
+///
+/// # Cancel safety
+/// As [`wait`].
+///
+/// # Panics
+/// As [`wait`].
+pub fn wait_results<T, E>(
+    tasks: Vec<Task<Result<T, E>>>,
+    return_when: ReturnWhen,
+    timeout: Option<Duration>,
+) -> Wait<Result<T, E>> {
+    wait_classified(tasks, return_when, timeout, |task| {
+        matches!(task.peek(), Some(Ok(Err(_))))
+    })
+}
+
+fn wait_classified<T>(
+    tasks: Vec<Task<T>>,
+    return_when: ReturnWhen,
+    timeout: Option<Duration>,
+    is_error: fn(&Task<T>) -> bool,
+) -> Wait<T> {
     let queue = Rc::new(Completions::default());
     for task in &tasks {
         if !task.notify_on_complete(&queue) {
@@ -129,6 +188,7 @@ pub fn wait<T>(tasks: Vec<Task<T>>, return_when: ReturnWhen, timeout: Option<Dur
         return_when,
         deadline: timeout.map(sleep),
         finished: false,
+        is_error,
     }
 }
 
@@ -184,7 +244,9 @@ impl<T> Future for Wait<T> {
             this.done[i] = true;
             this.done_count += 1;
             let state = this.tasks[i].info().state;
-            if matches!(state, TaskState::Panicked | TaskState::Cancelled) {
+            if matches!(state, TaskState::Panicked | TaskState::Cancelled)
+                || (this.is_error)(&this.tasks[i])
+            {
                 this.failed = true;
             }
         }

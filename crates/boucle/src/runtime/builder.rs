@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::core::{Config, Core};
 use super::Runtime;
+use crate::time::TimeBase;
 
 /// Configures a [`Runtime`]: virtual time, RNG seed, tracing, debug mode.
 ///
@@ -30,6 +31,7 @@ pub struct Builder {
     slow_poll: Duration,
     max_blocking_threads: usize,
     task_slab: Option<bool>,
+    time_base: TimeBase,
 }
 
 impl Default for Builder {
@@ -63,6 +65,7 @@ impl Builder {
             slow_poll: Duration::from_millis(100),
             max_blocking_threads: 64,
             task_slab: None,
+            time_base: TimeBase::Iteration,
         }
     }
 
@@ -103,6 +106,15 @@ impl Builder {
         self
     }
 
+    /// When loop time is read from the system clock: once per iteration
+    /// (the default, [`TimeBase::Iteration`]) or at every call
+    /// ([`TimeBase::Call`]). See [`boucle::time`](crate::time) for what
+    /// "never early" means with each.
+    pub fn time_base(mut self, base: TimeBase) -> Builder {
+        self.time_base = base;
+        self
+    }
+
     /// The most threads the blocking pool starts (default 64).
     pub fn max_blocking_threads(mut self, n: usize) -> Builder {
         self.max_blocking_threads = n.max(1);
@@ -140,6 +152,7 @@ impl Builder {
             task_slab: self.task_slab.unwrap_or_else(|| {
                 std::env::var("BOUCLE_TASK_SLAB").map_or(true, |v| v.trim() != "0")
             }),
+            time_base: self.time_base,
         })?;
         Ok(Runtime {
             core: Rc::new(core),

@@ -26,7 +26,7 @@ use crate::task::slab::TaskSlab;
 use crate::task::state::Outcome;
 use crate::task::waker::WakeHandle;
 use crate::task::{Task, TaskId, TaskInfo};
-use crate::time::clock::Clock;
+use crate::time::clock::{Clock, TimeBase};
 use crate::time::wheel::Wheel;
 use crate::trace::{EventKind, Tracer};
 
@@ -45,6 +45,7 @@ pub(crate) struct Config {
     pub(crate) slow_poll: Option<Duration>,
     pub(crate) max_blocking_threads: usize,
     pub(crate) task_slab: bool,
+    pub(crate) time_base: TimeBase,
 }
 
 pub(crate) struct Core {
@@ -75,6 +76,9 @@ pub(crate) struct Core {
     busy_turns: Cell<u32>,
 }
 
+/// In debug mode, a poll longer than this re-samples the loop time.
+const LONG_POLL: Duration = Duration::from_millis(1);
+
 /// With I/O sources registered, busy turns look at I/O this often (as
 /// tokio's `event_interval`), so ready tasks cannot starve sockets.
 const EVENT_INTERVAL: u32 = 61;
@@ -89,7 +93,7 @@ impl Core {
             run_queue: RefCell::new(VecDeque::new()),
             registry: RefCell::new(Vec::new()),
             timers: RefCell::new(Wheel::new()),
-            clock: Clock::new(config.virtual_time),
+            clock: Clock::new(config.virtual_time, config.time_base),
             task_slab: config.task_slab.then(|| RefCell::new(TaskSlab::new())),
             driver: RefCell::new(driver),
             next_id: Cell::new(1),
@@ -175,6 +179,14 @@ impl Core {
         copy
     }
 
+    /// Whether `task` is the one being polled now (no count taken).
+    pub(crate) fn is_current_task(&self, task: std::ptr::NonNull<raw::Header>) -> bool {
+        let current = self.current.take();
+        let same = current.as_ref().is_some_and(|c| c.as_ptr() == task);
+        self.current.set(current);
+        same
+    }
+
     fn current_task_id(&self) -> Option<TaskId> {
         self.current_task().map(|t| t.id())
     }
@@ -219,6 +231,11 @@ impl Core {
         }
         if let (Some(limit), Some(start)) = (self.slow_poll, start) {
             let took = start.elapsed();
+            if took > LONG_POLL {
+                // The loop knows this poll was long: later sleeps of this
+                // batch count from now, not from the iteration's start.
+                self.clock.update();
+            }
             if took > limit {
                 let info = TaskInfo::from_ref(&task);
                 eprintln!(

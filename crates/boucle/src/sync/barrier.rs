@@ -146,7 +146,14 @@ impl Barrier {
     }
 
     /// Returns the barrier to its empty, unbroken state. Tasks waiting now
-    /// get [`BrokenBarrierError`].
+    /// get [`BrokenBarrierError`]; tasks that wait afterwards form a new
+    /// round.
+    ///
+    /// One difference from asyncio: tasks of a round that already passed
+    /// but have not resumed yet keep their arrival index here, where
+    /// asyncio (resetting while it drains that round) makes them raise
+    /// `BrokenBarrierError`. Their round did pass; a reset is about the
+    /// round being filled.
     ///
     /// # Examples
     ///

@@ -29,6 +29,10 @@ use crate::runtime::context;
 ///
 /// # Cancel safety
 /// Dropping a `Task` future while awaiting it does not cancel the task.
+///
+/// # Panics
+/// Awaited from inside the task it is the handle of (asyncio raises
+/// `RuntimeError` there): the wait could never end.
 #[must_use = "dropping a Task detaches it; await it, or call .cancel() to stop it"]
 pub struct Task<T> {
     raw: TaskRef,
@@ -106,6 +110,15 @@ impl<T> Task<T> {
         }
     }
 
+    /// The output of a finished task, by reference, without taking it.
+    /// `None` while it runs (or once the output has been taken).
+    #[allow(unsafe_code)]
+    pub(crate) fn peek(&self) -> Option<&Result<T, TaskError>> {
+        // SAFETY: `T` is the task's output type (see `poll`), and taking the
+        // output needs `&mut self`, which this borrow excludes.
+        unsafe { self.raw.peek_output::<T>() }
+    }
+
     /// Asks for a completion notice (this task's id) on `queue` instead of
     /// a wake-up. False if the task is already complete.
     pub(crate) fn notify_on_complete(&self, queue: &Rc<Completions>) -> bool {
@@ -132,6 +145,11 @@ impl<T> Future for Task<T> {
         // the task's output type: `Task<T>` is only built by `Core::spawn`
         // for a future whose output is `T`.
         unsafe { self.raw.poll_output(&mut out as *mut _ as *mut (), cx) };
+        if out.is_pending() && self.raw.is_current() {
+            // asyncio raises "Task cannot await on itself"; waiting would
+            // never end.
+            panic!("boucle: a task cannot await its own Task handle (it would wait forever)");
+        }
         out
     }
 }

@@ -10,6 +10,41 @@
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
+/// When loop time is read from the system clock (`Builder::time_base`).
+///
+/// # Examples
+///
+/// ```
+/// use boucle::time::TimeBase;
+///
+/// let rt = boucle::Runtime::builder().time_base(TimeBase::Call).build().unwrap();
+/// rt.block_on(async {
+///     let t0 = boucle::now();
+///     std::thread::sleep(std::time::Duration::from_millis(5)); // blocks the loop
+///     // Per call: now() has moved, so a sleep begun here counts from here.
+///     assert!(boucle::now() - t0 >= std::time::Duration::from_millis(5));
+/// });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeBase {
+    /// Once per loop iteration, at the first use (libuv's and uvloop's
+    /// choice, the default): every task of one iteration sees the same
+    /// `now()`, and sleeps begun in one iteration share one time base, which
+    /// is what makes `wait_n` come out sorted at any `n`. A sleep begun
+    /// after a poll that blocked the loop counts from the iteration's start,
+    /// so measured from the call it may end early by the time already spent
+    /// in that iteration; [`update_time`](crate::time::update_time) moves
+    /// the base to the present, and debug mode re-samples after every poll
+    /// longer than 1 ms.
+    #[default]
+    Iteration,
+    /// At every `now()`, `sleep` and `timeout` (asyncio's and tokio's
+    /// choice): a sleep never ends early measured from its call, at the
+    /// cost of one clock read per call and of a shared base for sleeps
+    /// begun together.
+    Call,
+}
+
 pub(crate) struct Clock {
     origin: Instant,
     /// `CLOCK_MONOTONIC` at `origin`, in nanoseconds, read just after it, so
@@ -18,6 +53,8 @@ pub(crate) struct Clock {
     now: Cell<u64>,
     /// A new iteration began since `now` was sampled (real clock only).
     stale: Cell<bool>,
+    /// `TimeBase::Call` on a real clock: every read samples.
+    per_call: bool,
     is_virtual: bool,
 }
 
@@ -46,7 +83,7 @@ pub(crate) fn monotonic_ns() -> u64 {
 }
 
 impl Clock {
-    pub(crate) fn new(is_virtual: bool) -> Clock {
+    pub(crate) fn new(is_virtual: bool, base: TimeBase) -> Clock {
         let origin = Instant::now();
         let origin_mono = monotonic_ns();
         Clock {
@@ -54,6 +91,7 @@ impl Clock {
             origin_mono,
             now: Cell::new(0),
             stale: Cell::new(!is_virtual),
+            per_call: !is_virtual && base == TimeBase::Call,
             is_virtual,
         }
     }
@@ -64,10 +102,18 @@ impl Clock {
 
     /// The loop time of this iteration.
     pub(crate) fn now(&self) -> u64 {
-        if self.stale.get() {
+        if self.stale.get() || self.per_call {
             self.sample();
         }
         self.now.get()
+    }
+
+    /// Moves a real clock's cached time to the present (libuv's
+    /// `uv_update_time`); nothing for a virtual clock.
+    pub(crate) fn update(&self) {
+        if !self.is_virtual {
+            self.sample();
+        }
     }
 
     /// A new iteration begins: the next `now` reads the real clock.
@@ -119,7 +165,7 @@ mod tests {
 
     #[test]
     fn instants_and_ticks_round_trip() {
-        let c = Clock::new(true);
+        let c = Clock::new(true, TimeBase::Iteration);
         for t in [0, 1, 999, 1_000_000_007, 86_400_000_000_000] {
             assert_eq!(c.ticks(c.instant(t)), t);
         }
@@ -128,7 +174,7 @@ mod tests {
 
     #[test]
     fn real_clock_is_read_once_per_iteration() {
-        let c = Clock::new(false);
+        let c = Clock::new(false, TimeBase::Iteration);
         let a = c.now();
         std::thread::sleep(Duration::from_millis(2));
         assert_eq!(c.now(), a, "same iteration");
@@ -137,8 +183,24 @@ mod tests {
     }
 
     #[test]
+    fn a_per_call_clock_reads_at_every_call_and_update_moves_an_iteration_clock() {
+        let c = Clock::new(false, TimeBase::Call);
+        let a = c.now();
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(c.now() >= a + 2_000_000, "same iteration, new reading");
+        let c = Clock::new(false, TimeBase::Iteration);
+        let a = c.now();
+        std::thread::sleep(Duration::from_millis(2));
+        c.update();
+        assert!(c.now() >= a + 2_000_000, "update_time moved the base");
+        let v = Clock::new(true, TimeBase::Call);
+        v.update();
+        assert_eq!(v.now(), 0, "a virtual clock ignores both");
+    }
+
+    #[test]
     fn virtual_clock_moves_only_forward_and_only_when_told() {
-        let c = Clock::new(true);
+        let c = Clock::new(true, TimeBase::Iteration);
         c.tick();
         assert_eq!(c.now(), 0);
         c.advance_to(500);

@@ -7,6 +7,23 @@
 //! in creation order) and never early. With a virtual clock
 //! (`Builder::virtual_time`) time jumps to the next timer whenever the loop
 //! would otherwise wait.
+//!
+//! # What "never early" means
+//!
+//! A sleep of `d` begun in an iteration is due at that iteration's loop time
+//! plus `d`, and it never completes before the loop clock reaches that
+//! deadline. Measured from the call itself, with the default
+//! [`TimeBase::Iteration`], it can end early by the time the iteration had
+//! already spent when the sleep began: after a poll that blocks the loop for
+//! 100 ms, a `sleep(100 ms)` in a later task of the same batch is already
+//! due. Three ways out, each with its cost:
+//!
+//! * [`update_time`] moves the loop time to the present (libuv's
+//!   `uv_update_time`): call it after blocking work;
+//! * `Builder::time_base(TimeBase::Call)` reads the clock at every call, as
+//!   asyncio and tokio do (sleeps begun together then get different bases);
+//! * debug mode (`Builder::debug`) times every poll and re-samples the loop
+//!   time after one longer than 1 ms.
 
 pub(crate) mod clock;
 mod sleep;
@@ -18,6 +35,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+pub use clock::TimeBase;
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, wait_for, Elapsed, Timeout};
 
@@ -30,6 +48,28 @@ use crate::runtime::context;
 /// program with `boucle::now()`, not `Instant::now()`.
 pub fn now() -> Instant {
     context::with_current(|core| core.now()).unwrap_or_else(Instant::now)
+}
+
+/// Moves the loop time to the present (libuv's `uv_update_time`), so that a
+/// sleep or timeout begun next counts from now rather than from the start
+/// of this iteration. Call it after work that blocked the loop. Nothing
+/// happens with a virtual clock, or outside a loop.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// boucle::run(async {
+///     let t0 = boucle::now();
+///     std::thread::sleep(Duration::from_millis(5)); // blocking work
+///     assert_eq!(boucle::now(), t0); // the iteration's cached time
+///     boucle::time::update_time();
+///     assert!(boucle::now() - t0 >= Duration::from_millis(5));
+/// });
+/// ```
+pub fn update_time() {
+    context::with_current(|core| core.clock.update());
 }
 
 /// Moves a virtual clock forward by `duration`, then yields so that the

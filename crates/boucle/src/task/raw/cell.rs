@@ -42,6 +42,7 @@ pub(super) struct Vtable {
     pub(super) poll: unsafe fn(NonNull<Header>) -> PollOutcome,
     pub(super) cancel: unsafe fn(NonNull<Header>) -> PollOutcome,
     pub(super) take_output: unsafe fn(NonNull<Header>, *mut ()),
+    pub(super) peek_output: unsafe fn(NonNull<Header>) -> *const (),
     pub(super) drop_stage: unsafe fn(NonNull<Header>) -> Option<Box<dyn Any + Send>>,
     pub(super) dealloc: unsafe fn(NonNull<Header>),
 }
@@ -53,6 +54,7 @@ fn vtable<F: Future + 'static>() -> &'static Vtable {
             poll: poll::<F>,
             cancel: cancel::<F>,
             take_output: take_output::<F>,
+            peek_output: peek_output::<F>,
             drop_stage: drop_stage::<F>,
             dealloc: dealloc::<F>,
         };
@@ -265,6 +267,20 @@ unsafe fn take_output<F: Future + 'static>(ptr: NonNull<Header>, dst: *mut ()) {
             unsafe { *dst.cast::<Poll<Result<F::Output, TaskError>>>() = Poll::Ready(result) };
         }
         _ => panic!("boucle: a `Task` was polled again after it returned its result"),
+    }
+}
+
+/// A pointer to the output, a `Result<F::Output, TaskError>`, if the task
+/// finished and the output was not taken; null otherwise.
+///
+/// # Safety
+/// `ptr` is a live, complete task of type `F`, on its loop's thread.
+unsafe fn peek_output<F: Future + 'static>(ptr: NonNull<Header>) -> *const () {
+    // SAFETY: the caller guarantees type and liveness; the task is complete,
+    // so no turn borrows the stage.
+    match unsafe { stage::<F>(ptr) } {
+        Stage::Finished(result) => (result as *const Result<F::Output, TaskError>).cast(),
+        _ => ptr::null(),
     }
 }
 

@@ -92,6 +92,15 @@ impl TaskRef {
         self.header().meta.get().location()
     }
 
+    /// Whether this is the task the loop is polling now.
+    pub(crate) fn is_current(&self) -> bool {
+        context::with_current(|core| core.is_current_task(self.ptr)).unwrap_or(false)
+    }
+
+    pub(crate) fn as_ptr(&self) -> NonNull<Header> {
+        self.ptr
+    }
+
     /// Runs one turn of the task. The loop calls this with the reference it
     /// popped from the run queue.
     pub(crate) fn run(&self) -> (RunAction, PollOutcome) {
@@ -148,6 +157,25 @@ impl TaskRef {
         let mut waiter = header.join_waiter.take();
         WakeHandle::register(&mut waiter, cx);
         header.join_waiter.set(waiter);
+    }
+
+    /// The output of a complete task that has not been taken yet.
+    ///
+    /// # Safety
+    /// `T` is the output type of the future this task was allocated with,
+    /// and the caller keeps the output from being taken or dropped while
+    /// the reference lives (it borrows the task's only handle).
+    pub(crate) unsafe fn peek_output<T>(&self) -> Option<&Result<T, crate::task::TaskError>> {
+        let header = self.header();
+        if !header.state.is_complete() {
+            return None;
+        }
+        // SAFETY: live (we hold a count), complete, loop thread (a
+        // `TaskRef` never leaves it).
+        let p = unsafe { (header.vtable.peek_output)(self.ptr) };
+        // SAFETY: non-null points to the stage's `Result<T, TaskError>` (the
+        // caller guarantees `T`), which stays put while the caller borrows.
+        unsafe { p.cast::<Result<T, crate::task::TaskError>>().as_ref() }
     }
 
     /// Replaces the join waiter with a completion notice (`Completions`).
