@@ -118,6 +118,7 @@ fn a_wake_after_the_loop_took_the_entry_is_sent_again() {
 }
 
 #[test]
+#[allow(clippy::async_yields_async)] // the handle is awaited by the next block_on
 fn wakes_from_outside_the_loop_are_coalesced_too() {
     // Between two block_on calls no loop runs: wakes take the remote path.
     let rt = boucle::Runtime::new().unwrap();
