@@ -60,11 +60,11 @@ fn join_gives_values_in_spawn_order() {
         let start = boucle::now();
         let group = TaskGroup::<u64, JobError>::new();
         for d in [3u64, 1, 2] {
-            let index = group.spawn(async move {
+            let child = group.spawn(async move {
                 boucle::sleep(secs(d)).await;
                 Ok(d * 10)
             });
-            assert_eq!(index + 1, group.len());
+            assert_eq!(child.index() + 1, group.len());
         }
         (group.join().await, boucle::now() - start)
     });
@@ -232,17 +232,20 @@ fn spawner_adds_children_in_spawn_order_until_the_group_is_gone() {
             let inner = spawner.clone();
             group.spawn(async move {
                 boucle::sleep(secs(1)).await;
-                assert_eq!(inner.spawn(async { Ok("grandchild") }), Some(2));
+                assert_eq!(
+                    inner.spawn(async { Ok("grandchild") }).map(|c| c.index()),
+                    Some(2)
+                );
                 Ok("first")
             });
             group.spawn(async { Ok("second") });
             let out = group.join().await;
-            *late.borrow_mut() = Some(spawner.spawn(async { Ok("too late") }));
+            *late.borrow_mut() = Some(spawner.spawn(async { Ok("too late") }).is_some());
             out
         }
     });
     assert_eq!(out, Ok(vec!["first", "second", "grandchild"]));
-    assert_eq!(*late.borrow(), Some(None), "the group is gone");
+    assert_eq!(*late.borrow(), Some(false), "the group is gone");
 }
 
 #[test]
@@ -300,4 +303,116 @@ fn error_group_display_iteration_split_and_source() {
     let (none, all) = errors.split(|_| false);
     assert!(none.is_none());
     assert_eq!(all.unwrap().into_iter().count(), 3);
+}
+
+// ------------------------------------------------------ handles, join_next
+
+#[test]
+fn cancelling_one_child_through_its_handle_spares_the_others() {
+    let dropped = Rc::new(Cell::new(0));
+    let finished = Rc::new(Cell::new(0));
+    let (out, took) = rt().block_on({
+        let (dropped, finished) = (dropped.clone(), finished.clone());
+        async move {
+            let start = boucle::now();
+            let group = TaskGroup::<u64, JobError>::new();
+            group.spawn(sleeper(1, &dropped, &finished));
+            let slow = group.spawn_named("slow", sleeper(100, &dropped, &finished));
+            group.spawn(sleeper(2, &dropped, &finished));
+            assert_eq!(slow.name().as_deref(), Some("slow"));
+            assert_eq!(slow.index(), 1);
+            boucle::sleep(secs(1)).await;
+            assert!(slow.cancel());
+            assert!(!slow.cancel(), "asked once already");
+            let out = group.join().await;
+            assert!(slow.is_done());
+            assert!(!slow.cancel(), "finished: nothing to cancel");
+            (out, boucle::now() - start)
+        }
+    });
+    assert_eq!(out, Ok(vec![1, 2]), "the cancelled child has no value");
+    assert_eq!(took, secs(2), "its siblings ran to the end");
+    assert_eq!((finished.get(), dropped.get()), (2, 3));
+}
+
+#[test]
+fn abort_all_cancels_the_running_children_without_an_error() {
+    let dropped = Rc::new(Cell::new(0));
+    let finished = Rc::new(Cell::new(0));
+    let out = rt().block_on({
+        let (dropped, finished) = (dropped.clone(), finished.clone());
+        async move {
+            let group = TaskGroup::<u64, JobError>::new();
+            group.spawn(sleeper(1, &dropped, &finished));
+            group.spawn(sleeper(5, &dropped, &finished));
+            group.spawn(sleeper(6, &dropped, &finished));
+            boucle::sleep(secs(2)).await;
+            group.abort_all();
+            // A child spawned afterwards runs normally.
+            group.spawn(sleeper(1, &dropped, &finished));
+            group.join().await
+        }
+    });
+    assert_eq!(out, Ok(vec![1, 1]));
+    assert_eq!((finished.get(), dropped.get()), (2, 4));
+}
+
+#[test]
+fn join_next_yields_children_in_completion_order_with_their_index() {
+    let out = rt().block_on(async {
+        let group = TaskGroup::<u64, JobError>::new();
+        for d in [3u64, 1, 2] {
+            group.spawn(async move {
+                boucle::sleep(secs(d)).await;
+                Ok(d)
+            });
+        }
+        let mut seen = Vec::new();
+        while let Some(done) = group.join_next().await {
+            seen.push((done.index, done.result.unwrap().unwrap()));
+        }
+        assert!(group.join_next().await.is_none());
+        (seen, group.join().await)
+    });
+    assert_eq!(out.0, [(1, 1), (2, 2), (0, 3)]);
+    assert_eq!(out.1, Ok(vec![]), "everything was taken out");
+}
+
+#[test]
+fn join_next_hands_out_an_error_and_the_group_still_cancels_the_rest() {
+    let out = rt().block_on(async {
+        let group = TaskGroup::<u64, JobError>::new();
+        group.spawn(fail_after(1, "refused"));
+        group.spawn(async {
+            boucle::sleep(secs(50)).await;
+            Ok(50)
+        });
+        let first = group.join_next().await.unwrap();
+        let second = group.join_next().await.unwrap();
+        (
+            first.result,
+            second.result.map(|r| r.ok()),
+            group.join().await,
+        )
+    });
+    assert_eq!(out.0.unwrap(), Err(JobError("refused")));
+    assert!(out.1.unwrap_err().is_cancelled());
+    assert_eq!(out.2, Ok(vec![]), "the error was collected by join_next");
+}
+
+#[test]
+fn join_after_some_join_next_gives_the_rest_in_spawn_order() {
+    let out = rt().block_on(async {
+        let group = TaskGroup::<u64, JobError>::new();
+        for d in [4u64, 1, 3, 2] {
+            group.spawn(async move {
+                boucle::sleep(secs(d)).await;
+                Ok(d)
+            });
+        }
+        let quick = group.join_next().await.unwrap();
+        assert_eq!((quick.index, quick.result.unwrap().unwrap()), (1, 1));
+        group.join().await
+    });
+    assert_eq!(out, Ok(vec![4, 3, 2]));
 }

@@ -54,6 +54,11 @@ impl<T> Children<T> {
         index
     }
 
+    /// The id of task `index`.
+    pub(super) fn id(&self, index: usize) -> TaskId {
+        self.ids[index]
+    }
+
     /// How many tasks were pushed.
     pub(super) fn len(&self) -> usize {
         self.tasks.len()
@@ -97,6 +102,23 @@ impl<T> Children<T> {
     /// Wakes `cx`'s task at the next completion.
     pub(super) fn register(&self, cx: &Context<'_>) {
         self.queue.register(cx);
+    }
+
+    /// Asks task `index` to stop. False if it has finished (or was
+    /// collected).
+    pub(super) fn cancel(&self, index: usize) -> bool {
+        self.tasks
+            .get(index)
+            .and_then(Option::as_ref)
+            .is_some_and(|t| t.cancel())
+    }
+
+    /// Whether task `index` has finished (true once collected).
+    pub(super) fn is_done(&self, index: usize) -> bool {
+        self.tasks
+            .get(index)
+            .and_then(Option::as_ref)
+            .is_none_or(|t| t.is_done())
     }
 
     /// Asks every unfinished task to stop (see `Task::cancel`).

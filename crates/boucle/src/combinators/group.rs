@@ -1,5 +1,6 @@
-//! `TaskGroup`: structured concurrency (asyncio's `TaskGroup`), and
-//! `ErrorGroup`, the errors of a failed group (asyncio's `ExceptionGroup`).
+//! `TaskGroup`: structured concurrency (asyncio's `TaskGroup`). Its
+//! children's handles and `join_next` are in `group_task.rs`, the errors of
+//! a failed group in `error_group.rs`.
 //!
 //! The group's state is shared (`Rc<RefCell<..>>`) by the group, its
 //! `Join` future, and, weakly, by `Spawner`s and the children's wrappers.
@@ -21,7 +22,10 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
+use super::error_group::ErrorGroup;
 use super::gather_all::{Children, Failure};
+use super::group_task::{GroupTask, JoinNext};
+use crate::task::TaskError;
 
 /// Runs child tasks that return `Result<T, E>` as one unit (asyncio's
 /// `TaskGroup`): [`join`](TaskGroup::join) waits for all of them and gives
@@ -34,6 +38,12 @@ use super::gather_all::{Children, Failure};
 /// - `join` waits until every child has finished, then returns
 ///   `Err(ErrorGroup)` holding every error, in completion order, or resumes
 ///   the first panic.
+/// - [`spawn`](TaskGroup::spawn) returns a [`GroupTask`] handle, which can
+///   cancel its child: a child cancelled that way (or by
+///   [`abort_all`](TaskGroup::abort_all)) is not an error and has no value
+///   in `join`'s `Vec`. [`join_next`](TaskGroup::join_next) takes children
+///   out as they finish, as tokio's `JoinSet` does; `join` then gives what
+///   is left.
 /// - Dropping the group, or its [`Join`] future, cancels the children still
 ///   running.
 ///
@@ -70,12 +80,13 @@ use super::gather_all::{Children, Failure};
 /// still running; values already produced are dropped.
 #[must_use = "a TaskGroup cancels its children when dropped; call .join().await to wait for them"]
 pub struct TaskGroup<T, E> {
-    state: Rc<RefCell<GroupState<T, E>>>,
+    pub(super) state: Rc<RefCell<GroupState<T, E>>>,
 }
 
-struct GroupState<T, E> {
-    children: Children<Result<T, E>>,
-    results: Vec<Option<T>>,
+pub(super) struct GroupState<T, E> {
+    pub(super) children: Children<Result<T, E>>,
+    /// One per child, in spawn order.
+    pub(super) slots: Vec<Slot<T>>,
     errors: Vec<E>,
     failure: Failure,
     /// The children have been told to stop.
@@ -86,12 +97,62 @@ struct GroupState<T, E> {
     closed: bool,
 }
 
+/// What became of one child.
+pub(super) enum Slot<T> {
+    Running,
+    /// Cancelled through its [`GroupTask`] or by `abort_all`: not an error,
+    /// and no value.
+    CancelledByUser,
+    Value(T),
+    /// Collected by `join_next`, or cancelled as the user asked.
+    Taken,
+}
+
 impl<T, E> GroupState<T, E> {
     fn abort(&mut self) {
         if !self.aborting {
             self.aborting = true;
             self.children.cancel_all();
         }
+    }
+
+    /// Cancels child `index` at the user's request. False if it finished.
+    pub(super) fn cancel_child(&mut self, index: usize) -> bool {
+        let Some(Slot::Running) = self.slots.get(index) else {
+            return false;
+        };
+        if !self.children.cancel(index) {
+            return false;
+        }
+        self.slots[index] = Slot::CancelledByUser;
+        true
+    }
+
+    /// Records what `join` will report for a child that finished.
+    fn settle(&mut self, index: usize, result: Result<Result<T, E>, TaskError>) {
+        let slot = std::mem::replace(&mut self.slots[index], Slot::Taken);
+        let abort = match result {
+            Ok(Ok(v)) => {
+                self.slots[index] = Slot::Value(v);
+                false
+            }
+            Ok(Err(e)) => {
+                self.errors.push(e);
+                true
+            }
+            Err(e) if e.is_cancelled() && matches!(slot, Slot::CancelledByUser) => false,
+            Err(e) => self.failure.record(e, self.aborting),
+        };
+        if abort {
+            self.abort();
+        }
+    }
+
+    /// The next finished child for `join_next`: taken out of the group.
+    pub(super) fn take_next(&mut self) -> Option<(usize, Result<Result<T, E>, TaskError>)> {
+        let (index, result) = self.children.try_next()?;
+        self.slots[index] = Slot::Taken;
+        Some((index, result))
     }
 }
 
@@ -101,7 +162,7 @@ impl<T: 'static, E: 'static> TaskGroup<T, E> {
         TaskGroup {
             state: Rc::new(RefCell::new(GroupState {
                 children: Children::with_capacity(0),
-                results: Vec::new(),
+                slots: Vec::new(),
                 errors: Vec::new(),
                 failure: Failure::default(),
                 aborting: false,
@@ -112,20 +173,116 @@ impl<T: 'static, E: 'static> TaskGroup<T, E> {
     }
 
     /// Spawns `future` as a child task (asyncio's `tg.create_task`). It
-    /// starts at once. Returns the index of its value in `join`'s `Vec`.
+    /// starts at once. Returns a [`GroupTask`] handle: its id, name and
+    /// index (the place of its value in `join`'s `Vec`), and `cancel`.
     ///
     /// If the group is already failing (a child returned `Err` or
     /// panicked), the child is cancelled at once: its future is dropped
     /// without being polled.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// boucle::run(async {
+    ///     let group = boucle::TaskGroup::<u32, ()>::new();
+    ///     let first = group.spawn(async { Ok(1) });
+    ///     let second = group.spawn(std::future::pending());
+    ///     assert_eq!(first.index(), 0);
+    ///     assert!(second.cancel()); // not an error: it is left out
+    ///     assert_eq!(group.join().await, Ok(vec![1]));
+    /// });
+    /// ```
+    ///
     /// # Panics
     /// Outside a running loop.
     #[track_caller]
-    pub fn spawn<F>(&self, future: F) -> usize
+    pub fn spawn<F>(&self, future: F) -> GroupTask<T, E>
     where
         F: Future<Output = Result<T, E>> + 'static,
     {
-        spawn_child(&self.state, future)
+        spawn_child(&self.state, future, None)
+    }
+
+    /// Spawns `future` as a named child (asyncio's `create_task(name=)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// boucle::run(async {
+    ///     let group = boucle::TaskGroup::<u32, ()>::new();
+    ///     let child = group.spawn_named("fetch page 1", async { Ok(1) });
+    ///     assert_eq!(child.name().as_deref(), Some("fetch page 1"));
+    ///     assert_eq!(group.join().await, Ok(vec![1]));
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    /// Outside a running loop.
+    #[track_caller]
+    pub fn spawn_named<F>(&self, name: &str, future: F) -> GroupTask<T, E>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+    {
+        spawn_child(&self.state, future, Some(name))
+    }
+
+    /// Waits for the next child to finish, in completion order, and takes
+    /// it out of the group (tokio's `JoinSet::join_next`): its value or
+    /// error is then not part of [`join`](TaskGroup::join)'s result.
+    /// `None` once every child has been collected.
+    ///
+    /// A child's `Err` still makes the group cancel the others, as in
+    /// [`join`](TaskGroup::join); they then come out as cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = boucle::Runtime::builder().virtual_time(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let group = boucle::TaskGroup::<u64, ()>::new();
+    ///     for d in [3u64, 1, 2] {
+    ///         group.spawn(async move {
+    ///             boucle::sleep(Duration::from_secs(d)).await;
+    ///             Ok(d)
+    ///         });
+    ///     }
+    ///     let mut order = Vec::new();
+    ///     while let Some(done) = group.join_next().await {
+    ///         order.push(done.result.unwrap().unwrap());
+    ///     }
+    ///     assert_eq!(order, [1, 2, 3]);
+    ///     assert_eq!(group.join().await, Ok(vec![])); // all collected
+    /// });
+    /// ```
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: a child is taken out only when `join_next` returns it.
+    pub fn join_next(&self) -> JoinNext<'_, T, E> {
+        JoinNext { group: self }
+    }
+
+    /// Cancels every child still running, as through each one's
+    /// [`GroupTask::cancel`]: not an error, and no value (tokio's
+    /// `JoinSet::abort_all`). Children spawned afterwards run normally.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// boucle::run(async {
+    ///     let group = boucle::TaskGroup::<u32, ()>::new();
+    ///     group.spawn(async { Ok(1) });
+    ///     boucle::yield_now().await; // the first child finishes
+    ///     group.spawn(std::future::pending());
+    ///     group.abort_all();
+    ///     assert_eq!(group.join().await, Ok(vec![1]));
+    /// });
+    /// ```
+    pub fn abort_all(&self) {
+        let mut st = self.state.borrow_mut();
+        for index in 0..st.slots.len() {
+            st.cancel_child(index);
+        }
     }
 
     /// A cloneable handle that spawns into this group, for children (or
@@ -208,7 +365,11 @@ fn debug_state<T, E>(
 }
 
 #[track_caller]
-fn spawn_child<T, E, F>(state: &Rc<RefCell<GroupState<T, E>>>, future: F) -> usize
+fn spawn_child<T, E, F>(
+    state: &Rc<RefCell<GroupState<T, E>>>,
+    future: F,
+    name: Option<&str>,
+) -> GroupTask<T, E>
 where
     T: 'static,
     E: 'static,
@@ -223,12 +384,18 @@ where
         !st.closed,
         "boucle: spawn into a TaskGroup that has finished"
     );
-    let task = crate::spawn(child);
+    let mut builder = crate::task::Builder::new();
+    if let Some(name) = name {
+        builder = builder.name(name);
+    }
+    let task = builder.spawn(child);
     if st.aborting {
         task.cancel();
     }
-    st.results.push(None);
-    st.children.push(task)
+    let (id, name) = (task.id(), task.name());
+    st.slots.push(Slot::Running);
+    let index = st.children.push(task);
+    GroupTask::new(Rc::downgrade(state), index, id, name)
 }
 
 /// Spawns children into a [`TaskGroup`] from anywhere (a child, another
@@ -257,13 +424,13 @@ pub struct Spawner<T, E> {
 
 impl<T: 'static, E: 'static> Spawner<T, E> {
     /// Spawns `future` as a child of the group, as [`TaskGroup::spawn`].
-    /// Returns its index in `join`'s `Vec`, or `None` if the group is gone
-    /// (dropped, or `join` has returned): then `future` is dropped unpolled.
+    /// Returns its handle, or `None` if the group is gone (dropped, or
+    /// `join` has returned): then `future` is dropped unpolled.
     ///
     /// # Panics
     /// Outside a running loop.
     #[track_caller]
-    pub fn spawn<F>(&self, future: F) -> Option<usize>
+    pub fn spawn<F>(&self, future: F) -> Option<GroupTask<T, E>>
     where
         F: Future<Output = Result<T, E>> + 'static,
     {
@@ -271,7 +438,7 @@ impl<T: 'static, E: 'static> Spawner<T, E> {
         if state.borrow().closed {
             return None;
         }
-        Some(spawn_child(&state, future))
+        Some(spawn_child(&state, future, None))
     }
 }
 
@@ -384,24 +551,11 @@ impl<T, E> Future for Join<T, E> {
         if crate::coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        let (results, errors, mut failure) = {
+        let (slots, errors, mut failure) = {
             let mut st = self.state.borrow_mut();
             let st = &mut *st;
             while let Some((i, result)) = st.children.try_next() {
-                let abort = match result {
-                    Ok(Ok(v)) => {
-                        st.results[i] = Some(v);
-                        false
-                    }
-                    Ok(Err(e)) => {
-                        st.errors.push(e);
-                        true
-                    }
-                    Err(e) => st.failure.record(e, st.aborting),
-                };
-                if abort {
-                    st.abort();
-                }
+                st.settle(i, result);
             }
             if st.children.running() > 0 {
                 st.children.register(cx);
@@ -409,7 +563,7 @@ impl<T, E> Future for Join<T, E> {
             }
             st.closed = true;
             (
-                std::mem::take(&mut st.results),
+                std::mem::take(&mut st.slots),
                 std::mem::take(&mut st.errors),
                 std::mem::take(&mut st.failure),
             )
@@ -417,11 +571,15 @@ impl<T, E> Future for Join<T, E> {
         self.finished = true;
         failure.resume("a TaskGroup");
         if !errors.is_empty() {
-            return Poll::Ready(Err(ErrorGroup { errors }));
+            return Poll::Ready(Err(ErrorGroup::new(errors)));
         }
-        let values = results
+        // Without `join_next` or user cancellations, every child is here.
+        let values = slots
             .into_iter()
-            .map(|r| r.expect("every child gave a value"))
+            .filter_map(|slot| match slot {
+                Slot::Value(v) => Some(v),
+                _ => None,
+            })
             .collect();
         Poll::Ready(Ok(values))
     }
@@ -430,126 +588,5 @@ impl<T, E> Future for Join<T, E> {
 impl<T, E> fmt::Debug for Join<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         debug_state(f, "Join", &self.state)
-    }
-}
-
-/// The errors of a failed [`TaskGroup`], in the order they occurred
-/// (asyncio's `ExceptionGroup`). Never empty when made by a group.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-///
-/// let rt = boucle::Runtime::builder().virtual_time(true).build().unwrap();
-/// let errors = rt.block_on(async {
-///     let group = boucle::TaskGroup::<(), String>::new();
-///     for name in ["a", "b"] {
-///         group.spawn(async move {
-///             boucle::sleep(Duration::from_secs(1)).await;
-///             Err(format!("{name} failed"))
-///         });
-///     }
-///     group.join().await.unwrap_err()
-/// });
-/// assert_eq!(errors.len(), 2);
-/// assert_eq!(errors.to_string(), "2 errors in task group:\n  - a failed\n  - b failed");
-/// // `except*`: handle some errors, keep the rest.
-/// let (a, rest) = errors.split(|e| e.starts_with('a'));
-/// assert_eq!(a.unwrap().errors(), ["a failed"]);
-/// assert_eq!(rest.unwrap().into_iter().collect::<Vec<_>>(), ["b failed"]);
-/// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct ErrorGroup<E> {
-    errors: Vec<E>,
-}
-
-impl<E> ErrorGroup<E> {
-    /// How many errors.
-    pub fn len(&self) -> usize {
-        self.errors.len()
-    }
-
-    /// True if there are none (never the case for a group's errors).
-    pub fn is_empty(&self) -> bool {
-        self.errors.is_empty()
-    }
-
-    /// The errors, in the order they occurred.
-    pub fn errors(&self) -> &[E] {
-        &self.errors
-    }
-
-    /// Iterates over the errors.
-    pub fn iter(&self) -> std::slice::Iter<'_, E> {
-        self.errors.iter()
-    }
-
-    /// The errors as a `Vec`.
-    pub fn into_errors(self) -> Vec<E> {
-        self.errors
-    }
-
-    /// Splits the group as `except*` does: `(matched, rest)`, the errors for
-    /// which `pred` is true and the others, each keeping its order; `None`
-    /// where a side would be empty.
-    pub fn split<F: Fn(&E) -> bool>(
-        self,
-        pred: F,
-    ) -> (Option<ErrorGroup<E>>, Option<ErrorGroup<E>>) {
-        let (matched, rest): (Vec<E>, Vec<E>) = self.errors.into_iter().partition(|e| pred(e));
-        let group = |errors: Vec<E>| (!errors.is_empty()).then_some(ErrorGroup { errors });
-        (group(matched), group(rest))
-    }
-}
-
-impl<E> IntoIterator for ErrorGroup<E> {
-    type Item = E;
-    type IntoIter = std::vec::IntoIter<E>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.errors.into_iter()
-    }
-}
-
-impl<'a, E> IntoIterator for &'a ErrorGroup<E> {
-    type Item = &'a E;
-    type IntoIter = std::slice::Iter<'a, E>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.errors.iter()
-    }
-}
-
-/// `"2 errors in task group:"`, then each error on its own line as
-/// `"  - error"` (continuation lines of an error are indented under it).
-impl<E: fmt::Display> fmt::Display for ErrorGroup<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.errors.len();
-        write!(
-            f,
-            "{n} error{} in task group:",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for e in &self.errors {
-            let text = e.to_string();
-            write!(f, "\n  - {}", text.replace('\n', "\n    "))?;
-        }
-        Ok(())
-    }
-}
-
-impl<E: fmt::Debug> fmt::Debug for ErrorGroup<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ErrorGroup").field(&self.errors).finish()
-    }
-}
-
-/// `source()` is the first error.
-impl<E: std::error::Error + 'static> std::error::Error for ErrorGroup<E> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.errors
-            .first()
-            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
