@@ -89,7 +89,7 @@ fn gather_panic_cancels_siblings_and_resumes_the_original_payload() {
         (err, boucle::now() - start)
     });
     assert!(err.is_panic());
-    assert_eq!(*err.into_panic().downcast::<u32>().unwrap(), 4242);
+    assert_eq!(*err.into_panic().unwrap().downcast::<u32>().unwrap(), 4242);
     assert_eq!(
         dropped.get(),
         3,

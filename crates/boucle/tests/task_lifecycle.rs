@@ -166,7 +166,7 @@ fn panic_payload_can_be_resumed() {
             .await
             .unwrap_err()
     });
-    let payload = err.into_panic();
+    let payload = err.into_panic().unwrap();
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         std::panic::resume_unwind(payload)
     }))
@@ -415,4 +415,96 @@ fn many_tasks_complete_and_free() {
         sum
     });
     assert_eq!(sum, n * (n - 1) / 2);
+}
+
+// ------------------------------------- result(), exception(), take_result()
+
+#[test]
+fn result_reads_a_finished_output_without_awaiting() {
+    rt().block_on(async {
+        let mut task = boucle::spawn(async { String::from("value") });
+        let err = task.result().unwrap_err();
+        assert!(err.is_not_done());
+        assert!(task.exception().unwrap_err().is_not_done());
+        assert!(!task.done());
+        boucle::yield_now().await;
+        assert!(task.done());
+        assert_eq!(task.result().unwrap().as_deref().unwrap(), "value");
+        assert_eq!(
+            task.result().unwrap().as_deref().unwrap(),
+            "value",
+            "read twice"
+        );
+        assert!(task.exception().unwrap().is_none());
+        assert_eq!(task.take_result().unwrap().unwrap(), "value");
+        let err = task.result().unwrap_err();
+        assert!(!err.is_not_done(), "taken, not running");
+        assert_eq!(err.to_string(), "the task's output was already taken");
+    });
+}
+
+#[test]
+fn exception_gives_the_cancellation_or_the_panic() {
+    rt().block_on(async {
+        let cancelled = boucle::spawn(std::future::pending::<()>());
+        let panicked = boucle::spawn(async { panic!("kaboom") });
+        cancelled.cancel();
+        boucle::yield_now().await;
+        assert!(cancelled.exception().unwrap().unwrap().is_cancelled());
+        let err = panicked.exception().unwrap().unwrap();
+        assert_eq!(err.panic_message(), Some("kaboom"));
+        assert!(panicked.result().unwrap().is_err());
+    });
+}
+
+#[test]
+fn into_panic_gives_a_cancellation_back_instead_of_panicking() {
+    let err = rt().block_on(async {
+        let t = boucle::spawn(std::future::pending::<()>());
+        t.cancel();
+        t.await.unwrap_err()
+    });
+    let back = err.into_panic().unwrap_err();
+    assert!(back.is_cancelled());
+}
+
+/// A panic looked at through `exception()` is observed: dropping the handle
+/// reports nothing. One that nobody looked at is reported once.
+#[test]
+fn a_retrieved_panic_is_not_reported_again() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "retrieved_panic_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("BOUCLE_TEST_CHILD", "retrieved_panic")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let reports: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("boucle: "))
+        .collect();
+    assert_eq!(reports.len(), 1, "{stderr}");
+    assert!(reports[0].contains("never looked at"), "{stderr}");
+}
+
+/// The child process of the test above (a no-op in the parent).
+#[test]
+fn retrieved_panic_child() {
+    if std::env::var("BOUCLE_TEST_CHILD").as_deref() != Ok("retrieved_panic") {
+        return;
+    }
+    boucle::run(async {
+        let seen = boucle::spawn(async { panic!("looked at") });
+        let unseen = boucle::spawn(async { panic!("never looked at") });
+        boucle::yield_now().await;
+        assert!(seen.exception().unwrap().is_some());
+        drop(seen);
+        drop(unseen);
+    });
 }

@@ -148,16 +148,16 @@ impl Failure {
     /// Records a child's `TaskError`. Cancellations are expected (ignored)
     /// once `aborting`; returns true if this error should abort the set.
     pub(super) fn record(&mut self, err: TaskError, aborting: bool) -> bool {
-        if err.is_panic() {
-            if self.panic.is_none() {
-                self.panic = Some(err.into_panic());
+        match err.into_panic() {
+            Ok(payload) => {
+                self.panic.get_or_insert(payload);
+                true
             }
-            true
-        } else if !aborting {
-            self.cancelled = true;
-            true
-        } else {
-            false
+            Err(_cancelled) if !aborting => {
+                self.cancelled = true;
+                true
+            }
+            Err(_) => false,
         }
     }
 

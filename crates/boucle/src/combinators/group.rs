@@ -97,6 +97,9 @@ pub(super) struct GroupState<T, E> {
     closed: bool,
 }
 
+/// A finished child's output, as the group's children set gives it.
+pub(super) type ChildOutput<T, E> = Result<Result<T, E>, TaskError>;
+
 /// What became of one child.
 pub(super) enum Slot<T> {
     Running,
@@ -129,7 +132,7 @@ impl<T, E> GroupState<T, E> {
     }
 
     /// Records what `join` will report for a child that finished.
-    fn settle(&mut self, index: usize, result: Result<Result<T, E>, TaskError>) {
+    fn settle(&mut self, index: usize, result: ChildOutput<T, E>) {
         let slot = std::mem::replace(&mut self.slots[index], Slot::Taken);
         let abort = match result {
             Ok(Ok(v)) => {
@@ -149,7 +152,7 @@ impl<T, E> GroupState<T, E> {
     }
 
     /// The next finished child for `join_next`: taken out of the group.
-    pub(super) fn take_next(&mut self) -> Option<(usize, Result<Result<T, E>, TaskError>)> {
+    pub(super) fn take_next(&mut self) -> Option<(usize, ChildOutput<T, E>)> {
         let (index, result) = self.children.try_next()?;
         self.slots[index] = Slot::Taken;
         Some((index, result))

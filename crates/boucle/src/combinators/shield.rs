@@ -106,10 +106,12 @@ impl<T> Future for Shield<T> {
         match self.project().task.poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(v)) => Poll::Ready(v),
-            Poll::Ready(Err(e)) if e.is_panic() => panic::resume_unwind(e.into_panic()),
-            Poll::Ready(Err(_)) => panic!(
-                "boucle: the task of a shield() was cancelled from outside (is the loop shutting down?)"
-            ),
+            Poll::Ready(Err(e)) => match e.into_panic() {
+                Ok(payload) => panic::resume_unwind(payload),
+                Err(_) => panic!(
+                    "boucle: the task of a shield() was cancelled from outside (is the loop shutting down?)"
+                ),
+            },
         }
     }
 }

@@ -64,14 +64,29 @@ impl TaskError {
         matches!(self.repr, Repr::Panic(_))
     }
 
-    /// The panic payload, to hand to `std::panic::resume_unwind`.
+    /// The panic payload, to hand to `std::panic::resume_unwind`; the error
+    /// itself back if the task was cancelled rather than panicked.
     ///
-    /// # Panics
-    /// If the task was cancelled rather than panicked (check `is_panic`).
-    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+    /// # Examples
+    ///
+    /// ```
+    /// boucle::run(async {
+    ///     let err = boucle::spawn(async { std::panic::panic_any(42u32) }).await.unwrap_err();
+    ///     assert_eq!(*err.into_panic().unwrap().downcast::<u32>().unwrap(), 42);
+    ///
+    ///     let t = boucle::spawn(std::future::pending::<()>());
+    ///     t.cancel();
+    ///     let err = t.await.unwrap_err();
+    ///     assert!(err.into_panic().unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// The `TaskError` itself when it is a cancellation.
+    pub fn into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
         match self.repr {
-            Repr::Panic(p) => p.payload.into_inner().unwrap_or_else(|e| e.into_inner()),
-            Repr::Cancelled => panic!("boucle: `TaskError::into_panic` on a cancelled task"),
+            Repr::Panic(p) => Ok(p.payload.into_inner().unwrap_or_else(|e| e.into_inner())),
+            Repr::Cancelled => Err(self),
         }
     }
 
@@ -115,3 +130,49 @@ impl fmt::Debug for TaskError {
 }
 
 impl std::error::Error for TaskError {}
+
+/// A finished task's output was asked for when there is none to read
+/// (asyncio's `InvalidStateError`): the task is still running, or its output
+/// was already taken (by awaiting the handle or by `Task::take_result`).
+///
+/// # Examples
+///
+/// ```
+/// boucle::run(async {
+///     let task = boucle::spawn(async { 7 });
+///     let err = task.result().unwrap_err();
+///     assert!(err.is_not_done());
+///     assert_eq!(err.to_string(), "the task is not done yet");
+/// });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidStateError {
+    taken: bool,
+}
+
+impl InvalidStateError {
+    pub(crate) fn not_done() -> InvalidStateError {
+        InvalidStateError { taken: false }
+    }
+
+    pub(crate) fn taken() -> InvalidStateError {
+        InvalidStateError { taken: true }
+    }
+
+    /// True if the task is still running; false if its output was taken.
+    pub fn is_not_done(&self) -> bool {
+        !self.taken
+    }
+}
+
+impl fmt::Display for InvalidStateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.taken {
+            "the task's output was already taken"
+        } else {
+            "the task is not done yet"
+        })
+    }
+}
+
+impl std::error::Error for InvalidStateError {}

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use super::error::InvalidStateError;
 use super::raw::TaskRef;
 use super::waker::{Completions, WakeHandle};
 use super::{TaskError, TaskId, TaskInfo};
@@ -87,6 +88,91 @@ impl<T> Task<T> {
     /// The name given with `task::Builder::name`, if any.
     pub fn name(&self) -> Option<Rc<str>> {
         self.raw.name()
+    }
+
+    /// asyncio's `task.done()`: the same as [`is_done`](Task::is_done).
+    pub fn done(&self) -> bool {
+        self.is_done()
+    }
+
+    /// The finished task's output, by reference, without awaiting
+    /// (asyncio's `task.result()`): `Ok(value)`, or the `TaskError` of a
+    /// cancellation or a panic. It can be read again; awaiting the handle
+    /// (or [`take_result`](Task::take_result)) takes it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// boucle::run(async {
+    ///     let task = boucle::spawn(async { String::from("ready") });
+    ///     assert!(task.result().is_err()); // not done yet
+    ///     boucle::yield_now().await;
+    ///     assert_eq!(task.result().unwrap().as_deref().unwrap(), "ready");
+    ///     assert_eq!(task.await.unwrap(), "ready"); // still there to await
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// [`InvalidStateError`] if the task is still running or its output was
+    /// already taken.
+    pub fn result(&self) -> Result<&Result<T, TaskError>, InvalidStateError> {
+        if !self.is_done() {
+            return Err(InvalidStateError::not_done());
+        }
+        let output = self.peek().ok_or_else(InvalidStateError::taken)?;
+        self.raw.header().state.mark_retrieved();
+        Ok(output)
+    }
+
+    /// The error the task finished with, if any (asyncio's
+    /// `task.exception()`): `Ok(None)` for a value, `Ok(Some(err))` for a
+    /// cancellation or a panic. A panic looked at here (or through
+    /// [`result`](Task::result)) counts as observed: dropping the handle
+    /// then reports nothing, as asyncio logs only exceptions never
+    /// retrieved.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// boucle::run(async {
+    ///     let task = boucle::spawn(async { panic!("boom") });
+    ///     boucle::yield_now().await;
+    ///     let err = task.exception().unwrap().unwrap();
+    ///     assert_eq!(err.panic_message(), Some("boom"));
+    ///     drop(task); // the panic was looked at: nothing more to report
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// As [`result`](Task::result).
+    pub fn exception(&self) -> Result<Option<&TaskError>, InvalidStateError> {
+        self.result().map(|r| r.as_ref().err())
+    }
+
+    /// Takes the finished task's output without awaiting. Awaiting the
+    /// handle afterwards panics, as awaiting it twice does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// boucle::run(async {
+    ///     let mut task = boucle::spawn(async { vec![1, 2, 3] });
+    ///     boucle::yield_now().await;
+    ///     assert_eq!(task.take_result().unwrap().unwrap(), [1, 2, 3]);
+    ///     assert!(!task.take_result().unwrap_err().is_not_done()); // taken
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    /// As [`result`](Task::result).
+    pub fn take_result(&mut self) -> Result<Result<T, TaskError>, InvalidStateError> {
+        if !self.is_done() {
+            return Err(InvalidStateError::not_done());
+        }
+        if self.peek().is_none() {
+            return Err(InvalidStateError::taken());
+        }
+        self.try_take().ok_or_else(InvalidStateError::taken)
     }
 
     /// The output if the task is complete, without waiting and without

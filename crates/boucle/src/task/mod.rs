@@ -29,7 +29,8 @@
 //!
 //! State bits (`state.rs`), loop-thread only: `SCHEDULED` (in the run
 //! queue), `RUNNING`, `COMPLETE`, `CANCEL_REQUESTED`, `CANCELLED`,
-//! `PANICKED`, `JOIN_INTEREST` (a handle exists), `RELEASED`,
+//! `PANICKED`, `JOIN_INTEREST` (a handle exists), `RETRIEVED` (the output
+//! was looked at, so a panic in it counts as observed),
 //! `HOLDS_SHARED`, `STARTED`, `IN_SLAB` (the memory is a block of the
 //! loop's task slab, `slab.rs`, whose chunks `Shared` owns).
 //!
@@ -37,7 +38,7 @@
 //!  spawn ──▶ SCHEDULED ──Core::run_task──▶ RUNNING ──Pending──▶ idle
 //!              ▲                            │  │                 │
 //!              └──── schedule (a waker) ────┼──┼─────────────────┘
-//!                                           │  └─Ready / panic──▶ COMPLETE ──refs = 0──▶ RELEASED ──wakers = 0──▶ freed
+//!                                           │  └─Ready / panic──▶ COMPLETE ──refs = 0──▶ released (`release`) ──wakers = 0──▶ freed
 //!  Task::cancel ─▶ CANCEL_REQUESTED + schedule ─▶ run_task drops the future ─▶ COMPLETE (CANCELLED)
 //! ```
 //!
@@ -64,7 +65,7 @@ use std::panic::Location;
 use std::rc::Rc;
 
 pub use builder::Builder;
-pub use error::TaskError;
+pub use error::{InvalidStateError, TaskError};
 pub use handle::Task;
 
 use crate::runtime::context;

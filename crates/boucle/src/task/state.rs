@@ -18,8 +18,9 @@ const CANCELLED: u32 = 1 << 4;
 const PANICKED: u32 = 1 << 5;
 /// A `Task<T>` handle is alive: the output must be kept for it.
 const JOIN_INTEREST: u32 = 1 << 6;
-/// The local side was released: the stage is dropped, only wakers remain.
-const RELEASED: u32 = 1 << 7;
+/// The output was looked at (`Task::result` / `exception`): a panic in it
+/// counts as observed, and is not reported when the handle is dropped.
+const RETRIEVED: u32 = 1 << 7;
 /// The memory holds a strong count of the loop's `Shared` (see `raw.rs`).
 const HOLDS_SHARED: u32 = 1 << 8;
 /// The task has been polled at least once (tracing uses it).
@@ -194,9 +195,13 @@ impl State {
         self.set(self.get() & !JOIN_INTEREST);
     }
 
-    /// The last local reference is gone.
-    pub(crate) fn transition_to_released(&self) {
-        self.set(self.get() | RELEASED);
+    /// `Task::result` or `exception` looked at the output.
+    pub(crate) fn mark_retrieved(&self) {
+        self.set(self.get() | RETRIEVED);
+    }
+
+    pub(crate) fn is_retrieved(&self) -> bool {
+        self.get() & RETRIEVED != 0
     }
 
     /// The memory now keeps the loop's `Shared` alive (slow path of release).

@@ -232,7 +232,7 @@ unsafe fn complete<F: Future + 'static>(
         unsafe { *stage::<F>(ptr) = Stage::Finished(result) };
     } else {
         match result {
-            Err(e) if e.is_panic() => unobserved_panic = Some(e.into_panic()),
+            Err(e) if e.is_panic() => unobserved_panic = e.into_panic().ok(),
             other => {
                 // The output's destructor is user code: keep its panic in
                 // the task too.
@@ -298,7 +298,7 @@ unsafe fn drop_stage<F: Future + 'static>(ptr: NonNull<Header>) -> Option<Box<dy
             unsafe { drop_future::<F>(ptr) }
         }
         Stage::Finished(_) => match std::mem::replace(stage, Stage::Consumed) {
-            Stage::Finished(Err(e)) if e.is_panic() => Some(e.into_panic()),
+            Stage::Finished(Err(e)) if e.is_panic() => e.into_panic().ok(),
             other => panic::catch_unwind(AssertUnwindSafe(|| drop(other))).err(),
         },
         Stage::Consumed => None,

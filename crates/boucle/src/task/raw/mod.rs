@@ -196,7 +196,9 @@ impl TaskRef {
         drop(header.join_waiter.take());
         if header.state.is_complete() {
             // SAFETY: live, complete (no turn borrows the stage), loop thread.
-            unsafe { (header.vtable.drop_stage)(self.ptr) }
+            let unread = unsafe { (header.vtable.drop_stage)(self.ptr) };
+            // A panic the user looked at (`Task::exception`) was observed.
+            unread.filter(|_| !header.state.is_retrieved())
         } else {
             None
         }
@@ -276,7 +278,6 @@ impl Drop for TaskRef {
 unsafe fn release(ptr: NonNull<Header>) {
     // SAFETY: still live: the local side's unit in `wakers` is held.
     let header = unsafe { ptr.as_ref() };
-    header.state.transition_to_released();
     let waiter = header.join_waiter.take();
     let meta = header.meta.get();
     // SAFETY: live, loop thread, nobody polls a task without a local count.
