@@ -44,7 +44,10 @@ pub mod trace;
 
 pub use combinators::*;
 pub use runtime::{run, spawn_blocking, to_thread, BlockingTask, Builder, Runtime};
-pub use task::{all_tasks, create_task, current_task, spawn, Task, TaskError, TaskId};
+pub use task::{
+    all_tasks, call_at, call_later, call_soon, create_task, current_task, spawn, CallHandle, Task,
+    TaskError, TaskId,
+};
 pub use time::{
     now, sleep, sleep_until, timeout, timeout_at, wait_for, yield_now, Elapsed, Sleep, Timeout,
 };

@@ -52,6 +52,7 @@
 //! most one entry per task, whatever the number of wakes.
 
 mod builder;
+mod callback;
 pub(crate) mod error;
 mod handle;
 pub(crate) mod raw;
@@ -65,6 +66,7 @@ use std::panic::Location;
 use std::rc::Rc;
 
 pub use builder::Builder;
+pub use callback::{call_at, call_later, call_soon, CallHandle, TimerHandle};
 pub use error::{InvalidStateError, TaskError};
 pub use handle::Task;
 

@@ -1,4 +1,5 @@
-//! Loop time: [`sleep`], [`sleep_until`], [`timeout`], [`now`], [`yield_now`].
+//! Loop time: [`sleep`], [`sleep_until`], [`timeout`], [`interval`], [`now`],
+//! [`yield_now`].
 //!
 //! Loop time is cached once per loop iteration (as libuv and uvloop do): the
 //! clock is read at the first use in each iteration, so every task of one
@@ -26,6 +27,7 @@
 //!   time after one longer than 1 ms.
 
 pub(crate) mod clock;
+mod interval;
 mod sleep;
 mod timeout;
 pub(crate) mod wheel;
@@ -36,6 +38,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 pub use clock::TimeBase;
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, wait_for, Elapsed, Timeout};
 
