@@ -43,7 +43,9 @@ pub mod time;
 pub mod trace;
 
 pub use combinators::*;
-pub use runtime::{run, spawn_blocking, to_thread, BlockingTask, Builder, Runtime};
+pub use runtime::{
+    run, spawn_blocking, to_thread, BlockingTask, Builder, ExceptionContext, Runtime,
+};
 pub use task::{
     all_tasks, call_at, call_later, call_soon, create_task, current_task, spawn, CallHandle, Task,
     TaskError, TaskId,

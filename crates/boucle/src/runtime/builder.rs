@@ -5,6 +5,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::core::{Config, Core};
+use super::exception::{ExceptionContext, Handler};
 use super::Runtime;
 use crate::time::TimeBase;
 
@@ -21,7 +22,7 @@ use crate::time::TimeBase;
 ///     .unwrap();
 /// assert_eq!(rt.seed(), 42);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use = "a Builder does nothing until .build() is called"]
 pub struct Builder {
     virtual_time: bool,
@@ -32,6 +33,23 @@ pub struct Builder {
     max_blocking_threads: usize,
     task_slab: Option<bool>,
     time_base: TimeBase,
+    exception_handler: Option<Handler>,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("virtual_time", &self.virtual_time)
+            .field("seed", &self.seed)
+            .field("trace", &self.trace)
+            .field("debug", &self.debug)
+            .field("slow_poll", &self.slow_poll)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("task_slab", &self.task_slab)
+            .field("time_base", &self.time_base)
+            .field("exception_handler", &self.exception_handler.is_some())
+            .finish()
+    }
 }
 
 impl Default for Builder {
@@ -66,6 +84,7 @@ impl Builder {
             max_blocking_threads: 64,
             task_slab: None,
             time_base: TimeBase::Iteration,
+            exception_handler: None,
         }
     }
 
@@ -103,6 +122,23 @@ impl Builder {
     /// The debug-mode threshold for a slow poll.
     pub fn slow_poll_threshold(mut self, limit: Duration) -> Builder {
         self.slow_poll = limit;
+        self
+    }
+
+    /// Handles the panics nobody will observe (a detached task's, or a
+    /// finished task's whose handle is dropped unread), as asyncio's
+    /// `loop.set_exception_handler`. It is called on the loop thread with an
+    /// [`ExceptionContext`]: the task's name, id and spawn location, and the
+    /// panic. The default prints one line on stderr. A handler that panics
+    /// is reported, and the panic then goes to the default handler.
+    ///
+    /// # Examples
+    /// See [`ExceptionContext`].
+    pub fn exception_handler(
+        mut self,
+        handler: impl Fn(&ExceptionContext<'_>) + 'static,
+    ) -> Builder {
+        self.exception_handler = Some(Rc::new(handler));
         self
     }
 
@@ -153,6 +189,7 @@ impl Builder {
                 std::env::var("BOUCLE_TASK_SLAB").map_or(true, |v| v.trim() != "0")
             }),
             time_base: self.time_base,
+            exception_handler: self.exception_handler,
         })?;
         Ok(Runtime {
             core: Rc::new(core),

@@ -116,6 +116,6 @@ impl Drop for EnterGuard {
 /// or the destructor of an unread output that panicked).
 pub(crate) fn report_unobserved_panic_payload(payload: Box<dyn Any + Send>) {
     if with_current(|core| core.report_panic(None, &*payload)).is_none() {
-        super::core::default_report(None, &*payload);
+        super::exception::default_report(None, &*payload);
     }
 }

@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use super::blocking::BlockingPool;
 use super::driver::{Driver, Park};
+use super::exception;
 use super::shared::Shared;
 use crate::io::reactor::{Direction, Key as IoKey, Reactor, Ready};
-use crate::task::error::payload_str;
 use crate::task::raw::{self, PollOutcome, TaskRef};
 use crate::task::slab::TaskSlab;
 use crate::task::state::Outcome;
@@ -46,6 +46,7 @@ pub(crate) struct Config {
     pub(crate) max_blocking_threads: usize,
     pub(crate) task_slab: bool,
     pub(crate) time_base: TimeBase,
+    pub(crate) exception_handler: Option<exception::Handler>,
 }
 
 pub(crate) struct Core {
@@ -74,6 +75,7 @@ pub(crate) struct Core {
     io_wakes: RefCell<Vec<WakeHandle>>,
     /// Busy turns since the OS was last asked for I/O events.
     busy_turns: Cell<u32>,
+    exception_handler: Option<exception::Handler>,
 }
 
 /// In debug mode, a poll longer than this re-samples the loop time.
@@ -109,6 +111,7 @@ impl Core {
             io_events: RefCell::new(Vec::new()),
             io_wakes: RefCell::new(Vec::new()),
             busy_turns: Cell::new(0),
+            exception_handler: config.exception_handler,
         })
     }
 
@@ -287,9 +290,10 @@ impl Core {
         drop(owner);
     }
 
-    /// Reports a panic nobody will observe.
+    /// Reports a panic nobody will observe, through the exception handler.
     pub(crate) fn report_panic(&self, task: Option<&TaskRef>, payload: &(dyn Any + Send)) {
-        default_report(task.map(TaskInfo::from_ref), payload);
+        let info = task.map(TaskInfo::from_ref);
+        exception::report(self.exception_handler.as_ref(), info.as_ref(), payload);
     }
 
     /// Park, sample the clock, take remote wakes, fire due timers.
@@ -483,14 +487,5 @@ impl Core {
         // Drops done above may have queued again.
         let queued = std::mem::take(&mut *self.run_queue.borrow_mut());
         drop(queued);
-    }
-}
-
-/// The default exception handler: one line on stderr.
-pub(crate) fn default_report(task: Option<TaskInfo>, payload: &(dyn Any + Send)) {
-    let msg = payload_str(payload).unwrap_or("Box<dyn Any>");
-    match task {
-        Some(info) => eprintln!("boucle: {info} panicked and nobody awaited it: {msg}"),
-        None => eprintln!("boucle: a panic that nobody awaited: {msg}"),
     }
 }

@@ -10,6 +10,7 @@ mod builder;
 pub(crate) mod context;
 pub(crate) mod core;
 mod driver;
+pub(crate) mod exception;
 mod remote;
 pub(crate) mod shared;
 
@@ -22,6 +23,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 pub use blocking::{spawn_blocking, to_thread, BlockingTask};
 pub use builder::Builder;
+pub use exception::ExceptionContext;
 
 use self::core::Core;
 use self::shared::Shared;

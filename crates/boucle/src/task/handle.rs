@@ -246,7 +246,7 @@ impl<T> Drop for Task<T> {
             let info = TaskInfo::from_ref(&self.raw);
             if context::with_current(|core| core.report_panic(Some(&self.raw), &*payload)).is_none()
             {
-                crate::runtime::core::default_report(Some(info), &*payload);
+                crate::runtime::exception::default_report(Some(&info), &*payload);
             }
         }
     }
