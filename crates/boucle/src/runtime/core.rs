@@ -11,7 +11,7 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
-use std::panic::Location;
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -432,12 +432,19 @@ impl Core {
         let Some(wakes) = self.shared.take_remote() else {
             return false;
         };
-        let any = wakes.main || !wakes.items.is_empty();
+        let any = wakes.main || !wakes.items.is_empty() || !wakes.jobs.is_empty();
         if wakes.main {
             self.schedule_main();
         }
         for remote in wakes.items {
             remote.schedule_on_loop(|task| self.push_ready(task));
+        }
+        for job in wakes.jobs {
+            // A job is user code (`call_soon_threadsafe`): its panic is
+            // reported, and the loop goes on.
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(job)) {
+                self.report_panic(None, &*payload);
+            }
         }
         any
     }

@@ -11,6 +11,7 @@ pub(crate) mod context;
 pub(crate) mod core;
 mod driver;
 pub(crate) mod exception;
+mod handle;
 mod remote;
 pub(crate) mod shared;
 
@@ -24,6 +25,7 @@ use std::task::{Context, Poll, Wake, Waker};
 pub use blocking::{spawn_blocking, to_thread, BlockingTask};
 pub use builder::Builder;
 pub use exception::ExceptionContext;
+pub use handle::{run_coroutine_threadsafe, Handle, RemoteTask};
 
 use self::core::Core;
 use self::shared::Shared;
@@ -113,6 +115,16 @@ impl Runtime {
     pub fn trace(&self) -> Option<Trace> {
         let now = self.core.clock.now();
         self.core.tracer.as_ref().map(|t| t.snapshot(now))
+    }
+
+    /// A [`Handle`] to this loop, usable from any thread: spawn `Send`
+    /// futures on it and queue callbacks (`call_soon_threadsafe`). They run
+    /// while the loop runs (inside `block_on`).
+    ///
+    /// # Examples
+    /// See [`Handle`].
+    pub fn handle(&self) -> Handle {
+        Handle::new(self.core.shared.clone())
     }
 
     /// The seed of this loop's random generator (`boucle::random`).

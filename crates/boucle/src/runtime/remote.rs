@@ -1,5 +1,6 @@
 //! The remote run queue: wakes handed to the loop from other threads (or
-//! from its own thread while it is not running).
+//! from its own thread while it is not running), and jobs for the loop
+//! thread (`Handle::spawn`, `call_soon_threadsafe`).
 //!
 //! Protocol: a pusher appends under the lock; the push that makes the queue
 //! non-empty raises `pending` and tells its caller to interrupt the loop's
@@ -16,8 +17,12 @@ pub(crate) struct RemoteQueue<T> {
     pending: AtomicBool,
 }
 
+/// A closure to run on the loop thread.
+pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
+
 struct Inner<T> {
     items: Vec<T>,
+    jobs: Vec<Job>,
     main: bool,
     closed: bool,
 }
@@ -34,6 +39,7 @@ pub(crate) enum Pushed<T> {
 /// What the loop takes.
 pub(crate) struct Taken<T> {
     pub(crate) items: Vec<T>,
+    pub(crate) jobs: Vec<Job>,
     pub(crate) main: bool,
 }
 
@@ -42,6 +48,7 @@ impl<T> RemoteQueue<T> {
         RemoteQueue {
             inner: Mutex::new(Inner {
                 items: Vec::new(),
+                jobs: Vec::new(),
                 main: false,
                 closed: false,
             }),
@@ -54,8 +61,23 @@ impl<T> RemoteQueue<T> {
         if inner.closed {
             return Pushed::Closed(item);
         }
-        let first = inner.items.is_empty() && !inner.main;
+        let first = inner.is_empty();
         inner.items.push(item);
+        if first {
+            self.pending.store(true, Ordering::Release);
+        }
+        Pushed::Queued { notify: first }
+    }
+
+    /// Queues a job for the loop thread; gives it back if the loop is shut
+    /// down.
+    pub(crate) fn push_job(&self, job: Job) -> Pushed<Job> {
+        let mut inner = lock(&self.inner);
+        if inner.closed {
+            return Pushed::Closed(job);
+        }
+        let first = inner.is_empty();
+        inner.jobs.push(job);
         if first {
             self.pending.store(true, Ordering::Release);
         }
@@ -69,7 +91,7 @@ impl<T> RemoteQueue<T> {
         if inner.closed {
             return false;
         }
-        let first = inner.items.is_empty() && !inner.main;
+        let first = inner.is_empty();
         inner.main = true;
         if first {
             self.pending.store(true, Ordering::Release);
@@ -95,16 +117,27 @@ impl<T> RemoteQueue<T> {
         self.pending.store(false, Ordering::Relaxed);
         Some(Taken {
             items: std::mem::take(&mut inner.items),
+            jobs: std::mem::take(&mut inner.jobs),
             main: std::mem::replace(&mut inner.main, false),
         })
     }
 
-    /// Shutdown: refuse further pushes; returns what was queued.
-    pub(crate) fn close(&self) -> Vec<T> {
+    /// Shutdown: refuse further pushes; returns what was queued (the jobs
+    /// are to be dropped unrun).
+    pub(crate) fn close(&self) -> (Vec<T>, Vec<Job>) {
         let mut inner = lock(&self.inner);
         inner.closed = true;
         inner.main = false;
-        std::mem::take(&mut inner.items)
+        (
+            std::mem::take(&mut inner.items),
+            std::mem::take(&mut inner.jobs),
+        )
+    }
+}
+
+impl<T> Inner<T> {
+    fn is_empty(&self) -> bool {
+        self.items.is_empty() && self.jobs.is_empty() && !self.main
     }
 }
 
@@ -153,10 +186,45 @@ mod loom_tests {
                 Pushed::Queued { .. } => 0,
                 Pushed::Closed(v) => v,
             });
-            let closed = q.close();
+            let (closed, _jobs) = q.close();
             let refused = pusher.join().unwrap();
             let total = closed.len() + usize::from(refused == 7);
             assert_eq!(total, 1);
+        });
+    }
+
+    /// A job pushed from another thread while the loop takes and then
+    /// closes: it is run (taken) or dropped unrun by `close`, exactly once,
+    /// and a push after `close` is refused back.
+    #[test]
+    fn a_job_is_taken_or_closed_exactly_once() {
+        use loom::sync::atomic::{AtomicUsize, Ordering as O};
+        loom::model(|| {
+            let q = Arc::new(RemoteQueue::<u32>::new());
+            let seen = Arc::new(AtomicUsize::new(0));
+            let (q2, s2) = (q.clone(), seen.clone());
+            let pusher = loom::thread::spawn(move || {
+                let job: Job = Box::new(move || {
+                    s2.fetch_add(1, O::Relaxed);
+                });
+                match q2.push_job(job) {
+                    Pushed::Queued { .. } => 0,
+                    Pushed::Closed(_) => 1,
+                }
+            });
+            let mut ran = 0;
+            if let Some(t) = q.take() {
+                for job in t.jobs {
+                    job();
+                    ran += 1;
+                }
+            }
+            let (_, closed) = q.close();
+            let refused = pusher.join().unwrap();
+            let (_, late) = q.close();
+            assert!(late.is_empty());
+            assert_eq!(ran + closed.len() + refused, 1);
+            assert_eq!(seen.load(O::Relaxed), ran);
         });
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use super::remote::{Pushed, RemoteQueue, Taken};
+use super::remote::{Job, Pushed, RemoteQueue, Taken};
 use crate::task::raw::RemoteRef;
 use crate::task::slab::SlabShared;
 
@@ -43,6 +43,20 @@ impl Shared {
         }
     }
 
+    /// Queues `job` for the loop thread (any thread). Gives it back if the
+    /// loop is shut down.
+    pub(crate) fn push_job(&self, job: Job) -> Result<(), Job> {
+        match self.remote.push_job(job) {
+            Pushed::Queued { notify } => {
+                if notify {
+                    self.interrupt();
+                }
+                Ok(())
+            }
+            Pushed::Closed(job) => Err(job),
+        }
+    }
+
     /// Wakes the `block_on` future from another thread.
     pub(crate) fn push_remote_main(&self) {
         if self.remote.push_main() {
@@ -61,8 +75,9 @@ impl Shared {
         self.remote.take()
     }
 
-    /// Shutdown: refuse further remote wakes and return the queued ones.
-    pub(crate) fn close(&self) -> Vec<RemoteRef> {
+    /// Shutdown: refuse further remote wakes and jobs; return the queued
+    /// ones (jobs are dropped unrun, which tells their senders).
+    pub(crate) fn close(&self) -> (Vec<RemoteRef>, Vec<Job>) {
         self.remote.close()
     }
 
