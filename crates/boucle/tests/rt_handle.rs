@@ -30,7 +30,10 @@ fn a_thread_spawns_on_the_loop_and_waits_for_the_result() {
         on_loop.wait()
     });
     run_until(&rt, || worker.is_finished());
-    assert!(worker.join().unwrap().unwrap(), "not run as a task of the loop");
+    assert!(
+        worker.join().unwrap().unwrap(),
+        "not run as a task of the loop"
+    );
 }
 
 #[test]
