@@ -31,6 +31,7 @@
 
 mod combinators;
 mod coop;
+pub mod fs;
 pub mod io;
 mod loom_shim;
 pub mod net;

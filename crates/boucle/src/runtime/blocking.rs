@@ -47,6 +47,8 @@ struct Inner {
     exited: Condvar,
     max_threads: usize,
     keep_alive: Duration,
+    /// Jobs submitted so far (tests check batching with it).
+    submitted: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -80,6 +82,7 @@ impl BlockingPool {
                 exited: Condvar::new(),
                 max_threads: max_threads.max(1),
                 keep_alive,
+                submitted: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
@@ -87,6 +90,9 @@ impl BlockingPool {
     /// Queues a job. `finish_on_shutdown`: run it even if the pool shuts
     /// down before a thread takes it.
     fn submit(&self, job: Job, finish_on_shutdown: bool) {
+        self.inner
+            .submitted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut state = lock(&self.inner.state);
         if state.shutdown && !finish_on_shutdown {
             // Dropping the job reports `Cancelled` to its handle.
@@ -131,7 +137,16 @@ impl BlockingPool {
         lock(&self.inner.state).shutdown_timeout = timeout;
     }
 
+    /// How many jobs were submitted so far.
+    #[cfg(test)]
+    pub(crate) fn jobs_submitted(&self) -> u64 {
+        self.inner
+            .submitted
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// How many threads the pool has now (busy or idle).
+    #[cfg(test)]
     pub(crate) fn threads(&self) -> usize {
         lock(&self.inner.state).threads
     }
@@ -290,11 +305,6 @@ pub struct BlockingTask<T> {
 }
 
 impl<T> BlockingTask<T> {
-    /// The result if the job has finished, without waiting.
-    pub(crate) fn try_take(&mut self) -> Option<Result<T, TaskError>> {
-        self.slot.lock().result.take()
-    }
-
     /// Blocks this thread until the job finishes (for destructors that must
     /// order work after it; never on the loop thread while the job could
     /// need the loop).
