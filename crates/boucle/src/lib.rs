@@ -37,6 +37,7 @@ mod loom_shim;
 pub mod net;
 pub mod random;
 pub mod runtime;
+pub mod signal;
 pub mod stream;
 pub mod sync;
 pub mod task;
