@@ -35,6 +35,7 @@ pub mod fs;
 pub mod io;
 mod loom_shim;
 pub mod net;
+pub mod process;
 pub mod random;
 pub mod runtime;
 pub mod signal;
