@@ -46,6 +46,7 @@ pub mod time;
 pub mod trace;
 
 pub use combinators::*;
+pub use signal::shutdown;
 pub use runtime::{run, spawn_blocking, to_thread, BlockingTask, Builder, Runtime};
 pub use task::{all_tasks, create_task, current_task, spawn, Task, TaskError, TaskId};
 pub use time::{

@@ -34,6 +34,7 @@
 //! ```
 
 mod registry;
+pub mod shutdown;
 
 use std::fmt;
 use std::future::poll_fn;
