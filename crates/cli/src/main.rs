@@ -158,13 +158,20 @@ Examples:
 Examples:
   boucle echo-server                       127.0.0.1:8888 until Ctrl-C
   boucle echo-server --port 0              any free port (printed)
-  boucle echo-server --max-connections 1   stop after one client")]
+  boucle echo-server --max-connections 1   stop after one client
+  boucle echo-server --grace 2             on SIGTERM/Ctrl-C, 2 s for open connections
+
+SIGTERM or Ctrl-C stops accepting, lets open connections finish for --grace
+seconds, then cancels them and exits 0; a second Ctrl-C exits at once (130).")]
     EchoServer {
         #[command(flatten)]
         at: Endpoint,
         /// Stop after this many connections have been served
         #[arg(long, value_name = "N")]
         max_connections: Option<u64>,
+        /// On SIGINT/SIGTERM, seconds open connections get to finish
+        #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_delay)]
+        grace: f64,
     },
 
     /// Send lines to an echo server and print the replies
@@ -224,7 +231,13 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::EchoServer {
             at,
             max_connections,
-        } => net::echo_server(&at.host, at.port, max_connections),
+            grace,
+        } => net::echo_server(
+            &at.host,
+            at.port,
+            max_connections,
+            std::time::Duration::from_secs_f64(grace),
+        ),
         Command::EchoClient {
             messages,
             at,
