@@ -46,8 +46,8 @@ pub mod time;
 pub mod trace;
 
 pub use combinators::*;
-pub use signal::shutdown;
 pub use runtime::{run, spawn_blocking, to_thread, BlockingTask, Builder, Runtime};
+pub use signal::shutdown;
 pub use task::{all_tasks, create_task, current_task, spawn, Task, TaskError, TaskId};
 pub use time::{
     now, sleep, sleep_until, timeout, timeout_at, wait_for, yield_now, Elapsed, Sleep, Timeout,

@@ -10,7 +10,10 @@ use boucle::fs::{self, BufReader, File};
 use boucle::stream::StreamExt;
 
 fn tmp() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("boucle-fsdir-").tempdir().unwrap()
+    tempfile::Builder::new()
+        .prefix("boucle-fsdir-")
+        .tempdir()
+        .unwrap()
 }
 
 #[test]

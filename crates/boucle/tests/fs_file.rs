@@ -7,7 +7,10 @@ use boucle::fs::{self, File, OpenOptions};
 use futures_util::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 fn tmp() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("boucle-fs-").tempdir().unwrap()
+    tempfile::Builder::new()
+        .prefix("boucle-fs-")
+        .tempdir()
+        .unwrap()
 }
 
 #[test]
@@ -165,10 +168,15 @@ fn the_futures_io_traits_work() {
     let path = dir.path().join("traits.txt");
     boucle::run(async move {
         let mut f = File::create(&path).await.unwrap();
-        AsyncWriteExt::write_all(&mut f, b"0123456789").await.unwrap();
+        AsyncWriteExt::write_all(&mut f, b"0123456789")
+            .await
+            .unwrap();
         AsyncWriteExt::close(&mut f).await.unwrap();
         let mut f = File::open(&path).await.unwrap();
-        assert_eq!(AsyncSeekExt::seek(&mut f, SeekFrom::End(-3)).await.unwrap(), 7);
+        assert_eq!(
+            AsyncSeekExt::seek(&mut f, SeekFrom::End(-3)).await.unwrap(),
+            7
+        );
         let mut s = String::new();
         AsyncReadExt::read_to_string(&mut f, &mut s).await.unwrap();
         assert_eq!(s, "789");
@@ -180,7 +188,11 @@ fn the_futures_io_traits_work() {
 fn a_failing_background_write_surfaces_on_the_next_call_and_on_flush() {
     boucle::run(async {
         // Every write to /dev/full fails with ENOSPC.
-        let mut f = OpenOptions::new().write(true).open("/dev/full").await.unwrap();
+        let mut f = OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .await
+            .unwrap();
         f.write_all(b"small").await.unwrap(); // buffered: no error yet
         let e = f.flush().await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::StorageFull, "{e}");
@@ -210,7 +222,11 @@ fn sync_all_set_len_and_metadata_see_buffered_writes() {
     boucle::run(async move {
         let mut f = File::create_new(&path).await.unwrap();
         f.write_all(&[1u8; 1000]).await.unwrap();
-        assert_eq!(f.metadata().await.unwrap().len(), 1000, "metadata flushes first");
+        assert_eq!(
+            f.metadata().await.unwrap().len(),
+            1000,
+            "metadata flushes first"
+        );
         f.set_len(10).await.unwrap();
         f.sync_all().await.unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 10);

@@ -51,7 +51,9 @@ fn cat_echoes_a_megabyte_written_while_it_is_read() {
             AsyncWriteExt::close(&mut stdin).await.unwrap();
         });
         let mut echoed = Vec::new();
-        AsyncReadExt::read_to_end(&mut stdout, &mut echoed).await.unwrap();
+        AsyncReadExt::read_to_end(&mut stdout, &mut echoed)
+            .await
+            .unwrap();
         writer.await.unwrap();
         assert!(echoed == data, "cat gave back {} bytes", echoed.len());
         let status = child.wait().await.unwrap();
@@ -99,9 +101,15 @@ fn output_collects_status_stdout_and_stderr() {
         assert!(out.status.success() && out.stdout.is_empty());
         let mut c = create_subprocess_shell("exit 5").await.unwrap();
         assert_eq!(c.wait().await.unwrap().code(), Some(5));
-        let mut c = create_subprocess_exec("sh", ["-c", "exit 6"]).await.unwrap();
+        let mut c = create_subprocess_exec("sh", ["-c", "exit 6"])
+            .await
+            .unwrap();
         assert_eq!(c.wait().await.unwrap().code(), Some(6));
-        let st = Command::new("sh").args(["-c", "kill -9 $$"]).status().await.unwrap();
+        let st = Command::new("sh")
+            .args(["-c", "kill -9 $$"])
+            .status()
+            .await
+            .unwrap();
         assert_eq!(st.signal(), Some(9));
     });
 }
@@ -123,7 +131,12 @@ fn a_child_that_ignores_sigterm_is_killed() {
             .spawn()
             .unwrap();
         let mut line = [0u8; 6];
-        child.stdout.as_mut().unwrap().read_exact_bytes(&mut line).await;
+        child
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact_bytes(&mut line)
+            .await;
         assert_eq!(&line, b"ready\n");
         assert!(child.uses_pidfd(), "this kernel has pidfds");
         child.send_signal(SignalKind::terminate()).unwrap();
@@ -233,7 +246,12 @@ fn sigchld_fallback_helper() {
 #[test]
 fn the_sigchld_fallback_works_without_pidfds() {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "sigchld_fallback_helper", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "sigchld_fallback_helper",
+            "--ignored",
+            "--nocapture",
+        ])
         .env("BOUCLE_NO_PIDFD", "1")
         .output()
         .unwrap();

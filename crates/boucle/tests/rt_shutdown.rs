@@ -57,7 +57,10 @@ fn shutdown_timeout_cancels_tasks_and_bounds_the_wait_for_blocking_jobs() {
     let took = start.elapsed();
     assert!(dropped.get(), "the pending task was cancelled and dropped");
     assert!(took >= Duration::from_millis(40), "it did wait: {took:?}");
-    assert!(took < Duration::from_secs(2), "but not for the stuck job: {took:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "but not for the stuck job: {took:?}"
+    );
     release.send(()).unwrap();
 }
 
@@ -131,8 +134,15 @@ fn sigterm_stops_serving_and_the_drain_finishes_in_the_grace_period() {
             signal: SignalKind::terminate()
         }
     );
-    assert!(served_dropped, "the serving future was dropped: no more accepts");
-    assert_eq!(drained_at, Duration::from_secs(4), "the drain ran to its end");
+    assert!(
+        served_dropped,
+        "the serving future was dropped: no more accepts"
+    );
+    assert_eq!(
+        drained_at,
+        Duration::from_secs(4),
+        "the drain ran to its end"
+    );
 }
 
 #[test]

@@ -59,7 +59,9 @@ fn listeners_of_one_loop_all_see_a_delivery_and_deliveries_merge() {
             let y = b.recv().await;
             (x.await.unwrap(), y)
         };
-        let got = boucle::timeout(Duration::from_secs(30), both).await.unwrap();
+        let got = boucle::timeout(Duration::from_secs(30), both)
+            .await
+            .unwrap();
         assert_eq!(got, (Some(()), Some(())));
     });
 }
@@ -97,7 +99,13 @@ fn signal_child_helper() {
 #[test]
 fn a_child_process_gets_sigterm_then_ctrl_c() {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "signal_child_helper", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "signal_child_helper",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("BOUCLE_SIGNAL_CHILD", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -107,7 +115,9 @@ fn a_child_process_gets_sigterm_then_ctrl_c() {
     // A watchdog: a child that never answers fails the test, not hangs it.
     let watchdog = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(30));
-        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
     });
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     // The harness prints `test signal_child_helper ... ` before the

@@ -15,7 +15,11 @@ fn boucle() -> Command {
 }
 
 fn run(args: &[&OsStr]) -> Output {
-    boucle().arg("files").args(args).output().expect("boucle runs")
+    boucle()
+        .arg("files")
+        .args(args)
+        .output()
+        .expect("boucle runs")
 }
 
 fn text(b: &[u8]) -> String {
@@ -23,7 +27,10 @@ fn text(b: &[u8]) -> String {
 }
 
 fn tmp() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("boucle-files-").tempdir().unwrap()
+    tempfile::Builder::new()
+        .prefix("boucle-files-")
+        .tempdir()
+        .unwrap()
 }
 
 fn mkfifo(path: &Path) {
@@ -63,7 +70,11 @@ fn ten_thousand_files_match_sha256sum() {
         if i < 350 {
             std::fs::create_dir_all(&sub).unwrap();
         }
-        let name = if i % 97 == 0 { format!("with space {i}") } else { format!("f{i}.txt") };
+        let name = if i % 97 == 0 {
+            format!("with space {i}")
+        } else {
+            format!("f{i}.txt")
+        };
         let path = sub.join(name);
         let len = (next() % 6000) as usize;
         let data: Vec<u8> = (0..len)
@@ -79,7 +90,11 @@ fn ten_thousand_files_match_sha256sum() {
         std::fs::write(&path, &data).unwrap();
     }
     let start = Instant::now();
-    let out = run(&[dir.path().as_os_str(), OsStr::new("--jobs"), OsStr::new("64")]);
+    let out = run(&[
+        dir.path().as_os_str(),
+        OsStr::new("--jobs"),
+        OsStr::new("64"),
+    ]);
     let took = start.elapsed();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let got = parse_text(&text(&out.stdout));
@@ -137,13 +152,21 @@ fn json_lines_have_exactly_the_five_fields() {
     assert!(seen[0]["error"].is_null());
     assert!(seen[1]["path"].as_str().unwrap().ends_with("broken"));
     assert_eq!(seen[1]["error"], "broken symbolic link");
-    assert!(seen[1]["bytes"].is_null() && seen[1]["lines"].is_null() && seen[1]["sha256"].is_null());
+    assert!(
+        seen[1]["bytes"].is_null() && seen[1]["lines"].is_null() && seen[1]["sha256"].is_null()
+    );
     // The text mode prints the error on stderr, one line, and goes on.
     let out = run(&[dir.path().as_os_str()]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout).lines().count(), 1);
     let err = text(&out.stderr);
-    assert_eq!(err.lines().filter(|l| l.contains("broken symbolic link")).count(), 1, "{err}");
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.contains("broken symbolic link"))
+            .count(),
+        1,
+        "{err}"
+    );
 }
 
 #[test]
@@ -166,13 +189,26 @@ fn loops_fifos_odd_names_and_links() {
     let got = parse_text(&text(&out.stdout));
     assert_eq!(got.len(), 3, "{got:?}");
     let escaped = format!("{}/caf\\xe9 \\\\ n", d.display());
-    assert!(got.contains_key(&escaped), "non-UTF-8 name escaped: {got:?}");
+    assert!(
+        got.contains_key(&escaped),
+        "non-UTF-8 name escaped: {got:?}"
+    );
     assert!(got.keys().any(|p| p.ends_with("a/to-file")));
-    assert!(stderr.contains("1 symlinked directories not followed"), "{stderr}");
-    assert!(stderr.contains("1 FIFOs, sockets or devices skipped"), "{stderr}");
+    assert!(
+        stderr.contains("1 symlinked directories not followed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 FIFOs, sockets or devices skipped"),
+        "{stderr}"
+    );
 
     // With it: the loop is one error line, the rest goes on.
-    let out = run(&[d.as_os_str(), OsStr::new("--follow-links"), OsStr::new("--json")]);
+    let out = run(&[
+        d.as_os_str(),
+        OsStr::new("--follow-links"),
+        OsStr::new("--json"),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let lines: Vec<serde_json::Value> = text(&out.stdout)
         .lines()
@@ -181,7 +217,10 @@ fn loops_fifos_odd_names_and_links() {
     let errors: Vec<_> = lines.iter().filter(|v| !v["error"].is_null()).collect();
     assert_eq!(errors.len(), 1, "{lines:?}");
     assert!(errors[0]["path"].as_str().unwrap().ends_with("a/b/up"));
-    assert!(errors[0]["error"].as_str().unwrap().starts_with("directory loop"));
+    assert!(errors[0]["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("directory loop"));
     assert_eq!(lines.len() - 1, 3, "the three files still processed");
     assert!(lines
         .iter()
@@ -275,7 +314,11 @@ fn ctrl_c_prints_the_partial_totals_and_exits_130() {
     // the small file, then interrupt.
     std::thread::sleep(Duration::from_millis(300));
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
     let start = Instant::now();
     let status = child.wait().unwrap();
     assert!(start.elapsed() < Duration::from_secs(5), "exits at once");
@@ -283,7 +326,12 @@ fn ctrl_c_prints_the_partial_totals_and_exits_130() {
     let mut stdout = String::new();
     out.read_to_string(&mut stdout).unwrap();
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert!(stderr.contains("interrupted: "), "{stderr}");
     assert!(!stdout.contains("big"), "the big file was not finished");
 }
@@ -307,7 +355,12 @@ fn a_closed_stdout_ends_quietly() {
     drop(out); // as `| head -1` does
     let status = child.wait().unwrap();
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(status.code(), Some(0), "{stderr}");
 }

@@ -39,7 +39,11 @@ impl Server {
 
     fn kill(&self, sig: &str) {
         let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success());
+        assert!(Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success());
     }
 
     /// Reads stdout lines until one contains `want`.
@@ -94,7 +98,10 @@ fn sigterm_stops_accepting_lets_open_connections_finish_and_exits_0() {
     drop(client);
     let (code, took) = server.wait_exit(Duration::from_secs(10));
     assert_eq!(code, Some(0));
-    assert!(took < Duration::from_secs(5), "exited as soon as drained: {took:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "exited as soon as drained: {took:?}"
+    );
     server.expect_line("SIGTERM: stopped; 1 connection(s) served");
 }
 
@@ -108,7 +115,10 @@ fn connections_still_open_after_the_grace_period_are_cancelled() {
     let (code, _) = server.wait_exit(Duration::from_secs(10));
     let took = start.elapsed();
     assert_eq!(code, Some(0), "exits 0 within the deadline");
-    assert!(took >= Duration::from_millis(290), "waited the grace period: {took:?}");
+    assert!(
+        took >= Duration::from_millis(290),
+        "waited the grace period: {took:?}"
+    );
     assert!(took < Duration::from_secs(5), "{took:?}");
     server.expect_line("still open after 0.3 s: cancelled");
     // The cancelled connection is closed.
@@ -129,6 +139,12 @@ fn a_second_ctrl_c_exits_at_once_with_130() {
     assert_eq!(code, Some(130));
     assert!(start.elapsed() < Duration::from_secs(5));
     let mut err = String::new();
-    server.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    server
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert!(err.contains("SIGINT again"), "{err}");
 }

@@ -208,7 +208,9 @@ impl<R: AsyncRead + Unpin> Lines<R> {
     /// # Errors
     /// As the stream's items.
     pub async fn next_line(&mut self) -> io::Result<Option<String>> {
-        poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await.transpose()
+        poll_fn(|cx| Pin::new(&mut *self).poll_next(cx))
+            .await
+            .transpose()
     }
 }
 

@@ -9,8 +9,8 @@
 //! back first (`seek_back`, folded into the next write job).
 
 use std::fmt;
-use std::future::Future;
 use std::future::poll_fn;
+use std::future::Future;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -395,7 +395,8 @@ impl File {
         let std = self.std.clone();
         let path = self.path.clone();
         asyncify("truncate", &self.path, move || {
-            std.set_len(size).map_err(|e| with_path("truncate", &path, e))
+            std.set_len(size)
+                .map_err(|e| with_path("truncate", &path, e))
         })
         .await
     }
@@ -755,7 +756,11 @@ impl futures_io::AsyncRead for File {
 }
 
 impl futures_io::AsyncWrite for File {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.get_mut().poll_write_inner(cx, buf)
     }
 
@@ -771,7 +776,11 @@ impl futures_io::AsyncWrite for File {
 impl futures_io::AsyncSeek for File {
     /// Seeks to `pos`. A seek in flight is finished by the next call with
     /// the same `pos` (as `futures_io::AsyncSeek` asks: repeat until ready).
-    fn poll_seek(self: Pin<&mut Self>, cx: &mut Context<'_>, pos: SeekFrom) -> Poll<io::Result<u64>> {
+    fn poll_seek(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        pos: SeekFrom,
+    ) -> Poll<io::Result<u64>> {
         let this = self.get_mut();
         let mut started = matches!(this.op, Some(Op::Seek(_)));
         this.poll_seek_inner(cx, pos, &mut started)

@@ -17,7 +17,7 @@
 //! |-------------------------------------------|-------------------------------|
 //! | `std::fs::read`, `Path.read_bytes`        | [`read`]                      |
 //! | `std::fs::read_to_string`, `read_text`    | [`read_to_string`]            |
-//! | `std::fs::write`, `write_bytes`           | [`write`]                     |
+//! | `std::fs::write`, `write_bytes`           | [`write()`]                   |
 //! | `aiofiles.open(p)`, `std::fs::File::open` | [`File::open`], [`OpenOptions`] |
 //! | `os.scandir`, `std::fs::read_dir`         | [`read_dir`] (a `Stream`)     |
 //! | iterating a file's lines                  | [`BufReader::lines`] (a `Stream`) |
@@ -154,7 +154,10 @@ pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Re
 /// # Errors
 /// As `std::fs::copy`, with both paths in the message.
 pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
-    paths_op("copy", from.as_ref(), to.as_ref(), |a, b| std::fs::copy(a, b)).await
+    paths_op("copy", from.as_ref(), to.as_ref(), |a, b| {
+        std::fs::copy(a, b)
+    })
+    .await
 }
 
 /// Renames a file or directory, replacing `to` if it exists
@@ -191,7 +194,10 @@ pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
 /// # Errors
 /// As `std::fs::remove_dir`, with the path in the message.
 pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    path_op("remove directory", path.as_ref(), |p| std::fs::remove_dir(p)).await
+    path_op("remove directory", path.as_ref(), |p| {
+        std::fs::remove_dir(p)
+    })
+    .await
 }
 
 /// Removes a directory and everything in it (`std::fs::remove_dir_all`),
@@ -227,7 +233,10 @@ pub async fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
 /// # Errors
 /// As `std::fs::create_dir`, with the path in the message.
 pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    path_op("create directory", path.as_ref(), |p| std::fs::create_dir(p)).await
+    path_op("create directory", path.as_ref(), |p| {
+        std::fs::create_dir(p)
+    })
+    .await
 }
 
 /// Creates a directory and its missing parents (`std::fs::create_dir_all`).

@@ -3,8 +3,8 @@
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::fmt;
-use std::future::Future;
 use std::future::poll_fn;
+use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -105,11 +105,7 @@ impl ReadDir {
                     }
                     Err(e) => {
                         self.iter = None;
-                        return Poll::Ready(Some(Err(pool_error(
-                            "read directory",
-                            &self.path,
-                            e,
-                        ))));
+                        return Poll::Ready(Some(Err(pool_error("read directory", &self.path, e))));
                     }
                 }
                 continue;

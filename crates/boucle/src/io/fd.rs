@@ -19,7 +19,12 @@ impl AsFd for FdSource {
 }
 
 impl mio::event::Source for FdSource {
-    fn register(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
         SourceFd(&self.0.as_raw_fd()).register(registry, token, interests)
     }
 

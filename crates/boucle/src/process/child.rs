@@ -72,7 +72,11 @@ impl Child {
                     .into_iter()
                     .flatten()
                     .next()
-                    .or_else(|| d.as_ref().err().map(|e| io::Error::new(e.kind(), e.to_string())));
+                    .or_else(|| {
+                        d.as_ref()
+                            .err()
+                            .map(|e| io::Error::new(e.kind(), e.to_string()))
+                    });
                 // The process runs: kill it rather than leave it unwatched.
                 if let Ok(mut r) = d {
                     let _ = r.std_mut().kill();
@@ -129,7 +133,11 @@ impl Child {
         if let Some(status) = self.status {
             return Ok(Some(status));
         }
-        let status = self.reaper.as_mut().expect("present until drop").try_wait()?;
+        let status = self
+            .reaper
+            .as_mut()
+            .expect("present until drop")
+            .try_wait()?;
         self.status = status;
         Ok(status)
     }
@@ -143,7 +151,11 @@ impl Child {
         if self.try_wait()?.is_some() {
             return Ok(());
         }
-        self.reaper.as_mut().expect("present until drop").std_mut().kill()
+        self.reaper
+            .as_mut()
+            .expect("present until drop")
+            .std_mut()
+            .kill()
     }
 
     /// Sends SIGKILL and waits for the exit.
@@ -178,9 +190,14 @@ impl Child {
             return Ok(());
         }
         let sig = rustix::process::Signal::from_named_raw(signal.as_raw()).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("{signal} is not a signal"))
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{signal} is not a signal"),
+            )
         })?;
-        let pid = self.id().and_then(|p| rustix::process::Pid::from_raw(p as i32));
+        let pid = self
+            .id()
+            .and_then(|p| rustix::process::Pid::from_raw(p as i32));
         let pid = pid.ok_or_else(|| io::Error::other("the child has no pid"))?;
         Ok(rustix::process::kill_process(pid, sig)?)
     }

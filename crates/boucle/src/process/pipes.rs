@@ -177,7 +177,11 @@ reader!(ChildStdout, std::process::ChildStdout);
 reader!(ChildStderr, std::process::ChildStderr);
 
 impl futures_io::AsyncWrite for ChildStdin {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.get_mut().poll_write_inner(cx, buf)
     }
 

@@ -314,11 +314,7 @@ impl<T> BlockingTask<T> {
             if let Some(r) = slot.result.take() {
                 return r;
             }
-            slot = self
-                .slot
-                .done
-                .wait(slot)
-                .unwrap_or_else(|e| e.into_inner());
+            slot = self.slot.done.wait(slot).unwrap_or_else(|e| e.into_inner());
         }
     }
 }

@@ -115,7 +115,7 @@ impl Builder {
     ///
     /// ```
     /// let rt = boucle::Runtime::builder().max_blocking_threads(4).build().unwrap();
-    /// assert_eq!(rt.block_on(boucle::spawn_blocking(|| 2 + 2)).unwrap(), 4);
+    /// assert_eq!(rt.block_on(async { boucle::spawn_blocking(|| 2 + 2).await }).unwrap(), 4);
     /// let err = boucle::Runtime::builder().max_blocking_threads(0).build().unwrap_err();
     /// assert!(err.to_string().contains("max_blocking_threads"));
     /// ```
@@ -136,7 +136,7 @@ impl Builder {
     ///     .thread_keep_alive(Duration::from_millis(100))
     ///     .build()
     ///     .unwrap();
-    /// assert_eq!(rt.block_on(boucle::to_thread(|| "done")).unwrap(), "done");
+    /// assert_eq!(rt.block_on(async { boucle::to_thread(|| "done").await }).unwrap(), "done");
     /// ```
     pub fn thread_keep_alive(mut self, keep_alive: Duration) -> Builder {
         self.keep_alive = keep_alive;

@@ -73,7 +73,8 @@ impl Entry {
         }
         let (read, write) = std::os::unix::net::UnixStream::pair()?;
         read.set_nonblocking(true)?;
-        let io = PollEvented::with_interest(mio::net::UnixStream::from_std(read), Interest::READABLE)?;
+        let io =
+            PollEvented::with_interest(mio::net::UnixStream::from_std(read), Interest::READABLE)?;
         // Takes the write end; closes it on `unregister`.
         let sig_id = signal_hook::low_level::pipe::register(signum, write)?;
         let listeners = Arc::new(WakeAll::default());

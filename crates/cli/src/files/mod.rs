@@ -17,10 +17,10 @@ mod walk;
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
-use std::pin::pin;
-use std::task::Poll;
 use std::path::{Path, PathBuf};
+use std::pin::pin;
 use std::rc::Rc;
+use std::task::Poll;
 
 use boucle::sync::Queue;
 
@@ -69,7 +69,12 @@ impl Report {
 }
 
 /// Runs the command.
-pub fn run(paths: Vec<PathBuf>, jobs: usize, json: bool, follow_links: bool) -> Result<(), Failure> {
+pub fn run(
+    paths: Vec<PathBuf>,
+    jobs: usize,
+    json: bool,
+    follow_links: bool,
+) -> Result<(), Failure> {
     let rt = boucle::Runtime::builder()
         .max_blocking_threads(jobs)
         .build()

@@ -69,7 +69,13 @@ pub fn ok_line(path: &Path, s: &Summary, json: bool) -> String {
             hex(&s.sha256)
         )
     } else {
-        format!("{}  {}  {}  {}", hex(&s.sha256), s.bytes, s.lines, escape_path(path))
+        format!(
+            "{}  {}  {}  {}",
+            hex(&s.sha256),
+            s.bytes,
+            s.lines,
+            escape_path(path)
+        )
     }
 }
 
@@ -99,8 +105,15 @@ impl Out {
     }
 
     pub fn line(&mut self, text: &str) {
-        let r = self.w.write_all(text.as_bytes()).and_then(|()| self.w.write_all(b"\n"));
-        let r = if self.eager { r.and_then(|()| self.w.flush()) } else { r };
+        let r = self
+            .w
+            .write_all(text.as_bytes())
+            .and_then(|()| self.w.write_all(b"\n"));
+        let r = if self.eager {
+            r.and_then(|()| self.w.flush())
+        } else {
+            r
+        };
         quiet_exit_on_error(r);
     }
 
@@ -158,7 +171,11 @@ impl Tally {
         if let Some(bar) = &self.bar {
             bar.set_position(self.files);
             if self.files % 64 == 1 {
-                bar.set_message(format!("{} MB, {} errors", self.bytes / 1_000_000, self.errors));
+                bar.set_message(format!(
+                    "{} MB, {} errors",
+                    self.bytes / 1_000_000,
+                    self.errors
+                ));
             }
         }
     }
@@ -186,7 +203,11 @@ impl Tally {
             bar.finish_and_clear();
         }
         let secs = self.elapsed().as_secs_f64();
-        let rate = if secs > 0.0 { self.bytes as f64 / 1e6 / secs } else { 0.0 };
+        let rate = if secs > 0.0 {
+            self.bytes as f64 / 1e6 / secs
+        } else {
+            0.0
+        };
         let mut line = format!(
             "{}{} files, {} errors, {} bytes in {secs:.3} s ({rate:.1} MB/s)",
             if interrupted { "interrupted: " } else { "" },
