@@ -41,6 +41,7 @@
 mod buf_reader;
 mod error;
 mod file;
+mod file_io;
 mod open_options;
 mod read_dir;
 
