@@ -379,6 +379,7 @@ impl futures_io::AsyncSeek for File {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fs::OpenOptions;
 
     fn jobs() -> u64 {
         context::current().blocking.jobs_submitted()
