@@ -310,10 +310,26 @@ fn ctrl_c_prints_the_partial_totals_and_exits_130() {
         .spawn()
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    // stdout is a pipe: lines are flushed at the end, so wait a little for
-    // the small file, then interrupt.
-    std::thread::sleep(Duration::from_millis(300));
+    // Interrupt once the SIGINT handler is in (else SIGINT's default
+    // action would end it, with no totals), and the hashing has begun.
     let pid = child.id().to_string();
+    let caught = || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1 << (2 - 1)) != 0)
+    };
+    let wait_start = Instant::now();
+    while !caught() {
+        assert!(
+            wait_start.elapsed() < Duration::from_secs(30),
+            "no SIGINT handler"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
     assert!(Command::new("kill")
         .args(["-INT", &pid])
         .status()
