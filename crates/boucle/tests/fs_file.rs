@@ -280,3 +280,36 @@ fn read_to_end_of_a_large_file() {
         assert_eq!(e.kind(), ErrorKind::UnexpectedEof);
     });
 }
+
+/// The child side of `an_error_after_the_drop_is_printed_not_lost`.
+#[test]
+#[ignore = "helper: started by an_error_after_the_drop_is_printed_not_lost"]
+fn drop_error_helper() {
+    if std::env::var_os("BOUCLE_FS_DROP_CHILD").is_none() {
+        return;
+    }
+    boucle::run(async {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .await
+            .unwrap();
+        f.write_all(b"lost?").await.unwrap();
+        drop(f); // the write-back fails with ENOSPC after the drop
+    });
+}
+
+#[test]
+fn an_error_after_the_drop_is_printed_not_lost() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "drop_error_helper", "--ignored", "--nocapture"])
+        .env("BOUCLE_FS_DROP_CHILD", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("boucle::fs: a write to /dev/full failed after its File was dropped"),
+        "{stderr}"
+    );
+}
