@@ -96,7 +96,9 @@ pub async fn main(console: Console) -> io::Result<(Vec<String>, (String, String)
 fn output<T>(result: Result<T, boucle::TaskError>) -> T {
     match result {
         Ok(value) => value,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => panic!("tache: the task was cancelled"),
+        Err(e) => match e.into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(_) => panic!("tache: the task was cancelled"),
+        },
     }
 }

@@ -13,6 +13,8 @@
 #![forbid(unsafe_code)]
 
 mod doc;
+mod fs_hash_tree;
+mod fs_tokio;
 mod harness;
 mod instructions;
 mod python;
@@ -36,6 +38,7 @@ usage: boucle-bench [all|WORKLOAD...] [--quick] [--runs N] [--runtimes LIST] [--
                     [--instructions] [--no-instructions] [--write-benchmarks] [--markdown PATH]
                     [--background-timers N]
        boucle-bench worker RUNTIME WORKLOAD SIZE
+       boucle-bench fs_hash_tree [--runs N] [--files N] [--jobs N]
 
   all               every workload and size, then the instruction counts; a full (not
                     --quick) `all` also writes BENCHMARKS.md and the README's headline table
@@ -76,6 +79,22 @@ SIZE for the worker: N, NxM (tasks x yields, connections x round trips) or N/Tms
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // fs::hash_tree compares whole programs (boucle files, sha256sum, xargs,
+    // tokio::fs), not runtimes in the worker: its own harness.
+    let own = |res: Result<(), String>, who: &str| match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("boucle-bench {who}: {e}");
+            ExitCode::FAILURE
+        }
+    };
+    match args.first().map(String::as_str) {
+        Some("fs_hash_tree" | "fs::hash_tree") => {
+            return own(fs_hash_tree::main(&args[1..]), "fs_hash_tree")
+        }
+        Some("fs-tokio-worker") => return own(fs_tokio::main(&args[1..]), "fs-tokio-worker"),
+        _ => {}
+    }
     if args.first().map(String::as_str) == Some("worker") {
         return match worker::main(&args[1..]) {
             Ok(()) => ExitCode::SUCCESS,

@@ -31,11 +31,14 @@
 
 mod combinators;
 mod coop;
+pub mod fs;
 pub mod io;
 mod loom_shim;
 pub mod net;
+pub mod process;
 pub mod random;
 pub mod runtime;
+pub mod signal;
 pub mod stream;
 pub mod sync;
 pub mod task;
@@ -46,6 +49,7 @@ pub use combinators::*;
 pub use runtime::{
     run, spawn_blocking, to_thread, BlockingTask, Builder, ExceptionContext, Runtime,
 };
+pub use signal::shutdown;
 pub use task::{
     all_tasks, call_at, call_later, call_soon, create_task, current_task, spawn, CallHandle, Task,
     TaskError, TaskId,

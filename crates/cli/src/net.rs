@@ -6,11 +6,21 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use boucle::net::{open_connection, start_server, StreamReader, StreamWriter};
+use boucle::shutdown::{Outcome, Shutdown};
 
 use crate::args::Failure;
 
-/// Serves on HOST:PORT until interrupted (or after `max_connections`).
-pub fn echo_server(host: &str, port: u16, max_connections: Option<u64>) -> Result<(), Failure> {
+/// Serves on HOST:PORT until SIGINT or SIGTERM (or after
+/// `max_connections`). A signal stops the accepting at once; the
+/// connections in flight get `grace` to finish, then are cancelled; the
+/// exit code is 0 either way. A second signal during the grace period exits
+/// at once with 128 + its number (130 for a second Ctrl-C).
+pub fn echo_server(
+    host: &str,
+    port: u16,
+    max_connections: Option<u64>,
+    grace: Duration,
+) -> Result<(), Failure> {
     let rt = boucle::Runtime::new().map_err(|e| Failure::runtime(format!("event loop: {e}")))?;
     rt.block_on(async move {
         let done = Rc::new(std::cell::Cell::new(0u64));
@@ -34,23 +44,58 @@ pub fn echo_server(host: &str, port: u16, max_connections: Option<u64>) -> Resul
                 }
             }
         };
+        // Listen to the signals before saying we serve: a signal sent right
+        // after the banner is then never lost.
+        let shutdown = Shutdown::new()
+            .map_err(|e| Failure::runtime(format!("cannot handle signals: {e}")))?
+            .grace(grace)
+            .on_signal(move |signal| {
+                crate::say!(
+                    "{signal}: no longer accepting; waiting up to {:.1} s for open connections \
+                     (again to exit now)",
+                    grace.as_secs_f64()
+                );
+            });
         let server = start_server(handler, host, port)
             .await
             .map_err(|e| Failure::runtime(format!("cannot listen on {host}:{port}: {e}")))?;
+        let server = Rc::new(server);
         let addrs: Vec<String> = server.local_addrs().iter().map(|a| a.to_string()).collect();
         crate::say!("Serving on {} (Ctrl-C to stop)", addrs.join(", "));
-        if max_connections.is_some() {
-            limit_reached.wait().await;
-            server.close();
-            server.wait_closed().await;
-            crate::say!("{} connection(s) served", done.get());
-            Ok(())
-        } else {
-            server
-                .serve_forever()
-                .await
-                .map_err(|e| Failure::runtime(format!("server: {e}")))
+        let s = server.clone();
+        let serve = async move {
+            if max_connections.is_some() {
+                limit_reached.wait().await;
+                Ok(())
+            } else {
+                s.serve_forever().await
+            }
+        };
+        let s = server.clone();
+        let drain = move |_| async move {
+            s.close();
+            s.wait_closed().await;
+        };
+        let outcome = shutdown.run(serve, drain).await;
+        match outcome {
+            Outcome::Finished(r) => {
+                r.map_err(|e| Failure::runtime(format!("server: {e}")))?;
+                server.close();
+                server.wait_closed().await;
+                crate::say!("{} connection(s) served", done.get());
+            }
+            Outcome::Drained { signal } => {
+                crate::say!("{signal}: stopped; {} connection(s) served", done.get())
+            }
+            Outcome::TimedOut { signal } => crate::say!(
+                "{signal}: {} connection(s) still open after {:.1} s: cancelled; {} served",
+                server.active_connections(),
+                grace.as_secs_f64(),
+                done.get()
+            ),
+            Outcome::Forced { .. } => {} // exit_on_second_signal is on
         }
+        Ok(())
     })
 }
 

@@ -115,7 +115,9 @@ fn check_max_delay(function: &str, max_delay: f64) {
 fn task_output<T>(function: &str, result: Result<T, boucle::TaskError>) -> T {
     match result {
         Ok(value) => value,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => panic!("{function}: a wait_random task was cancelled from outside"),
+        Err(e) => match e.into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(_) => panic!("{function}: a wait_random task was cancelled from outside"),
+        },
     }
 }

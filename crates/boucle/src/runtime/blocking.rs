@@ -1,9 +1,19 @@
 //! The blocking pool: threads for work that would block the loop
-//! (`to_thread` / `spawn_blocking`), like asyncio's default executor.
+//! (`to_thread` / `spawn_blocking`, and every `boucle::fs` call), like
+//! asyncio's default executor.
 //!
-//! Threads are started on demand up to a bound and exit after idling for
-//! ten seconds. Results come back through a oneshot whose waker is woken
-//! from the worker thread (the remote-queue path).
+//! Threads are started on demand, one per queued job that no idle thread
+//! can take, up to a bound (`Builder::max_blocking_threads`, default 512);
+//! past it jobs wait in a FIFO queue. A thread idle for the keep-alive
+//! (`Builder::thread_keep_alive`, default 10 s) exits. Results come back
+//! through a oneshot whose waker is woken from the worker thread (the
+//! remote-queue path).
+//!
+//! Shutdown drops the queued jobs (their handles see `Cancelled`) except
+//! those submitted as *finish on shutdown* (a `boucle::fs::File`'s
+//! write-back), then waits for running jobs, for at most the shutdown
+//! timeout when one is set: threads still busy after it are left to finish
+//! on their own (detached), and a line on stderr says how many.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -12,13 +22,16 @@ use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::context;
 use super::shared::Shared;
 use crate::task::TaskError;
 
-const KEEP_ALIVE: Duration = Duration::from_secs(10);
+/// Default bound on the pool's threads (tokio's too).
+pub(crate) const DEFAULT_MAX_THREADS: usize = 512;
+/// Default time an idle thread waits for work before it exits.
+pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -28,16 +41,25 @@ pub(crate) struct BlockingPool {
 
 struct Inner {
     state: Mutex<PoolState>,
+    /// Signalled when a job is queued or the pool shuts down.
     cond: Condvar,
+    /// Signalled when a thread exits (shutdown waits on it).
+    exited: Condvar,
     max_threads: usize,
+    keep_alive: Duration,
+    /// Jobs submitted so far (tests check batching with it).
+    submitted: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
 struct PoolState {
-    queue: VecDeque<Job>,
+    /// Jobs and whether each must run even when the pool shuts down.
+    queue: VecDeque<(Job, bool)>,
     idle: usize,
     threads: usize,
     shutdown: bool,
+    /// How long `shutdown` waits for running jobs (None: without bound).
+    shutdown_timeout: Option<Duration>,
     handles: Vec<thread::JoinHandle<()>>,
 }
 
@@ -45,26 +67,40 @@ fn lock(m: &Mutex<PoolState>) -> MutexGuard<'_, PoolState> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+thread_local! {
+    /// Set on the pool's own threads.
+    static IN_POOL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 impl BlockingPool {
-    pub(crate) fn new(max_threads: usize) -> BlockingPool {
+    /// `max_threads` is at least 1 (the builder checks it).
+    pub(crate) fn new(max_threads: usize, keep_alive: Duration) -> BlockingPool {
         BlockingPool {
             inner: Arc::new(Inner {
                 state: Mutex::new(PoolState::default()),
                 cond: Condvar::new(),
+                exited: Condvar::new(),
                 max_threads: max_threads.max(1),
+                keep_alive,
+                submitted: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
 
-    fn submit(&self, job: Job) {
+    /// Queues a job. `finish_on_shutdown`: run it even if the pool shuts
+    /// down before a thread takes it.
+    fn submit(&self, job: Job, finish_on_shutdown: bool) {
+        self.inner
+            .submitted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut state = lock(&self.inner.state);
-        if state.shutdown {
+        if state.shutdown && !finish_on_shutdown {
             // Dropping the job reports `Cancelled` to its handle.
             drop(state);
             drop(job);
             return;
         }
-        state.queue.push_back(job);
+        state.queue.push_back((job, finish_on_shutdown));
         // Idle workers wake one per queued job; start a thread when there
         // are more jobs than idle workers.
         if state.idle >= state.queue.len() {
@@ -80,6 +116,8 @@ impl BlockingPool {
             match spawned {
                 Ok(handle) => {
                     state.threads += 1;
+                    // Forget handles of threads that exited on keep-alive.
+                    state.handles.retain(|h| !h.is_finished());
                     state.handles.push(handle);
                 }
                 Err(e) if state.threads == 0 => {
@@ -94,22 +132,83 @@ impl BlockingPool {
         }
     }
 
+    /// Sets how long `shutdown` waits for running jobs.
+    pub(crate) fn set_shutdown_timeout(&self, timeout: Option<Duration>) {
+        lock(&self.inner.state).shutdown_timeout = timeout;
+    }
+
+    /// How many jobs were submitted so far.
+    #[cfg(test)]
+    pub(crate) fn jobs_submitted(&self) -> u64 {
+        self.inner
+            .submitted
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many threads the pool has now (busy or idle).
+    #[cfg(test)]
+    pub(crate) fn threads(&self) -> usize {
+        lock(&self.inner.state).threads
+    }
+
     /// Stops the pool: queued jobs are dropped (their handles see
-    /// `Cancelled`), running ones are waited for.
+    /// `Cancelled`) unless they must finish; running ones are waited for,
+    /// up to the shutdown timeout if one is set.
     pub(crate) fn shutdown(&self) {
-        let (queued, handles) = {
-            let mut state = lock(&self.inner.state);
-            state.shutdown = true;
-            (
-                std::mem::take(&mut state.queue),
-                std::mem::take(&mut state.handles),
-            )
-        };
+        let mut state = lock(&self.inner.state);
+        state.shutdown = true;
+        let queued: Vec<(Job, bool)> = state.queue.drain(..).collect();
+        let (keep, dropped): (Vec<_>, Vec<_>) = queued.into_iter().partition(|(_, keep)| *keep);
+        state.queue.extend(keep);
+        let deadline = state.shutdown_timeout.map(|t| Instant::now() + t);
+        drop(state);
         self.inner.cond.notify_all();
-        drop(queued);
+        drop(dropped);
+        // A job that drops the runtime runs on a pool thread: not waited for.
+        let own = usize::from(IN_POOL.with(|c| c.get()));
+        let mut state = lock(&self.inner.state);
+        while state.threads > own {
+            match deadline {
+                None => {
+                    state = self
+                        .inner
+                        .exited
+                        .wait(state)
+                        .unwrap_or_else(|e| e.into_inner());
+                }
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    state = self
+                        .inner
+                        .exited
+                        .wait_timeout(state, deadline - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            }
+        }
+        let busy = state.threads - own.min(state.threads);
+        let handles = std::mem::take(&mut state.handles);
+        drop(state);
+        if busy > 0 {
+            let t = deadline.map_or(0.0, |_| {
+                lock(&self.inner.state)
+                    .shutdown_timeout
+                    .unwrap_or_default()
+                    .as_secs_f64()
+            });
+            eprintln!(
+                "boucle: {busy} blocking job(s) still running {t:.3} s after the loop shut down; \
+                 left to finish on their own"
+            );
+        }
         let me = thread::current().id();
         for h in handles {
-            if h.thread().id() != me {
+            // Threads still busy are detached (their handle is dropped).
+            if h.thread().id() != me && h.is_finished() {
                 let _ = h.join();
             }
         }
@@ -117,9 +216,10 @@ impl BlockingPool {
 }
 
 fn worker(inner: Arc<Inner>) {
+    IN_POOL.with(|c| c.set(true));
     let mut state = lock(&inner.state);
     loop {
-        if let Some(job) = state.queue.pop_front() {
+        if let Some((job, _)) = state.queue.pop_front() {
             drop(state);
             job();
             state = lock(&inner.state);
@@ -131,7 +231,7 @@ fn worker(inner: Arc<Inner>) {
         state.idle += 1;
         let (s, timeout) = inner
             .cond
-            .wait_timeout(state, KEEP_ALIVE)
+            .wait_timeout(state, inner.keep_alive)
             .unwrap_or_else(|e| e.into_inner());
         state = s;
         state.idle -= 1;
@@ -140,6 +240,8 @@ fn worker(inner: Arc<Inner>) {
         }
     }
     state.threads -= 1;
+    drop(state);
+    inner.exited.notify_all();
 }
 
 struct Slot<T> {
@@ -147,9 +249,22 @@ struct Slot<T> {
     waker: Option<Waker>,
 }
 
+/// The result slot, with a condvar for the rare synchronous wait
+/// (`BlockingTask::wait_sync`).
+struct SlotCell<T> {
+    slot: Mutex<Slot<T>>,
+    done: Condvar,
+}
+
+impl<T> SlotCell<T> {
+    fn lock(&self) -> MutexGuard<'_, Slot<T>> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// Sends the job's result, or `Cancelled` if the job is dropped unrun.
 struct Completion<T> {
-    slot: Arc<Mutex<Slot<T>>>,
+    slot: Arc<SlotCell<T>>,
     shared: Arc<Shared>,
     sent: bool,
 }
@@ -158,10 +273,11 @@ impl<T> Completion<T> {
     fn send(&mut self, result: Result<T, TaskError>) {
         self.sent = true;
         let waker = {
-            let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+            let mut slot = self.slot.lock();
             slot.result = Some(result);
             slot.waker.take()
         };
+        self.slot.done.notify_all();
         // Wake the awaiter before the job stops counting as in flight: a
         // virtual clock that sees no job in flight must also see the wake,
         // or it could jump over the job's result.
@@ -185,14 +301,29 @@ impl<T> Drop for Completion<T> {
 /// before it started.
 #[must_use = "the job runs anyway; await the handle to get its result"]
 pub struct BlockingTask<T> {
-    slot: Arc<Mutex<Slot<T>>>,
+    slot: Arc<SlotCell<T>>,
+}
+
+impl<T> BlockingTask<T> {
+    /// Blocks this thread until the job finishes (for destructors that must
+    /// order work after it; never on the loop thread while the job could
+    /// need the loop).
+    pub(crate) fn wait_sync(self) -> Result<T, TaskError> {
+        let mut slot = self.slot.lock();
+        loop {
+            if let Some(r) = slot.result.take() {
+                return r;
+            }
+            slot = self.slot.done.wait(slot).unwrap_or_else(|e| e.into_inner());
+        }
+    }
 }
 
 impl<T> Future for BlockingTask<T> {
     type Output = Result<T, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slot = self.slot.lock();
         match slot.result.take() {
             Some(r) => Poll::Ready(r),
             None => {
@@ -203,6 +334,13 @@ impl<T> Future for BlockingTask<T> {
                 Poll::Pending
             }
         }
+    }
+}
+
+impl<T> std::fmt::Debug for BlockingTask<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let done = self.slot.lock().result.is_some();
+        f.debug_struct("BlockingTask").field("done", &done).finish()
     }
 }
 
@@ -227,20 +365,40 @@ where
     T: Send + 'static,
 {
     let core = context::current();
-    let slot = Arc::new(Mutex::new(Slot {
-        result: None,
-        waker: None,
-    }));
+    submit(&core, f, false)
+}
+
+/// Submits `f` to `core`'s pool. `finish_on_shutdown`: the job runs even
+/// if the pool shuts down before a thread takes it (write-back).
+pub(crate) fn submit<F, T>(
+    core: &super::core::Core,
+    f: F,
+    finish_on_shutdown: bool,
+) -> BlockingTask<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let slot = Arc::new(SlotCell {
+        slot: Mutex::new(Slot {
+            result: None,
+            waker: None,
+        }),
+        done: Condvar::new(),
+    });
     core.shared.blocking_started();
     let mut completion = Completion {
         slot: slot.clone(),
         shared: core.shared.clone(),
         sent: false,
     };
-    core.blocking.submit(Box::new(move || {
-        let result = panic::catch_unwind(AssertUnwindSafe(f)).map_err(TaskError::panic);
-        completion.send(result);
-    }));
+    core.blocking.submit(
+        Box::new(move || {
+            let result = panic::catch_unwind(AssertUnwindSafe(f)).map_err(TaskError::panic);
+            completion.send(result);
+        }),
+        finish_on_shutdown,
+    );
     BlockingTask { slot }
 }
 
@@ -252,4 +410,131 @@ where
     T: Send + 'static,
 {
     spawn_blocking(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Waits (in 1 ms steps, at most 5 s) until `f` holds.
+    fn eventually(mut f: impl FnMut() -> bool) -> bool {
+        let end = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < end {
+            if f() {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+        false
+    }
+
+    #[test]
+    fn threads_stop_at_the_bound_and_jobs_queue() {
+        let pool = BlockingPool::new(2, Duration::from_secs(10));
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(AtomicUsize::new(0));
+        for _ in 0..6 {
+            let (gate, running, peak, done) =
+                (gate.clone(), running.clone(), peak.clone(), done.clone());
+            pool.submit(
+                Box::new(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    let mut open = gate.0.lock().unwrap();
+                    while !*open {
+                        open = gate.1.wait(open).unwrap();
+                    }
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    done.fetch_add(1, Ordering::SeqCst);
+                }),
+                false,
+            );
+        }
+        assert!(eventually(|| running.load(Ordering::SeqCst) == 2));
+        assert_eq!(pool.threads(), 2, "never more threads than the bound");
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        assert!(eventually(|| done.load(Ordering::SeqCst) == 6));
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+        pool.shutdown();
+        assert_eq!(pool.threads(), 0);
+    }
+
+    #[test]
+    fn idle_threads_exit_after_the_keep_alive() {
+        let pool = BlockingPool::new(4, Duration::from_millis(20));
+        let done = Arc::new(AtomicUsize::new(0));
+        let d = done.clone();
+        pool.submit(
+            Box::new(move || {
+                d.fetch_add(1, Ordering::SeqCst);
+            }),
+            false,
+        );
+        assert!(eventually(|| done.load(Ordering::SeqCst) == 1));
+        assert!(
+            eventually(|| pool.threads() == 0),
+            "the idle thread exits after 20 ms"
+        );
+        // A new job starts a new thread.
+        let d = done.clone();
+        pool.submit(
+            Box::new(move || {
+                d.fetch_add(1, Ordering::SeqCst);
+            }),
+            false,
+        );
+        assert!(eventually(|| done.load(Ordering::SeqCst) == 2));
+        pool.shutdown();
+    }
+
+    #[test]
+    fn shutdown_waits_at_most_the_timeout_and_runs_write_backs() {
+        let pool = BlockingPool::new(1, Duration::from_secs(10));
+        let release = Arc::new((Mutex::new(false), Condvar::new()));
+        let r = release.clone();
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        pool.submit(
+            Box::new(move || {
+                s.fetch_add(1, Ordering::SeqCst);
+                let mut open = r.0.lock().unwrap();
+                while !*open {
+                    open = r.1.wait(open).unwrap();
+                }
+            }),
+            false,
+        );
+        assert!(eventually(|| started.load(Ordering::SeqCst) == 1));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (keep, lost) = (ran.clone(), ran.clone());
+        pool.submit(
+            Box::new(move || {
+                keep.fetch_add(1, Ordering::SeqCst);
+            }),
+            true,
+        );
+        pool.submit(
+            Box::new(move || {
+                lost.fetch_add(100, Ordering::SeqCst);
+            }),
+            false,
+        );
+        pool.set_shutdown_timeout(Some(Duration::from_millis(10)));
+        let start = Instant::now();
+        pool.shutdown();
+        assert!(start.elapsed() < Duration::from_secs(2), "bounded wait");
+        assert_eq!(pool.threads(), 1, "the stuck job's thread is left running");
+        *release.0.lock().unwrap() = true;
+        release.1.notify_all();
+        assert!(eventually(|| pool.threads() == 0));
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            1,
+            "the write-back ran; the plain queued job was dropped"
+        );
+    }
 }

@@ -31,6 +31,7 @@ pub struct Builder {
     debug: bool,
     slow_poll: Duration,
     max_blocking_threads: usize,
+    keep_alive: Duration,
     task_slab: Option<bool>,
     time_base: TimeBase,
     exception_handler: Option<Handler>,
@@ -45,6 +46,7 @@ impl std::fmt::Debug for Builder {
             .field("debug", &self.debug)
             .field("slow_poll", &self.slow_poll)
             .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("keep_alive", &self.keep_alive)
             .field("task_slab", &self.task_slab)
             .field("time_base", &self.time_base)
             .field("exception_handler", &self.exception_handler.is_some())
@@ -73,7 +75,8 @@ fn env_seed() -> Option<u64> {
 
 impl Builder {
     /// Defaults: real time, seed from `BOUCLE_SEED` (else random), no
-    /// tracing, no debug checks, at most 64 blocking threads.
+    /// tracing, no debug checks, at most 512 blocking threads that exit
+    /// after 10 s idle.
     pub fn new() -> Builder {
         Builder {
             virtual_time: false,
@@ -81,7 +84,8 @@ impl Builder {
             trace: false,
             debug: false,
             slow_poll: Duration::from_millis(100),
-            max_blocking_threads: 64,
+            max_blocking_threads: super::blocking::DEFAULT_MAX_THREADS,
+            keep_alive: super::blocking::DEFAULT_KEEP_ALIVE,
             task_slab: None,
             time_base: TimeBase::Iteration,
             exception_handler: None,
@@ -151,9 +155,40 @@ impl Builder {
         self
     }
 
-    /// The most threads the blocking pool starts (default 64).
+    /// The most threads the blocking pool runs at once (default 512, as
+    /// tokio). The pool serves `spawn_blocking`, `to_thread` and every
+    /// `boucle::fs` call; past the bound, jobs wait in a FIFO queue. Zero
+    /// is refused by [`build`](Builder::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = boucle::Runtime::builder().max_blocking_threads(4).build().unwrap();
+    /// assert_eq!(rt.block_on(async { boucle::spawn_blocking(|| 2 + 2).await }).unwrap(), 4);
+    /// let err = boucle::Runtime::builder().max_blocking_threads(0).build().unwrap_err();
+    /// assert!(err.to_string().contains("max_blocking_threads"));
+    /// ```
     pub fn max_blocking_threads(mut self, n: usize) -> Builder {
-        self.max_blocking_threads = n.max(1);
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for a job before it
+    /// exits (default 10 s). Threads start again on demand.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = boucle::Runtime::builder()
+    ///     .thread_keep_alive(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(async { boucle::to_thread(|| "done").await }).unwrap(), "done");
+    /// ```
+    pub fn thread_keep_alive(mut self, keep_alive: Duration) -> Builder {
+        self.keep_alive = keep_alive;
         self
     }
 
@@ -169,12 +204,20 @@ impl Builder {
     /// Builds the runtime.
     ///
     /// # Errors
-    /// If the OS poller (epoll) cannot be created.
+    /// `InvalidInput` if `max_blocking_threads` is 0; an OS error if the
+    /// poller (epoll) cannot be created.
     ///
     /// # Panics
     /// If no seed was given and `BOUCLE_SEED` is set to something other
     /// than an unsigned integer.
     pub fn build(self) -> io::Result<Runtime> {
+        if self.max_blocking_threads == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "boucle: max_blocking_threads must be at least 1 (the blocking pool \
+                 runs spawn_blocking and boucle::fs)",
+            ));
+        }
         let seed = self
             .seed
             .or_else(env_seed)
@@ -185,6 +228,7 @@ impl Builder {
             trace: self.trace,
             slow_poll: self.debug.then_some(self.slow_poll),
             max_blocking_threads: self.max_blocking_threads,
+            blocking_keep_alive: self.keep_alive,
             task_slab: self.task_slab.unwrap_or_else(|| {
                 std::env::var("BOUCLE_TASK_SLAB").map_or(true, |v| v.trim() != "0")
             }),

@@ -44,6 +44,7 @@ pub(crate) struct Config {
     pub(crate) trace: bool,
     pub(crate) slow_poll: Option<Duration>,
     pub(crate) max_blocking_threads: usize,
+    pub(crate) blocking_keep_alive: Duration,
     pub(crate) task_slab: bool,
     pub(crate) time_base: TimeBase,
     pub(crate) exception_handler: Option<exception::Handler>,
@@ -90,7 +91,7 @@ impl Core {
         let (driver, waker) = Driver::new()?;
         let shared = Shared::new(waker);
         Ok(Core {
-            blocking: BlockingPool::new(config.max_blocking_threads),
+            blocking: BlockingPool::new(config.max_blocking_threads, config.blocking_keep_alive),
             shared,
             run_queue: RefCell::new(VecDeque::new()),
             registry: RefCell::new(Vec::new()),

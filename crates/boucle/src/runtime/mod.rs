@@ -21,6 +21,7 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 pub use blocking::{spawn_blocking, to_thread, BlockingTask};
 pub use builder::Builder;
@@ -131,7 +132,57 @@ impl Runtime {
     pub fn seed(&self) -> u64 {
         self.core.seed
     }
+
+    /// Shuts the loop down now and waits at most `timeout` for blocking
+    /// jobs that are running (tokio's `shutdown_timeout`).
+    ///
+    /// Unfinished tasks are cancelled and dropped, as when the runtime is
+    /// dropped; queued blocking jobs that no thread took yet are dropped
+    /// (their handles see `Cancelled`), except a `boucle::fs::File`'s
+    /// write-back, which still runs. A running job cannot be stopped: if it
+    /// is still running after `timeout`, its thread is left to finish on
+    /// its own and a line on stderr says so. Dropping a `Runtime` instead
+    /// waits for running jobs without bound; [`run`] waits at most
+    /// [`RUN_SHUTDOWN_TIMEOUT`].
+    ///
+    /// To let tasks *finish* before they are cancelled (a server draining
+    /// its connections), see [`boucle::shutdown`](crate::shutdown).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let rt = boucle::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     // A job nobody waits for, that outlives the loop.
+    ///     drop(boucle::spawn_blocking(|| std::thread::sleep(Duration::from_millis(300))));
+    ///     boucle::yield_now().await;
+    /// });
+    /// let start = Instant::now();
+    /// rt.shutdown_timeout(Duration::from_millis(10));
+    /// assert!(start.elapsed() < Duration::from_millis(250));
+    /// ```
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        self.core.blocking.set_shutdown_timeout(Some(timeout));
+        drop(self);
+    }
+
+    /// Shuts the loop down without waiting for running blocking jobs
+    /// (`shutdown_timeout(Duration::ZERO)`, tokio's `shutdown_background`).
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
+    }
 }
+
+/// How long [`run`] waits, after its future returned and the remaining
+/// tasks were cancelled, for blocking jobs that are still running (a
+/// `spawn_blocking` whose handle was dropped, say): 10 s. Past it the
+/// threads are left running, detached, with a line on stderr, so that a
+/// job stuck in a blocking call (reading a terminal, a hung NFS mount)
+/// cannot keep the program from ending. Use [`Runtime::shutdown_timeout`]
+/// to choose another bound.
+pub const RUN_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Drop for Runtime {
     fn drop(&mut self) {
@@ -183,7 +234,8 @@ impl Wake for MainWaker {
 
 /// Runs `future` on a new loop and returns its output (asyncio's `run`).
 /// Tasks still alive at the end are cancelled and dropped, then the loop
-/// and its blocking pool shut down.
+/// and its blocking pool shut down; blocking jobs still running are waited
+/// for at most [`RUN_SHUTDOWN_TIMEOUT`] (see [`Runtime::shutdown_timeout`]).
 ///
 /// # Examples
 ///
@@ -219,7 +271,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
         Err(e) => panic!("boucle: cannot create the event loop: {e}"),
     };
     let result = panic::catch_unwind(AssertUnwindSafe(|| rt.block_on(future)));
-    drop(rt);
+    rt.shutdown_timeout(RUN_SHUTDOWN_TIMEOUT);
     match result {
         Ok(v) => v,
         Err(p) => panic::resume_unwind(p),
