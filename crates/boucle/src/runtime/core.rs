@@ -183,14 +183,6 @@ impl Core {
         copy
     }
 
-    /// Whether `task` is the one being polled now (no count taken).
-    pub(crate) fn is_current_task(&self, task: std::ptr::NonNull<raw::Header>) -> bool {
-        let current = self.current.take();
-        let same = current.as_ref().is_some_and(|c| c.as_ptr() == task);
-        self.current.set(current);
-        same
-    }
-
     fn current_task_id(&self) -> Option<TaskId> {
         self.current_task().map(|t| t.id())
     }

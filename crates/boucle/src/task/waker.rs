@@ -4,26 +4,30 @@
 //! When the waker in a `Context` is a boucle task waker of the loop running
 //! on this thread, a `WakeHandle` keeps a loop-local task reference instead
 //! of cloning the `Waker`: no atomic operation to store it, none to wake it.
-//! Any other waker (a combinator's, another runtime's) is cloned as usual.
+//! A task's join waiter may instead be a completion notice for a combinator
+//! (`as_completed`, `TaskGroup`). Any other waker (a combinator's, another
+//! runtime's) is cloned, boxed so that the handle stays two words.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::marker::PhantomData;
 use std::ptr;
 use std::rc::Rc;
 use std::task::{Context, Waker};
 
-use super::raw::{local_task, local_waker, notify_queue, notify_waker, waker_task, TaskRef};
+use super::raw::{waker_task, TaskRef};
 use super::TaskId;
 
-/// Whom to wake, in one `Waker`'s two words (so `Option<WakeHandle>` is
-/// 16 bytes too): a loop-local task reference (`raw::local_waker`), a
-/// completion notice (`raw::notify_waker`), or a cloned foreign `Waker`.
-/// The first two are wakers in form only: they must never leave the loop
-/// thread, which is why this type is `!Send` and never hands its waker out.
-pub(crate) struct WakeHandle {
-    waker: Waker,
-    _not_send: PhantomData<*const ()>,
+/// Whom to wake. Two words (`Option<WakeHandle>` too): a tag and a pointer.
+/// `!Send` through `TaskRef` and `Rc`: it never leaves the loop thread,
+/// and it never pretends to be a `Waker`.
+pub(crate) enum WakeHandle {
+    /// A task of this loop, by a loop-local reference.
+    Local(TaskRef),
+    /// A completion notice: only for a task's join waiter. When the task
+    /// completes, its id is pushed to the queue, which wakes its consumer.
+    Notify(Rc<Completions>),
+    /// Any other waker.
+    Foreign(Box<Waker>),
 }
 
 /// Ids of finished tasks, in the order they finished, and who waits for the
@@ -55,25 +59,17 @@ impl Completions {
 }
 
 impl WakeHandle {
-    fn from_waker(waker: Waker) -> WakeHandle {
-        WakeHandle {
-            waker,
-            _not_send: PhantomData,
-        }
-    }
-
-    /// A completion notice, only for a task's join waiter: when the task
-    /// completes, its id is pushed to `queue`, which wakes its consumer
-    /// (`as_completed`, `TaskGroup`).
+    /// A completion notice, only for a task's join waiter (`as_completed`,
+    /// `TaskGroup`).
     pub(crate) fn notify(queue: Rc<Completions>) -> WakeHandle {
-        WakeHandle::from_waker(notify_waker(queue))
+        WakeHandle::Notify(queue)
     }
 
     /// A handle that wakes whoever `cx` belongs to.
     pub(crate) fn new(cx: &Context<'_>) -> WakeHandle {
         match TaskRef::from_waker(cx.waker()) {
-            Some(task) => WakeHandle::from_waker(local_waker(task)),
-            None => WakeHandle::from_waker(cx.waker().clone()),
+            Some(task) => WakeHandle::Local(task),
+            None => WakeHandle::Foreign(Box::new(cx.waker().clone())),
         }
     }
 
@@ -90,23 +86,40 @@ impl WakeHandle {
 
     /// Whether waking this handle wakes the same task as `cx`'s waker.
     pub(crate) fn will_wake(&self, cx: &Context<'_>) -> bool {
-        match local_task(&self.waker) {
-            Some(mine) => {
-                waker_task(cx.waker()).is_some_and(|p| ptr::eq(p.as_ptr(), mine.as_ptr()))
+        match self {
+            WakeHandle::Local(mine) => {
+                waker_task(cx.waker()).is_some_and(|p| ptr::eq(p.as_ptr(), mine.header()))
             }
-            None => self.waker.will_wake(cx.waker()),
+            WakeHandle::Notify(_) => false,
+            WakeHandle::Foreign(waker) => waker.will_wake(cx.waker()),
         }
     }
 
     pub(crate) fn wake(self) {
-        self.waker.wake();
+        match self {
+            WakeHandle::Local(task) => task.wake_local(),
+            // A notice carries no task id: only `wake_completed` delivers it.
+            WakeHandle::Notify(_) => {}
+            WakeHandle::Foreign(waker) => waker.wake(),
+        }
     }
 
     /// Wakes the join waiter of task `id`, which just completed.
     pub(crate) fn wake_completed(self, id: TaskId) {
-        match notify_queue(&self.waker) {
-            Some(queue) => queue.push(id),
-            None => self.wake(),
+        match self {
+            WakeHandle::Notify(queue) => queue.push(id),
+            other => other.wake(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wake_handle_is_two_words_with_or_without_option() {
+        assert_eq!(std::mem::size_of::<WakeHandle>(), 16);
+        assert_eq!(std::mem::size_of::<Option<WakeHandle>>(), 16);
     }
 }

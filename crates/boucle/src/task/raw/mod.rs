@@ -15,7 +15,7 @@ use cell::Vtable;
 use meta::Meta;
 
 use vtables::drop_waker;
-pub(crate) use vtables::{local_task, local_waker, notify_queue, notify_waker, waker_task};
+pub(crate) use vtables::waker_task;
 
 use std::any::Any;
 use std::cell::Cell;
@@ -92,13 +92,9 @@ impl TaskRef {
         self.header().meta.get().location()
     }
 
-    /// Whether this is the task the loop is polling now.
-    pub(crate) fn is_current(&self) -> bool {
-        context::with_current(|core| core.is_current_task(self.ptr)).unwrap_or(false)
-    }
-
-    pub(crate) fn as_ptr(&self) -> NonNull<Header> {
-        self.ptr
+    /// Whether `waker` is this task's own: a task awaiting itself.
+    pub(crate) fn is_woken_by(&self, waker: &Waker) -> bool {
+        waker_task(waker) == Some(self.ptr)
     }
 
     /// Runs one turn of the task. The loop calls this with the reference it
