@@ -29,9 +29,10 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-mod combinators;
+pub mod combinators;
 mod coop;
 pub mod fs;
+pub mod group;
 pub mod io;
 mod loom_shim;
 pub mod net;
@@ -45,7 +46,16 @@ pub mod task;
 pub mod time;
 pub mod trace;
 
-pub use combinators::*;
+#[doc(hidden)]
+pub use combinators::MaybeDone;
+pub use combinators::{
+    as_completed, as_completed_tasks, gather, shield, try_gather, wait, wait_results, AsCompleted,
+    Gather, ReturnWhen, Shield, TryGather,
+};
+pub use group::{ErrorGroup, TaskGroup};
+/// The runtime's builder under a name that cannot be taken for
+/// [`task::Builder`]; `boucle::Builder` is the same type.
+pub use runtime::Builder as RuntimeBuilder;
 pub use runtime::{
     run, spawn_blocking, to_thread, BlockingTask, Builder, ExceptionContext, Runtime,
 };
@@ -59,6 +69,19 @@ pub use time::{
 };
 
 pub use boucle_macros::{main, test};
+
+/// Moved to [`group::Join`].
+#[deprecated(since = "0.2.0", note = "use boucle::group::Join")]
+pub type Join<T, E> = group::Join<T, E>;
+/// Moved to [`group::Spawner`].
+#[deprecated(since = "0.2.0", note = "use boucle::group::Spawner")]
+pub type Spawner<T, E> = group::Spawner<T, E>;
+/// Moved to [`combinators::Next`].
+#[deprecated(since = "0.2.0", note = "use boucle::combinators::Next")]
+pub type Next<'a, T> = combinators::Next<'a, T>;
+/// Moved to [`combinators::Wait`].
+#[deprecated(since = "0.2.0", note = "use boucle::combinators::Wait")]
+pub type Wait<T> = combinators::Wait<T>;
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

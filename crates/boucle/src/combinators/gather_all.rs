@@ -20,7 +20,7 @@ use crate::task::{Task, TaskError, TaskId};
 /// completion in O(1), in completion order, without extra tasks.
 ///
 /// Dropping a `Children` cancels the tasks that have not finished.
-pub(super) struct Children<T> {
+pub(crate) struct Children<T> {
     tasks: Vec<Option<Task<T>>>,
     /// The tasks' ids, increasing (tasks are pushed right after spawning,
     /// and ids count up in spawn order): a notice's id finds its index.
@@ -30,7 +30,7 @@ pub(super) struct Children<T> {
 }
 
 impl<T> Children<T> {
-    pub(super) fn with_capacity(n: usize) -> Children<T> {
+    pub(crate) fn with_capacity(n: usize) -> Children<T> {
         Children {
             tasks: Vec::with_capacity(n),
             ids: Vec::with_capacity(n),
@@ -41,7 +41,7 @@ impl<T> Children<T> {
 
     /// Watches `task`, which must have been spawned after every task
     /// pushed before; returns its index (the count of tasks pushed before).
-    pub(super) fn push(&mut self, task: Task<T>) -> usize {
+    pub(crate) fn push(&mut self, task: Task<T>) -> usize {
         let index = self.tasks.len();
         let id = task.id();
         debug_assert!(self.ids.last().is_none_or(|last| *last < id));
@@ -55,23 +55,23 @@ impl<T> Children<T> {
     }
 
     /// The id of task `index`.
-    pub(super) fn id(&self, index: usize) -> TaskId {
+    pub(crate) fn id(&self, index: usize) -> TaskId {
         self.ids[index]
     }
 
     /// How many tasks were pushed.
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.tasks.len()
     }
 
     /// How many tasks have not been collected by `try_next` yet.
-    pub(super) fn running(&self) -> usize {
+    pub(crate) fn running(&self) -> usize {
         self.running
     }
 
     /// The next finished task's index and output, in completion order;
     /// `None` if no task finished since the last call.
-    pub(super) fn try_next(&mut self) -> Option<(usize, Result<T, TaskError>)> {
+    pub(crate) fn try_next(&mut self) -> Option<(usize, Result<T, TaskError>)> {
         while let Some(id) = self.queue.pop() {
             let Some(i) = self.index_of(id) else {
                 continue;
@@ -100,13 +100,13 @@ impl<T> Children<T> {
     }
 
     /// Wakes `cx`'s task at the next completion.
-    pub(super) fn register(&self, cx: &Context<'_>) {
+    pub(crate) fn register(&self, cx: &Context<'_>) {
         self.queue.register(cx);
     }
 
     /// Asks task `index` to stop. False if it has finished (or was
     /// collected).
-    pub(super) fn cancel(&self, index: usize) -> bool {
+    pub(crate) fn cancel(&self, index: usize) -> bool {
         self.tasks
             .get(index)
             .and_then(Option::as_ref)
@@ -114,7 +114,7 @@ impl<T> Children<T> {
     }
 
     /// Whether task `index` has finished (true once collected).
-    pub(super) fn is_done(&self, index: usize) -> bool {
+    pub(crate) fn is_done(&self, index: usize) -> bool {
         self.tasks
             .get(index)
             .and_then(Option::as_ref)
@@ -122,7 +122,7 @@ impl<T> Children<T> {
     }
 
     /// Asks every unfinished task to stop (see `Task::cancel`).
-    pub(super) fn cancel_all(&self) {
+    pub(crate) fn cancel_all(&self) {
         for task in self.tasks.iter().flatten() {
             task.cancel();
         }
@@ -137,17 +137,17 @@ impl<T> Drop for Children<T> {
 
 /// How a set of children failed, kept until every child has finished.
 #[derive(Default)]
-pub(super) struct Failure {
+pub(crate) struct Failure {
     /// The first panic payload, resumed once the others have finished.
-    pub(super) panic: Option<Box<dyn Any + Send + 'static>>,
+    pub(crate) panic: Option<Box<dyn Any + Send + 'static>>,
     /// A child was cancelled from outside (only the loop's shutdown can).
-    pub(super) cancelled: bool,
+    pub(crate) cancelled: bool,
 }
 
 impl Failure {
     /// Records a child's `TaskError`. Cancellations are expected (ignored)
     /// once `aborting`; returns true if this error should abort the set.
-    pub(super) fn record(&mut self, err: TaskError, aborting: bool) -> bool {
+    pub(crate) fn record(&mut self, err: TaskError, aborting: bool) -> bool {
         match err.into_panic() {
             Ok(payload) => {
                 self.panic.get_or_insert(payload);
@@ -163,7 +163,7 @@ impl Failure {
 
     /// Resumes the first panic, or panics naming a child that was
     /// cancelled from outside. Does nothing if neither happened.
-    pub(super) fn resume(&mut self, what: &str) {
+    pub(crate) fn resume(&mut self, what: &str) {
         if let Some(payload) = self.panic.take() {
             panic::resume_unwind(payload);
         }

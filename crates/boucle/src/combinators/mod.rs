@@ -1,20 +1,17 @@
-//! asyncio's combinators: gather, as_completed, wait, shield, TaskGroup.
+//! asyncio's combinators: [`gather`], [`try_gather`], [`as_completed`],
+//! [`wait`], [`shield`], and the futures they return. The functions and the
+//! specific types are also at the crate root; the generic names ([`Next`],
+//! [`Wait`]) live here. `TaskGroup` is in [`group`](crate::group).
 
 mod as_completed;
-mod error_group;
 mod gather;
-mod gather_all;
-mod group;
-mod group_task;
+pub(crate) mod gather_all;
 mod shield;
 mod wait;
 
 pub use as_completed::{as_completed, as_completed_tasks, AsCompleted, Next};
-pub use error_group::ErrorGroup;
 #[doc(hidden)]
 pub use gather::MaybeDone;
 pub use gather_all::{gather, try_gather, Gather, TryGather};
-pub use group::{Join, Spawner, TaskGroup};
-pub use group_task::{Finished, GroupTask, JoinNext};
 pub use shield::{shield, Shield};
 pub use wait::{wait, wait_results, ReturnWhen, Wait};

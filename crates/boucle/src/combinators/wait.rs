@@ -46,7 +46,8 @@ pub enum ReturnWhen {
 /// # Examples
 ///
 /// ```
-/// use boucle::{ReturnWhen, Wait};
+/// use boucle::combinators::Wait;
+/// use boucle::ReturnWhen;
 /// boucle::run(async {
 ///     let waiting: Wait<u8> = boucle::wait(vec![boucle::spawn(async { 7 })], ReturnWhen::AllCompleted, None);
 ///     let (done, _) = waiting.await;

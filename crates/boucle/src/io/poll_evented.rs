@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use mio::event::Source;
 use mio::Interest;
 
-use super::reactor::{Direction, Key};
+use super::reactor::{Direction, IoKey};
 use crate::runtime::context;
 use crate::runtime::core::Core;
 
@@ -46,7 +46,7 @@ use crate::runtime::core::Core;
 /// ```
 pub struct PollEvented<S: Source> {
     source: Option<S>,
-    key: Key,
+    key: IoKey,
     core: Rc<Core>,
 }
 

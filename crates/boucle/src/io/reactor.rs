@@ -81,12 +81,12 @@ struct Slot {
 
 /// A registered source's place in the slab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Key {
+pub(crate) struct IoKey {
     index: u32,
     generation: u32,
 }
 
-impl Key {
+impl IoKey {
     /// The mio token: generation in the high half, index in the low half.
     /// Generations stay below `u32::MAX - 1`, so a token never equals the
     /// driver's own (`usize::MAX`, `usize::MAX - 1`).
@@ -94,8 +94,8 @@ impl Key {
         mio::Token(((self.generation as usize) << 32) | self.index as usize)
     }
 
-    fn from_token(token: usize) -> Key {
-        Key {
+    fn from_token(token: usize) -> IoKey {
+        IoKey {
             index: token as u32,
             generation: (token >> 32) as u32,
         }
@@ -117,7 +117,7 @@ impl Reactor {
         self.live
     }
 
-    pub(crate) fn insert(&mut self) -> Key {
+    pub(crate) fn insert(&mut self) -> IoKey {
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -130,13 +130,13 @@ impl Reactor {
         slot.in_use = true;
         slot.readiness = Ready::EMPTY;
         self.live += 1;
-        Key {
+        IoKey {
             index,
             generation: slot.generation,
         }
     }
 
-    fn slot(&mut self, key: Key) -> Option<&mut Slot> {
+    fn slot(&mut self, key: IoKey) -> Option<&mut Slot> {
         self.slots
             .get_mut(key.index as usize)
             .filter(|s| s.in_use && s.generation == key.generation)
@@ -144,7 +144,7 @@ impl Reactor {
 
     /// Frees a slot; returns its wakers so the caller drops them outside
     /// the reactor's borrow.
-    pub(crate) fn remove(&mut self, key: Key) -> [Option<WakeHandle>; 2] {
+    pub(crate) fn remove(&mut self, key: IoKey) -> [Option<WakeHandle>; 2] {
         let Some(slot) = self.slot(key) else {
             return [None, None];
         };
@@ -158,7 +158,7 @@ impl Reactor {
 
     /// Records an event; pushes the wakers to wake (after the borrow ends).
     pub(crate) fn dispatch(&mut self, token: usize, ready: Ready, wake: &mut Vec<WakeHandle>) {
-        let Some(slot) = self.slot(Key::from_token(token)) else {
+        let Some(slot) = self.slot(IoKey::from_token(token)) else {
             return; // stale: the source was deregistered meanwhile
         };
         slot.readiness.0 |= ready.0;
@@ -174,7 +174,7 @@ impl Reactor {
     /// returned handle (if any) is an old waiter to drop outside the borrow.
     pub(crate) fn poll_ready(
         &mut self,
-        key: Key,
+        key: IoKey,
         dir: Direction,
         cx: &Context<'_>,
     ) -> (Poll<Ready>, Option<WakeHandle>) {
@@ -197,7 +197,7 @@ impl Reactor {
     }
 
     /// An operation in `dir` hit `WouldBlock`: forget that readiness.
-    pub(crate) fn clear(&mut self, key: Key, dir: Direction) {
+    pub(crate) fn clear(&mut self, key: IoKey, dir: Direction) {
         if let Some(slot) = self.slot(key) {
             slot.readiness.0 &= !dir.clearable().0;
         }
@@ -246,7 +246,7 @@ mod tests {
 
     #[test]
     fn tokens_never_collide_with_the_driver_tokens() {
-        let key = Key {
+        let key = IoKey {
             index: u32::MAX,
             generation: MAX_GENERATION - 1,
         };

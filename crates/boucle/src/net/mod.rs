@@ -49,7 +49,7 @@ mod tcp;
 pub mod tokio_io;
 mod udp;
 pub mod unix;
-mod waiters;
+mod wake_set;
 
 pub use addr::{lookup_host, ToSocketAddrs};
 pub use streams::{

@@ -33,7 +33,7 @@ pub(crate) const DEFAULT_MAX_THREADS: usize = 512;
 /// Default time an idle thread waits for work before it exits.
 pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
-type Job = Box<dyn FnOnce() + Send + 'static>;
+use super::remote::Job;
 
 pub(crate) struct BlockingPool {
     inner: Arc<Inner>,

@@ -20,10 +20,10 @@ use super::blocking::BlockingPool;
 use super::driver::{Driver, Park};
 use super::exception;
 use super::shared::Shared;
-use crate::io::reactor::{Direction, Key as IoKey, Reactor, Ready};
+use crate::io::reactor::{Direction, IoKey, Reactor, Ready};
 use crate::task::raw::{self, PollOutcome, TaskRef};
 use crate::task::slab::TaskSlab;
-use crate::task::state::Outcome;
+use crate::task::state::Exit;
 use crate::task::waker::WakeHandle;
 use crate::task::{Task, TaskId, TaskInfo};
 use crate::time::clock::{Clock, TimeBase};
@@ -253,14 +253,14 @@ impl Core {
     fn on_complete(
         &self,
         task: &TaskRef,
-        outcome: Outcome,
+        outcome: Exit,
         unobserved_panic: Option<Box<dyn Any + Send>>,
     ) {
         if let Some(tracer) = &self.tracer {
             let kind = match outcome {
-                Outcome::Done => EventKind::Done,
-                Outcome::Cancelled => EventKind::Cancelled,
-                Outcome::Panicked => EventKind::Panicked,
+                Exit::Done => EventKind::Done,
+                Exit::Cancelled => EventKind::Cancelled,
+                Exit::Panicked => EventKind::Panicked,
             };
             tracer.record(self.clock.now(), task.id(), kind);
         }

@@ -7,7 +7,7 @@
 //!
 //! # The task protocol
 //!
-//! A task is one heap allocation (`raw.rs`): a header, then the future, whose
+//! A task is one heap allocation (`raw/`): a header, then the future, whose
 //! slot later holds the output. The header carries two counts:
 //!
 //! * `refs`, a plain `Cell<u32>` of **loop-local references** (`TaskRef`):
@@ -153,10 +153,16 @@ impl TaskInfo {
 
     /// The name, or `Task-<id>` as asyncio names unnamed tasks.
     pub fn label(&self) -> String {
-        match &self.name {
-            Some(n) => n.to_string(),
-            None => format!("Task-{}", self.id),
-        }
+        label(self.name.as_deref(), self.id)
+    }
+}
+
+/// A task's display name: its name, or `Task-<id>` as asyncio names unnamed
+/// tasks. The one place that decides it (`TaskInfo::label`, the tracer).
+pub(crate) fn label(name: Option<&str>, id: TaskId) -> String {
+    match name {
+        Some(n) => n.to_owned(),
+        None => format!("Task-{id}"),
     }
 }
 

@@ -21,7 +21,7 @@ const JOIN_INTEREST: u32 = 1 << 6;
 /// The output was looked at (`Task::result` / `exception`): a panic in it
 /// counts as observed, and is not reported when the handle is dropped.
 const RETRIEVED: u32 = 1 << 7;
-/// The memory holds a strong count of the loop's `Shared` (see `raw.rs`).
+/// The memory holds a strong count of the loop's `Shared` (see `raw/mod.rs`).
 const HOLDS_SHARED: u32 = 1 << 8;
 /// The task has been polled at least once (tracing uses it).
 const STARTED: u32 = 1 << 9;
@@ -54,9 +54,9 @@ pub(crate) enum RunAction {
     Skip,
 }
 
-/// Outcome kinds recorded by `transition_to_complete`.
+/// How a task ended, recorded by `transition_to_complete`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub(crate) enum Exit {
     Done,
     Cancelled,
     Panicked,
@@ -76,7 +76,7 @@ pub(crate) enum CancelAction {
 
 /// The state word. Loop-thread only (the type is `!Sync` through `Cell`),
 /// except `holds_shared`, which the last waker reads after an acquire fence
-/// on the waker count (see `raw.rs`).
+/// on the waker count (see `raw/mod.rs`).
 pub(crate) struct State(Cell<u32>);
 
 impl State {
@@ -167,12 +167,12 @@ impl State {
     }
 
     /// The future is gone; the result is stored (or dropped if no handle).
-    pub(crate) fn transition_to_complete(&self, outcome: Outcome) {
+    pub(crate) fn transition_to_complete(&self, outcome: Exit) {
         let mut s = (self.get() & !(RUNNING | SCHEDULED | CANCEL_REQUESTED)) | COMPLETE;
         match outcome {
-            Outcome::Done => {}
-            Outcome::Cancelled => s |= CANCELLED,
-            Outcome::Panicked => s |= PANICKED,
+            Exit::Done => {}
+            Exit::Cancelled => s |= CANCELLED,
+            Exit::Panicked => s |= PANICKED,
         }
         self.set(s);
     }
@@ -230,7 +230,7 @@ mod tests {
     fn complete_tasks_are_never_scheduled_or_run() {
         let s = State::new_scheduled();
         let _ = s.transition_to_running();
-        s.transition_to_complete(Outcome::Done);
+        s.transition_to_complete(Exit::Done);
         assert_eq!(s.transition_to_scheduled(), ScheduleAction::Nothing);
         assert_eq!(s.transition_to_running(), RunAction::Skip);
         assert_eq!(s.request_cancel(), CancelAction::Complete);
@@ -243,7 +243,7 @@ mod tests {
         assert_eq!(s.request_cancel(), CancelAction::Schedule);
         assert_eq!(s.request_cancel(), CancelAction::AlreadyRequested);
         assert_eq!(s.transition_to_running(), RunAction::Cancel);
-        s.transition_to_complete(Outcome::Cancelled);
+        s.transition_to_complete(Exit::Cancelled);
         assert!(s.is_cancelled() && s.is_complete() && !s.cancel_requested());
     }
 }

@@ -148,7 +148,8 @@ impl Clock {
             .unwrap_or_else(|| far_future(self.origin))
     }
 
-    /// Ticks of an instant, rounded up so a deadline is never early.
+    /// Ticks of an instant: exact, since both count nanoseconds from the
+    /// same origin (an instant before the origin is tick 0, saturating).
     pub(crate) fn ticks(&self, instant: Instant) -> u64 {
         duration_ticks(instant.saturating_duration_since(self.origin))
     }

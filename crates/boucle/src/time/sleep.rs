@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::clock::{duration_ticks, far_future, NEVER};
-use super::wheel::Key;
+use super::wheel::TimerKey;
 use crate::runtime::context;
 use crate::runtime::core::Core;
 use crate::task::waker::WakeHandle;
@@ -38,15 +38,18 @@ enum When {
 pub struct Sleep {
     when: When,
     core: Option<Rc<Core>>,
-    key: Option<Key>,
+    key: Option<TimerKey>,
     polled: bool,
 }
 
 /// Sleeps for `duration` of loop time (asyncio's `sleep`).
 ///
 /// The delay counts from the loop time of the iteration in which the sleep
-/// is created (loop time is sampled once per iteration), so sleeps created
-/// together with the same duration fire together, in creation order.
+/// is created (loop time is sampled once per iteration; see
+/// [`TimeBase`](crate::time::TimeBase)), so sleeps created together with the
+/// same duration share one deadline. Sleeps with equal deadlines complete in
+/// the order they were first polled (their timers armed), which is their
+/// creation order when each is awaited as it is made.
 ///
 /// # Examples
 ///

@@ -31,7 +31,7 @@ const FREE_PLACE: u16 = EXPIRED_PLACE + 1;
 /// Identifies a timer in the wheel. Stale keys (the timer fired or was
 /// removed, and the slab entry reused) are detected by the generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Key {
+pub(crate) struct TimerKey {
     index: u32,
     generation: u32,
 }
@@ -91,7 +91,7 @@ impl<W> Wheel<W> {
 
     /// Arms a timer. A deadline at or before `elapsed` fires at the next
     /// `advance`.
-    pub(crate) fn insert(&mut self, deadline: u64, payload: W) -> Key {
+    pub(crate) fn insert(&mut self, deadline: u64, payload: W) -> TimerKey {
         let index = if self.free != NIL {
             let i = self.free;
             self.free = self.entries[i as usize].next;
@@ -121,11 +121,11 @@ impl<W> Wheel<W> {
         let generation = e.generation;
         self.len += 1;
         self.link(index);
-        Key { index, generation }
+        TimerKey { index, generation }
     }
 
     /// Disarms a timer; returns its payload if it was still armed.
-    pub(crate) fn remove(&mut self, key: Key) -> Option<W> {
+    pub(crate) fn remove(&mut self, key: TimerKey) -> Option<W> {
         if !self.is_armed(key) {
             return None;
         }
@@ -134,14 +134,14 @@ impl<W> Wheel<W> {
     }
 
     /// Whether `key` names a timer that has neither fired nor been removed.
-    pub(crate) fn is_armed(&self, key: Key) -> bool {
+    pub(crate) fn is_armed(&self, key: TimerKey) -> bool {
         self.entries
             .get(key.index as usize)
             .is_some_and(|e| e.generation == key.generation && e.place != FREE_PLACE)
     }
 
     /// The payload of an armed timer, to refresh it.
-    pub(crate) fn payload_mut(&mut self, key: Key) -> Option<&mut W> {
+    pub(crate) fn payload_mut(&mut self, key: TimerKey) -> Option<&mut W> {
         if !self.is_armed(key) {
             return None;
         }
@@ -390,7 +390,7 @@ mod tests {
         fn matches_btreemap_model(ops in proptest::collection::vec(op(), 1..300)) {
             let mut wheel = Wheel::new();
             let mut model: BTreeMap<(u64, u64), u64> = BTreeMap::new();
-            let mut keys: Vec<(Key, (u64, u64))> = Vec::new();
+            let mut keys: Vec<(TimerKey, (u64, u64))> = Vec::new();
             let mut now = 0u64;
             let mut id = 0u64;
             for op in ops {

@@ -102,10 +102,7 @@ pub struct TaskSpan {
 impl TaskSpan {
     /// `name`, or `Task-<id>` as asyncio names unnamed tasks.
     pub fn label(&self) -> String {
-        match &self.name {
-            Some(n) => n.clone(),
-            None => format!("Task-{}", self.id.as_u64()),
-        }
+        crate::task::label(self.name.as_deref(), self.id)
     }
 }
 

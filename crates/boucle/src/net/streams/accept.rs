@@ -19,7 +19,7 @@ use std::time::Duration;
 use super::server::{Inner, Listener, Server, ServerSocket};
 use super::{StreamReader, StreamWriter};
 use crate::net::addr::resolve;
-use crate::net::waiters::WaitList;
+use crate::net::wake_set::WakeSet;
 use crate::net::{TcpListener, UnixListener};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(10);
@@ -102,11 +102,16 @@ where
                 let fut = handler(StreamReader::new(conn.clone()), StreamWriter::new(conn));
                 inner.active.set(inner.active.get() + 1);
                 let active = Active(inner.clone());
-                drop(crate::spawn(async move {
-                    let _active = active;
-                    let out = fut.await;
-                    out.report(peer.as_deref().unwrap_or("a closed peer"));
-                }));
+                // Named so that `all_tasks()` (and dumps) tell the server's
+                // tasks from the user's own.
+                let handler_task = crate::task::Builder::new()
+                    .name("boucle server connection")
+                    .spawn(async move {
+                        let _active = active;
+                        let out = fut.await;
+                        out.report(peer.as_deref().unwrap_or("a closed peer"));
+                    });
+                drop(handler_task);
             }
             Some(Err(e)) if per_connection(&e) => {}
             Some(Err(e)) => {
@@ -145,7 +150,7 @@ where
         active: Cell::new(0),
         closed: Cell::new(false),
         logged: Cell::new(false),
-        waiters: WaitList::default(),
+        waiters: WakeSet::default(),
         unix_path,
     });
     let handler = Rc::new(handler);

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::conn::{Conn, StreamAddr};
-use crate::net::waiters::WaitList;
+use crate::net::wake_set::WakeSet;
 use crate::net::{TcpListener, UnixListener};
 use crate::task::Task;
 
@@ -95,7 +95,7 @@ pub(super) struct Inner {
     pub(super) active: Cell<usize>,
     pub(super) closed: Cell<bool>,
     pub(super) logged: Cell<bool>,
-    pub(super) waiters: WaitList,
+    pub(super) waiters: WakeSet,
     pub(super) unix_path: Option<PathBuf>,
 }
 

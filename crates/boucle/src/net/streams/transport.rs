@@ -18,7 +18,7 @@ use std::task::{ready, Context, Poll};
 
 use super::conn::Conn;
 use super::writer::{DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
-use crate::net::waiters::WaitList;
+use crate::net::wake_set::WakeSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum State {
@@ -64,12 +64,12 @@ impl StoredError {
 
 /// The write queue: `data[head..]` is pending.
 #[derive(Default)]
-pub(super) struct Queue {
+pub(super) struct WriteQueue {
     data: Vec<u8>,
     head: usize,
 }
 
-impl Queue {
+impl WriteQueue {
     pub(super) fn len(&self) -> usize {
         self.data.len() - self.head
     }
@@ -100,35 +100,35 @@ impl Queue {
     }
 }
 
-pub(super) struct Shared {
+pub(super) struct Transport {
     pub(super) conn: Rc<Conn>,
-    pub(super) queue: RefCell<Queue>,
+    pub(super) queue: RefCell<WriteQueue>,
     pub(super) high: Cell<usize>,
     pub(super) low: Cell<usize>,
     pub(super) paused: Cell<bool>,
     pub(super) flushing: Cell<bool>,
     pub(super) state: Cell<State>,
     pub(super) error: Cell<Option<StoredError>>,
-    pub(super) waiters: WaitList,
+    pub(super) waiters: WakeSet,
 }
 
-impl Shared {
-    pub(super) fn new(conn: Rc<Conn>) -> Shared {
-        Shared {
+impl Transport {
+    pub(super) fn new(conn: Rc<Conn>) -> Transport {
+        Transport {
             conn,
-            queue: RefCell::new(Queue::default()),
+            queue: RefCell::new(WriteQueue::default()),
             high: Cell::new(DEFAULT_HIGH_WATER),
             low: Cell::new(DEFAULT_LOW_WATER),
             paused: Cell::new(false),
             flushing: Cell::new(false),
             state: Cell::new(State::Open),
             error: Cell::new(None),
-            waiters: WaitList::default(),
+            waiters: WakeSet::default(),
         }
     }
 }
 
-impl Shared {
+impl Transport {
     pub(super) fn accepts_writes(&self) -> bool {
         if self.error.get().is_some() {
             return false;
@@ -194,11 +194,14 @@ impl Shared {
         }
         self.flushing.set(true);
         let shared = self.clone();
-        drop(crate::spawn(async move {
-            std::future::poll_fn(|cx| shared.poll_flush_queue(cx)).await;
-            shared.flushing.set(false);
-            shared.after_flush();
-        }));
+        let flusher = crate::task::Builder::new()
+            .name("boucle stream writer flush")
+            .spawn(async move {
+                std::future::poll_fn(|cx| shared.poll_flush_queue(cx)).await;
+                shared.flushing.set(false);
+                shared.after_flush();
+            });
+        drop(flusher);
     }
 
     /// Writes the queue out. Ready when it is empty or the connection

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::task::{ready, Context, Poll};
 
 use super::conn::{Conn, StreamAddr};
-use super::transport::{Shared, State};
+use super::transport::{State, Transport};
 
 /// The default high-water mark of a [`StreamWriter`] (asyncio's, 64 KiB).
 ///
@@ -58,7 +58,7 @@ pub const DEFAULT_LOW_WATER: usize = DEFAULT_HIGH_WATER / 4;
 /// });
 /// ```
 pub struct StreamWriter {
-    shared: Rc<Shared>,
+    shared: Rc<Transport>,
     /// The wait-list slot of `AsyncWrite`'s polls.
     poll_key: Option<usize>,
 }
@@ -66,7 +66,7 @@ pub struct StreamWriter {
 impl StreamWriter {
     pub(crate) fn new(conn: Rc<Conn>) -> StreamWriter {
         StreamWriter {
-            shared: Rc::new(Shared::new(conn)),
+            shared: Rc::new(Transport::new(conn)),
             poll_key: None,
         }
     }
@@ -299,7 +299,7 @@ impl StreamWriter {
 /// Cancel-safe.
 #[must_use = "futures do nothing unless you .await them"]
 pub struct Drain<'a> {
-    shared: &'a Rc<Shared>,
+    shared: &'a Rc<Transport>,
     key: Option<usize>,
 }
 
@@ -344,7 +344,7 @@ impl fmt::Debug for Drain<'_> {
 /// Cancel-safe.
 #[must_use = "futures do nothing unless you .await them"]
 pub struct WaitClosed<'a> {
-    shared: &'a Rc<Shared>,
+    shared: &'a Rc<Transport>,
     key: Option<usize>,
 }
 

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::order::Order;
-use super::state::Core;
+use super::state::QueueCore;
 use super::BaseQueue;
 use crate::sync::error::QueueShutDown;
 use crate::sync::wait_list::WaitKey;
@@ -18,12 +18,12 @@ use crate::sync::wait_list::WaitKey;
 /// next getter or back to the head of the queue.
 #[must_use = "futures do nothing unless you .await them"]
 pub struct Get<'a, T, O: Order<T>> {
-    core: &'a Core<T, O>,
+    core: &'a QueueCore<T, O>,
     key: Option<WaitKey>,
 }
 
 impl<'a, T, O: Order<T>> Get<'a, T, O> {
-    pub(super) fn new(core: &'a Core<T, O>) -> Self {
+    pub(super) fn new(core: &'a QueueCore<T, O>) -> Self {
         Get { core, key: None }
     }
 }
@@ -62,13 +62,13 @@ impl<T, O: Order<T>> fmt::Debug for Get<'_, T, O> {
 /// Cancel-safe: dropped before it completes, it has inserted nothing.
 #[must_use = "futures do nothing unless you .await them"]
 pub struct Put<'a, T, O: Order<T>> {
-    core: &'a Core<T, O>,
+    core: &'a QueueCore<T, O>,
     item: Option<T>,
     key: Option<WaitKey>,
 }
 
 impl<'a, T, O: Order<T>> Put<'a, T, O> {
-    pub(super) fn new(core: &'a Core<T, O>, item: T) -> Self {
+    pub(super) fn new(core: &'a QueueCore<T, O>, item: T) -> Self {
         Put {
             core,
             item: Some(item),
@@ -112,12 +112,12 @@ impl<T, O: Order<T>> fmt::Debug for Put<'_, T, O> {
 /// Cancel-safe.
 #[must_use = "futures do nothing unless you .await them"]
 pub struct Join<'a, T, O: Order<T>> {
-    core: &'a Core<T, O>,
+    core: &'a QueueCore<T, O>,
     key: Option<WaitKey>,
 }
 
 impl<'a, T, O: Order<T>> Join<'a, T, O> {
-    pub(super) fn new(core: &'a Core<T, O>) -> Self {
+    pub(super) fn new(core: &'a QueueCore<T, O>) -> Self {
         Join { core, key: None }
     }
 }

@@ -34,7 +34,7 @@ use std::rc::Rc;
 
 pub use self::futures::{Get, Join, Put, QueueStream};
 pub use self::order::{Fifo, Lifo, Order, Priority};
-use self::state::Core;
+use self::state::QueueCore;
 use super::error::{GetNowaitError, PutNowaitError, TaskDoneError};
 
 /// A first-in, first-out queue (asyncio's `Queue`). See [`BaseQueue`] for
@@ -109,7 +109,7 @@ pub type PriorityQueue<T> = BaseQueue<T, Priority>;
 /// 3.13). Cloning gives another handle to the same queue (an `Rc` clone).
 /// A queue is also a stream of its items: [`stream`](BaseQueue::stream).
 pub struct BaseQueue<T, O: Order<T>> {
-    core: Rc<Core<T, O>>,
+    core: Rc<QueueCore<T, O>>,
 }
 
 /// A snapshot of a queue (trio's `statistics()`).
@@ -179,7 +179,7 @@ impl<T: Ord> BaseQueue<T, Priority> {
 impl<T, O: Order<T>> BaseQueue<T, O> {
     fn with_order(maxsize: usize) -> Self {
         BaseQueue {
-            core: Rc::new(Core::new(maxsize)),
+            core: Rc::new(QueueCore::new(maxsize)),
         }
     }
 

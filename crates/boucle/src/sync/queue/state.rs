@@ -41,7 +41,7 @@ use crate::sync::error::{
 use crate::sync::wait_list::{wake_all, Polled, WaitKey, WaitList};
 use crate::task::waker::WakeHandle;
 
-pub(crate) struct Core<T, O: Order<T>> {
+pub(crate) struct QueueCore<T, O: Order<T>> {
     state: RefCell<State<T, O>>,
 }
 
@@ -147,9 +147,9 @@ impl<T, O: Order<T>> State<T, O> {
     }
 }
 
-impl<T, O: Order<T>> Core<T, O> {
-    pub(crate) fn new(maxsize: usize) -> Core<T, O> {
-        Core {
+impl<T, O: Order<T>> QueueCore<T, O> {
+    pub(crate) fn new(maxsize: usize) -> QueueCore<T, O> {
+        QueueCore {
             state: RefCell::new(State {
                 items: O::Items::default(),
                 maxsize,

@@ -23,7 +23,7 @@ use crate::runtime::{context, shared::Shared};
 use crate::task::error::TaskError;
 use crate::task::refcount::WakerCount;
 use crate::task::slab::{class_of, TaskSlab};
-use crate::task::state::{Outcome, State};
+use crate::task::state::{Exit, State};
 use crate::task::TaskId;
 
 #[repr(C)]
@@ -222,9 +222,9 @@ unsafe fn complete<F: Future + 'static>(
     // SAFETY: the caller holds a reference.
     let header = unsafe { ptr.as_ref() };
     let outcome = match &result {
-        Ok(_) => Outcome::Done,
-        Err(e) if e.is_cancelled() => Outcome::Cancelled,
-        Err(_) => Outcome::Panicked,
+        Ok(_) => Exit::Done,
+        Err(e) if e.is_cancelled() => Exit::Cancelled,
+        Err(_) => Exit::Panicked,
     };
     let mut unobserved_panic = None;
     if header.state.has_join_interest() {

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::task::{Context, Waker};
 
 use super::refcount::{WakerCount, MAX_REFS};
-use super::state::{CancelAction, Outcome, RunAction, ScheduleAction, State};
+use super::state::{CancelAction, Exit, RunAction, ScheduleAction, State};
 use super::waker::WakeHandle;
 use super::TaskId;
 use crate::runtime::{context, shared::Shared};
@@ -63,7 +63,7 @@ pub(crate) enum PollOutcome {
     /// Completed; carries a panic payload that nobody can observe (the
     /// handle is gone), for the loop's exception handler.
     Complete {
-        outcome: Outcome,
+        outcome: Exit,
         unobserved_panic: Option<Box<dyn Any + Send>>,
     },
 }

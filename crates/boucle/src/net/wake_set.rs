@@ -1,4 +1,4 @@
-//! `WaitList`: tasks waiting for a condition of a stream or server (the
+//! `WakeSet`: tasks waiting for a condition of a stream or server (the
 //! writer's drain, a server's close). Each waiting future owns a slot, so
 //! any number can wait, a dropped future leaves nothing behind, and a wake
 //! reaches every waiter (each one re-checks its condition).
@@ -9,7 +9,7 @@ use std::task::Context;
 use crate::task::waker::WakeHandle;
 
 #[derive(Default)]
-pub(crate) struct WaitList {
+pub(crate) struct WakeSet {
     slots: RefCell<Slots>,
 }
 
@@ -20,7 +20,7 @@ struct Slots {
     waiting: usize,
 }
 
-impl WaitList {
+impl WakeSet {
     /// Remembers `cx` in the slot `key` (taking a slot when `None`).
     pub(crate) fn register(&self, key: &mut Option<usize>, cx: &Context<'_>) {
         let old = {

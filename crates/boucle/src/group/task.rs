@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
-use super::group::{GroupState, TaskGroup};
+use super::{GroupState, TaskGroup};
 use crate::task::{TaskError, TaskId};
 
 /// The handle of a [`TaskGroup`] child, from [`TaskGroup::spawn`]: its id,

@@ -1,6 +1,7 @@
-//! `TaskGroup`: structured concurrency (asyncio's `TaskGroup`). Its
-//! children's handles and `join_next` are in `group_task.rs`, the errors of
-//! a failed group in `error_group.rs`.
+//! Structured concurrency: [`TaskGroup`] (asyncio's `TaskGroup`), the
+//! handles of its children ([`GroupTask`]), [`join_next`](TaskGroup::join_next)
+//! and [`ErrorGroup`] (asyncio's `ExceptionGroup`). `TaskGroup` and
+//! `ErrorGroup` are also at the crate root.
 //!
 //! The group's state is shared (`Rc<RefCell<..>>`) by the group, its
 //! `Join` future, and, weakly, by `Spawner`s and the children's wrappers.
@@ -22,9 +23,13 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
-use super::error_group::ErrorGroup;
-use super::gather_all::{Children, Failure};
-use super::group_task::{GroupTask, JoinNext};
+mod error;
+mod task;
+
+pub use error::ErrorGroup;
+pub use task::{Finished, GroupTask, JoinNext};
+
+use crate::combinators::gather_all::{Children, Failure};
 use crate::task::TaskError;
 
 /// Runs child tasks that return `Result<T, E>` as one unit (asyncio's
@@ -378,7 +383,7 @@ where
     E: 'static,
     F: Future<Output = Result<T, E>> + 'static,
 {
-    let child = Child {
+    let child = Member {
         future,
         group: Rc::downgrade(state),
     };
@@ -463,14 +468,14 @@ impl<T, E> fmt::Debug for Spawner<T, E> {
 
 pin_project_lite::pin_project! {
     /// A child's future: tells the group when it fails.
-    struct Child<F, T, E> {
+    struct Member<F, T, E> {
         #[pin]
         future: F,
         group: Weak<RefCell<GroupState<T, E>>>,
     }
 }
 
-impl<F, T, E> Future for Child<F, T, E>
+impl<F, T, E> Future for Member<F, T, E>
 where
     F: Future<Output = Result<T, E>>,
     T: 'static,
@@ -532,7 +537,7 @@ fn spawn_abort<T: 'static, E: 'static>(group: &Weak<RefCell<GroupState<T, E>>>) 
 ///         boucle::sleep(Duration::from_secs(60)).await;
 ///         Ok(())
 ///     });
-///     let join: boucle::Join<(), ()> = group.join();
+///     let join: boucle::group::Join<(), ()> = group.join();
 ///     // Giving up on the join cancels the child.
 ///     assert!(boucle::timeout(Duration::from_secs(1), join).await.is_err());
 /// });
