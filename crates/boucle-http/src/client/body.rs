@@ -137,7 +137,7 @@ impl Stream for RawBody {
                 }
                 Poll::Ready(Some(Err(e))) => {
                     this.abandon();
-                    let message = if e.is_incomplete_message() {
+                    let message = if e.is_incomplete_message() || ended_early(&e) {
                         format!("{} closed the connection in the middle of the body", this.host)
                     } else {
                         format!("reading the body from {} failed", this.host)
@@ -160,6 +160,20 @@ impl Stream for RawBody {
             }
         }
     }
+}
+
+/// Whether an error comes from the stream ending before the body did.
+fn ended_early(e: &hyper::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::UnexpectedEof)
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// [`RawBody`] with `io::Error`s, for the decoders.
