@@ -68,7 +68,7 @@ impl<T> BoucleIo<T> {
     /// # Examples
     ///
     /// ```
-    /// let io = boucle_http::rt::BoucleIo::without_vectored_writes(futures_util::io::Cursor::new(Vec::new()));
+    /// let io = boucle_http::rt::BoucleIo::without_vectored_writes(futures_util::io::Cursor::new(Vec::<u8>::new()));
     /// assert!(io.into_inner().into_inner().is_empty());
     /// ```
     pub fn without_vectored_writes(inner: T) -> BoucleIo<T> {
