@@ -41,30 +41,30 @@ pub struct FetchArgs {
     #[arg(short = 'i', long = "input", value_name = "FILE|-")]
     input: Option<String>,
     /// Fetch at most N URLs at once
-    #[arg(short = 'c', long = "concurrency", value_name = "N", default_value_t = 32,
+    #[arg(short = 'c', long = "concurrency", value_name = "N", default_value_t = 32, allow_hyphen_values = true,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     concurrency: u32,
     /// At most N connections to one host
-    #[arg(long = "per-host", value_name = "N", default_value_t = 8,
+    #[arg(long = "per-host", value_name = "N", default_value_t = 8, allow_hyphen_values = true,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     per_host: u32,
     /// Time limit of one attempt, in seconds (connect, headers, body)
-    #[arg(long = "timeout", value_name = "SECS", default_value = "30", value_parser = parse_secs)]
+    #[arg(long = "timeout", value_name = "SECS", default_value = "30", value_parser = parse_secs, allow_hyphen_values = true)]
     timeout: f64,
     /// Time limit for opening a connection, in seconds
-    #[arg(long = "connect-timeout", value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    #[arg(long = "connect-timeout", value_name = "SECS", default_value = "10", value_parser = parse_secs, allow_hyphen_values = true)]
     connect_timeout: f64,
     /// Retries after a connect error, a 429 or a 5xx (backoff with jitter,
     /// or the server's Retry-After up to 60 s)
-    #[arg(long = "retries", value_name = "N", default_value_t = 2,
+    #[arg(long = "retries", value_name = "N", default_value_t = 2, allow_hyphen_values = true,
           value_parser = clap::value_parser!(u32).range(0..=100))]
     retries: u32,
     /// Follow at most N redirects
-    #[arg(long = "max-redirects", value_name = "N", default_value_t = 10,
+    #[arg(long = "max-redirects", value_name = "N", default_value_t = 10, allow_hyphen_values = true,
           value_parser = clap::value_parser!(u32).range(0..=1000))]
     max_redirects: u32,
     /// Refuse bodies larger than BYTES (suffixes K, M, G: KiB, MiB, GiB)
-    #[arg(long = "max-body", value_name = "BYTES", default_value = "100M", value_parser = parse_bytes)]
+    #[arg(long = "max-body", value_name = "BYTES", default_value = "100M", value_parser = parse_bytes, allow_hyphen_values = true)]
     max_body: u64,
     /// Save each body in DIR under a safe, unique name (created if missing)
     #[arg(long = "out", value_name = "DIR")]
