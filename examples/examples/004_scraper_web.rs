@@ -14,6 +14,10 @@ fn main() -> std::io::Result<()> {
         urls = scraper_web::seed_urls();
     }
     // if __name__ == "__main__": asyncio.run(main()), timed with time.time()
-    boucle::run(scraper_web::main(Console::stdout(), urls, std::time::Instant::now))?;
+    boucle::run(scraper_web::main(
+        Console::stdout(),
+        urls,
+        std::time::Instant::now,
+    ))?;
     Ok(())
 }

@@ -67,6 +67,8 @@ fn main() -> std::io::Result<()> {
                 report.dropped
             );
         }
-        running.await.map_err(|e| std::io::Error::other(e.to_string()))?
+        running
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?
     })
 }

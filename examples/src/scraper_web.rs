@@ -86,12 +86,12 @@ pub enum Resultat {
 
 /// The seed's nine URLs (its three sites, three times).
 pub fn seed_urls() -> Vec<String> {
-    let urls = ["https://example.com", "https://python.org", "https://github.com"];
-    urls.iter()
-        .cycle()
-        .take(9)
-        .map(|u| u.to_string())
-        .collect()
+    let urls = [
+        "https://example.com",
+        "https://python.org",
+        "https://github.com",
+    ];
+    urls.iter().cycle().take(9).map(|u| u.to_string()).collect()
 }
 
 /// `async def telecharger_page(session, url)`: downloads one page.
@@ -142,8 +142,12 @@ pub async fn main(
     console.println("=== Résultats ===")?;
     for res in &resultats {
         match res {
-            Resultat::Succes { url, taille } => console.println(format_args!("✓ {url}: {taille} bytes"))?,
-            Resultat::Erreur { url, erreur } => console.println(format_args!("✗ {url}: {erreur}"))?,
+            Resultat::Succes { url, taille } => {
+                console.println(format_args!("✓ {url}: {taille} bytes"))?
+            }
+            Resultat::Erreur { url, erreur } => {
+                console.println(format_args!("✗ {url}: {erreur}"))?
+            }
         }
     }
 

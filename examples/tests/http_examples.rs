@@ -38,7 +38,11 @@ async fn pages() -> SocketAddr {
 }
 
 fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -55,25 +59,45 @@ fn scraper_web_gathers_a_result_per_url_in_order() {
             "pas une url".to_string(),
             format!("http://{addr}/manquante"),
         ];
-        scraper_web::main(console, urls, Instant::now).await.unwrap()
+        scraper_web::main(console, urls, Instant::now)
+            .await
+            .unwrap()
     });
     assert_eq!(results.len(), 6);
     assert!(matches!(&results[0], Resultat::Succes { taille: 3, .. }));
-    assert!(matches!(&results[1], Resultat::Succes { taille: 10_000, .. }));
-    assert!(matches!(&results[2], Resultat::Erreur { erreur, .. } if erreur.contains("cannot connect")));
+    assert!(matches!(
+        &results[1],
+        Resultat::Succes { taille: 10_000, .. }
+    ));
+    assert!(
+        matches!(&results[2], Resultat::Erreur { erreur, .. } if erreur.contains("cannot connect"))
+    );
     // len(contenu) counts characters, not bytes.
     assert!(matches!(&results[3], Resultat::Succes { taille: 2, .. }));
-    assert!(matches!(&results[4], Resultat::Erreur { erreur, .. } if erreur.contains("invalid URL")));
+    assert!(
+        matches!(&results[4], Resultat::Erreur { erreur, .. } if erreur.contains("invalid URL"))
+    );
     // No raise_for_status in the seed: a 404 page is a page.
     assert!(matches!(&results[5], Resultat::Succes { taille: 11, .. }));
     let lines = captured.lines();
     assert_eq!(lines[0], "Téléchargement des pages...");
     assert_eq!(lines[1], "");
     assert_eq!(lines[2], "=== Résultats ===");
-    assert!(lines[3].starts_with("✓ http://") && lines[3].ends_with("/a: 3 bytes"), "{}", lines[3]);
-    assert!(lines[5].starts_with(&format!("✗ http://127.0.0.1:{port}/: cannot connect")), "{}", lines[5]);
+    assert!(
+        lines[3].starts_with("✓ http://") && lines[3].ends_with("/a: 3 bytes"),
+        "{}",
+        lines[3]
+    );
+    assert!(
+        lines[5].starts_with(&format!("✗ http://127.0.0.1:{port}/: cannot connect")),
+        "{}",
+        lines[5]
+    );
     assert_eq!(lines[9], "");
-    let total = lines[10].strip_prefix("Temps total: ").and_then(|t| t.strip_suffix('s')).unwrap();
+    let total = lines[10]
+        .strip_prefix("Temps total: ")
+        .and_then(|t| t.strip_suffix('s'))
+        .unwrap();
     let secs: f64 = total.parse().unwrap();
     assert!(secs < 5.0, "{}", lines[10]);
     assert_eq!(lines.len(), 11);
@@ -114,7 +138,10 @@ fn the_scraper_binary_takes_its_urls_from_the_command_line() {
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines[..3], ["Téléchargement des pages...", "", "=== Résultats ==="]);
+    assert_eq!(
+        lines[..3],
+        ["Téléchargement des pages...", "", "=== Résultats ==="]
+    );
     assert_eq!(lines[3], format!("✓ http://{addr}/a: 3 bytes"));
     assert_eq!(lines[4], format!("✓ http://{addr}/big: 10000 bytes"));
     assert!(lines[6].starts_with("Temps total: "), "{stdout}");
@@ -130,13 +157,20 @@ fn the_hello_server_serves_http1_and_h2c_then_stops_gracefully() {
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
-    let url = first.trim().strip_prefix("listening on ").unwrap().to_string();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
     boucle::run(async move {
         let h1 = boucle_http::Client::new();
         let r = h1.get(&url).send().await.unwrap();
         assert_eq!(r.version(), http::Version::HTTP_11);
         assert_eq!(r.text().await.unwrap(), "Hello, World!");
-        let h2 = boucle_http::Client::builder().http2_prior_knowledge().build().unwrap();
+        let h2 = boucle_http::Client::builder()
+            .http2_prior_knowledge()
+            .build()
+            .unwrap();
         for _ in 0..2 {
             let r = h2.get(&url).send().await.unwrap();
             assert_eq!(r.version(), http::Version::HTTP_2);

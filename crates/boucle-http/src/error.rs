@@ -212,7 +212,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)?;
         // The causes, each once: hyper's and rustls's messages are short.
-        let mut cause = self.source.as_deref().map(|e| e as &(dyn StdError + 'static));
+        let mut cause = self
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static));
         let mut last = String::new();
         while let Some(e) = cause {
             let text = e.to_string();
@@ -253,7 +256,11 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         let e = Error::new(ErrorKind::Connect, "cannot connect to 127.0.0.1:9").with_source(io);
         assert_eq!(e.to_string(), "cannot connect to 127.0.0.1:9: refused");
-        let t = Error::timeout(TimeoutKind::Read, Duration::from_millis(50), "waiting for x");
+        let t = Error::timeout(
+            TimeoutKind::Read,
+            Duration::from_millis(50),
+            "waiting for x",
+        );
         assert_eq!(t.to_string(), "read timeout (50 ms) waiting for x");
         assert_eq!(human(Duration::from_secs(2)), "2 s");
         assert_eq!(human(Duration::from_millis(1500)), "1.500 s");

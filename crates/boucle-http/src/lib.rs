@@ -76,8 +76,8 @@ pub mod server;
 pub mod tls;
 
 pub use client::{
-    BodyStream, Client, ClientBuilder, ClientTimeout, IntoUrl, PoolStats, RequestBuilder,
-    Response, USER_AGENT,
+    BodyStream, Client, ClientBuilder, ClientTimeout, IntoUrl, PoolStats, RequestBuilder, Response,
+    USER_AGENT,
 };
 pub use error::{Error, ErrorKind, TimeoutKind};
 pub use server::serve;

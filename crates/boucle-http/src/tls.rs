@@ -74,8 +74,11 @@ pub(crate) fn client_config(
 pub(crate) fn server_name(host: &url::Host<&str>) -> Result<ServerName<'static>, Error> {
     match host {
         url::Host::Domain(d) => ServerName::try_from(d.to_string()).map_err(|e| {
-            Error::new(ErrorKind::InvalidUrl, format!("{d:?} is not a valid TLS server name"))
-                .with_source(e)
+            Error::new(
+                ErrorKind::InvalidUrl,
+                format!("{d:?} is not a valid TLS server name"),
+            )
+            .with_source(e)
         }),
         url::Host::Ipv4(ip) => Ok(ServerName::IpAddress(std::net::IpAddr::V4(*ip).into())),
         url::Host::Ipv6(ip) => Ok(ServerName::IpAddress(std::net::IpAddr::V6(*ip).into())),

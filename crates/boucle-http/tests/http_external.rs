@@ -12,7 +12,9 @@ use common::{body_of_size, nginx_server, python_server, TempDir};
 
 /// Files `f0.txt` ... of sizes 0, 1, 1000, ... in `root`.
 fn generate_tree(root: &Path) -> Vec<(String, usize)> {
-    let sizes = [0usize, 1, 100, 1000, 4096, 10_000, 65_537, 250_000, 1_000_000];
+    let sizes = [
+        0usize, 1, 100, 1000, 4096, 10_000, 65_537, 250_000, 1_000_000,
+    ];
     let mut files = Vec::new();
     for (i, &n) in sizes.iter().enumerate() {
         let name = format!("f{i}.txt");
@@ -46,10 +48,18 @@ fn python_http_server() {
             assert_eq!(body, body_of_size(size));
         }
         // A directory without its slash: Python redirects (301) to it.
-        let r = client.get(format!("http://{addr}/sub")).send().await.unwrap();
+        let r = client
+            .get(format!("http://{addr}/sub"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.url().path(), "/sub/");
         assert_eq!(r.text().await.unwrap(), "<h1>sub</h1>");
-        let r = client.get(format!("http://{addr}/missing")).send().await.unwrap();
+        let r = client
+            .get(format!("http://{addr}/missing"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 404);
     });
 }
@@ -84,8 +94,16 @@ fn nginx_keep_alive_gzip_and_ipv6() {
         // nginx compresses text/plain for clients that accept gzip: the
         // body read is the decoded one.
         let raw = Client::builder().decompress(false).build().unwrap();
-        let r = raw.get(format!("http://127.0.0.1:{port}/f5.txt")).send().await.unwrap();
-        assert_eq!(r.headers().get("content-encoding").map(|v| v.as_bytes()), None, "not asked");
+        let r = raw
+            .get(format!("http://127.0.0.1:{port}/f5.txt"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.headers().get("content-encoding").map(|v| v.as_bytes()),
+            None,
+            "not asked"
+        );
         let r = raw
             .get(format!("http://127.0.0.1:{port}/f5.txt"))
             .header("accept-encoding", "gzip")
@@ -95,11 +113,19 @@ fn nginx_keep_alive_gzip_and_ipv6() {
         assert_eq!(r.headers()["content-encoding"], "gzip");
         let packed = r.bytes().await.unwrap();
         assert!(packed.len() < 10_000, "gzip made {} bytes", packed.len());
-        let decoded = client.get(format!("http://127.0.0.1:{port}/f5.txt")).send().await.unwrap();
+        let decoded = client
+            .get(format!("http://127.0.0.1:{port}/f5.txt"))
+            .send()
+            .await
+            .unwrap();
         assert!(decoded.headers().get("content-encoding").is_none());
         assert_eq!(decoded.bytes().await.unwrap(), body_of_size(10_000));
         if ipv6 {
-            let r = client.get(format!("http://[::1]:{port}/f3.txt")).send().await.unwrap();
+            let r = client
+                .get(format!("http://[::1]:{port}/f3.txt"))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.bytes().await.unwrap(), body_of_size(1000));
         }
     });

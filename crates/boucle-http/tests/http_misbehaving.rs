@@ -49,7 +49,11 @@ async fn read_request(s: &mut TcpStream) -> Option<String> {
     let head = String::from_utf8_lossy(&data[..head_end]).to_string();
     let len: usize = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap_or(0))
+        })
         .unwrap_or(0);
     while data.len() < head_end + len {
         let n = s.read(&mut buf).await.ok()?;
@@ -65,7 +69,10 @@ const OK_HELLO: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 
 #[test]
 fn headers_that_never_come_time_out() {
-    let rt = boucle::Runtime::builder().virtual_time(true).build().unwrap();
+    let rt = boucle::Runtime::builder()
+        .virtual_time(true)
+        .build()
+        .unwrap();
     rt.block_on(async {
         let addr = raw_server(|mut s, _| async move {
             read_request(&mut s).await;
@@ -77,21 +84,33 @@ fn headers_that_never_come_time_out() {
             .build()
             .unwrap();
         let start = boucle::now();
-        let err = client.get(format!("http://{addr}/")).send().await.unwrap_err();
+        let err = client
+            .get(format!("http://{addr}/"))
+            .send()
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Timeout(TimeoutKind::Read), "{err}");
         assert_eq!(boucle::now() - start, Duration::from_millis(250));
         let text = err.to_string();
-        assert!(text.contains("response headers") && text.contains(&addr.to_string()), "{text}");
+        assert!(
+            text.contains("response headers") && text.contains(&addr.to_string()),
+            "{text}"
+        );
     });
 }
 
 #[test]
 fn a_body_that_stalls_times_out_between_reads() {
-    let rt = boucle::Runtime::builder().virtual_time(true).build().unwrap();
+    let rt = boucle::Runtime::builder()
+        .virtual_time(true)
+        .build()
+        .unwrap();
     rt.block_on(async {
         let addr = raw_server(|mut s, _| async move {
             read_request(&mut s).await;
-            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789").await.unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+                .await
+                .unwrap();
             // Ten more bytes every 100 ms, then nothing.
             for _ in 0..3 {
                 boucle::sleep(Duration::from_millis(100)).await;
@@ -129,13 +148,17 @@ async fn a_reset_in_mid_body_is_a_body_error() {
         // the kernel send a RST instead of a FIN.
         let mut some = [0u8; 8];
         let _ = s.read(&mut some).await;
-        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n").await.unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+            .await
+            .unwrap();
         s.write_all(&[b'x'; 1000]).await.unwrap();
         boucle::sleep(Duration::from_millis(20)).await;
         drop(s);
     })
     .await;
-    let r = boucle_http::get(format!("http://{addr}/a-request-longer-than-8-bytes")).await.unwrap();
+    let r = boucle_http::get(format!("http://{addr}/a-request-longer-than-8-bytes"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let err = r.bytes().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Body, "{err}");
@@ -146,12 +169,23 @@ async fn a_reset_in_mid_body_is_a_body_error() {
 async fn a_body_cut_short_by_a_close_is_a_body_error() {
     let addr = raw_server(|mut s, _| async move {
         read_request(&mut s).await;
-        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nonly twenty bytes...").await.unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nonly twenty bytes...")
+            .await
+            .unwrap();
     })
     .await;
-    let err = boucle_http::get(format!("http://{addr}/")).await.unwrap().bytes().await.unwrap_err();
+    let err = boucle_http::get(format!("http://{addr}/"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Body, "{err}");
-    assert!(err.to_string().contains("closed the connection in the middle of the body"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("closed the connection in the middle of the body"),
+        "{err}"
+    );
 }
 
 #[boucle::test]
@@ -161,7 +195,9 @@ async fn garbage_instead_of_a_response() {
         s.write_all(b"HELLO THERE\r\n\r\n").await.unwrap();
     })
     .await;
-    let err = boucle_http::get(format!("http://{addr}/")).await.unwrap_err();
+    let err = boucle_http::get(format!("http://{addr}/"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Request, "{err}");
     assert!(err.to_string().contains("invalid response"), "{err}");
 }
@@ -171,7 +207,9 @@ async fn a_body_over_the_cap_without_a_length_is_cut_off() {
     let addr = raw_server(|mut s, _| async move {
         read_request(&mut s).await;
         // No Content-Length: the body runs until the close.
-        s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n").await.unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
         for _ in 0..100 {
             if s.write_all(&[b'y'; 10_000]).await.is_err() {
                 return;
@@ -180,10 +218,24 @@ async fn a_body_over_the_cap_without_a_length_is_cut_off() {
     })
     .await;
     let client = Client::builder().max_body_size(50_000).build().unwrap();
-    let err = client.get(format!("http://{addr}/")).send().await.unwrap().bytes().await.unwrap_err();
+    let err = client
+        .get(format!("http://{addr}/"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BodyTooLarge, "{err}");
     let client = Client::builder().max_body_size(2_000_000).build().unwrap();
-    let all = client.get(format!("http://{addr}/")).send().await.unwrap().bytes().await.unwrap();
+    let all = client
+        .get(format!("http://{addr}/"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(all.len(), 1_000_000);
 }
 
@@ -221,11 +273,25 @@ async fn a_post_that_may_have_reached_the_server_is_not_retried() {
     let connections = Rc::new(Cell::new(0));
     let addr = closes_on_reuse(connections.clone()).await;
     let client = Client::new();
-    let first = client.post(format!("http://{addr}/")).body("one").send().await.unwrap();
+    let first = client
+        .post(format!("http://{addr}/"))
+        .body("one")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.text().await.unwrap(), "hello");
-    let err = client.post(format!("http://{addr}/")).body("two").send().await.unwrap_err();
+    let err = client
+        .post(format!("http://{addr}/"))
+        .body("two")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Request, "{err}");
-    assert!(err.to_string().contains("closed the connection before responding"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("closed the connection before responding"),
+        "{err}"
+    );
     assert_eq!(connections.get(), 1, "a POST is not sent twice");
 }
 
@@ -283,9 +349,27 @@ async fn status_codes_are_responses_with_their_headers() {
     })
     .await;
     let client = Client::new();
-    assert_eq!(client.get(format!("http://{addr}/")).send().await.unwrap().status(), 503);
+    assert_eq!(
+        client
+            .get(format!("http://{addr}/"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
     let r = client.get(format!("http://{addr}/")).send().await.unwrap();
     assert_eq!(r.status(), 429);
     assert_eq!(r.headers()["retry-after"], "7");
-    assert_eq!(client.get(format!("http://{addr}/")).send().await.unwrap().text().await.unwrap(), "hello");
+    assert_eq!(
+        client
+            .get(format!("http://{addr}/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "hello"
+    );
 }

@@ -138,7 +138,10 @@ impl Stream for RawBody {
                 Poll::Ready(Some(Err(e))) => {
                     this.abandon();
                     let message = if e.is_incomplete_message() || ended_early(&e) {
-                        format!("{} closed the connection in the middle of the body", this.host)
+                        format!(
+                            "{} closed the connection in the middle of the body",
+                            this.host
+                        )
                     } else {
                         format!("reading the body from {} failed", this.host)
                     };
@@ -222,7 +225,10 @@ enum Decoder {
 
 enum Inner {
     Raw(RawBody),
-    Decoded { decoder: Box<Decoder>, buf: Box<[u8]> },
+    Decoded {
+        decoder: Box<Decoder>,
+        buf: Box<[u8]>,
+    },
     Failed(Option<Error>),
     Done,
 }
@@ -319,7 +325,9 @@ impl BodyStream {
                 raw.abandon();
                 return;
             }
-            while let Some(Ok(chunk)) = std::future::poll_fn(|cx| Pin::new(&mut *raw).poll_next(cx)).await {
+            while let Some(Ok(chunk)) =
+                std::future::poll_fn(|cx| Pin::new(&mut *raw).poll_next(cx)).await
+            {
                 read += chunk.len() as u64;
                 if read > budget {
                     raw.abandon();
@@ -362,7 +370,9 @@ impl Stream for BodyStream {
                 if let Some(limit) = this.limit {
                     if this.seen > limit {
                         this.inner = Inner::Done;
-                        return Poll::Ready(Some(Err(BodyStream::too_large(limit, &this.url, None))));
+                        return Poll::Ready(Some(Err(BodyStream::too_large(
+                            limit, &this.url, None,
+                        ))));
                     }
                 }
                 Poll::Ready(Some(Ok(chunk)))
@@ -388,7 +398,10 @@ fn decode_error(e: io::Error, url: &str) -> Error {
                 return *ours;
             }
         }
-        return Error::new(ErrorKind::Decode, format!("cannot decode the body of {url}"));
+        return Error::new(
+            ErrorKind::Decode,
+            format!("cannot decode the body of {url}"),
+        );
     }
     Error::new(
         ErrorKind::Decode,

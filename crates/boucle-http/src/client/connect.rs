@@ -53,7 +53,10 @@ async fn open(config: &Config, key: &Key) -> Result<Sender, Error> {
         url::Host::Ipv6(a) => url::Host::Ipv6(*a),
     })?;
     let connector = futures_rustls::TlsConnector::from(Arc::clone(&config.tls));
-    let stream = connector.connect(name, tcp).await.map_err(|e| tls_error(key, e))?;
+    let stream = connector
+        .connect(name, tcp)
+        .await
+        .map_err(|e| tls_error(key, e))?;
     let h2 = stream.get_ref().1.alpn_protocol() == Some(ALPN_H2);
     // rustls makes one record per write: let hyper flatten its buffers.
     let io = BoucleIo::without_vectored_writes(stream);
@@ -84,7 +87,10 @@ fn tls_error(key: &Key, e: std::io::Error) -> Error {
     let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
     let what = match inner {
         Some(rustls::Error::InvalidCertificate(cert)) => {
-            format!("TLS handshake with {key} failed: invalid certificate: {}", describe(cert))
+            format!(
+                "TLS handshake with {key} failed: invalid certificate: {}",
+                describe(cert)
+            )
         }
         Some(other) => format!("TLS handshake with {key} failed: {other}"),
         None => {
@@ -100,7 +106,10 @@ fn describe(e: &rustls::CertificateError) -> String {
     match e {
         C::UnknownIssuer => "issued by an unknown certificate authority".into(),
         C::NotValidForName => "not valid for this host name".into(),
-        C::NotValidForNameContext { expected, presented } => format!(
+        C::NotValidForNameContext {
+            expected,
+            presented,
+        } => format!(
             "not valid for {} (it names {})",
             expected.to_str(),
             presented.join(", ")
@@ -144,5 +153,9 @@ where
 }
 
 fn handshake_error(key: &Key, e: hyper::Error) -> Error {
-    Error::new(ErrorKind::Connect, format!("HTTP handshake with {key} failed")).with_source(e)
+    Error::new(
+        ErrorKind::Connect,
+        format!("HTTP handshake with {key} failed"),
+    )
+    .with_source(e)
 }

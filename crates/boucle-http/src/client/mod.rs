@@ -264,7 +264,10 @@ impl ClientBuilder {
     /// See [`Client::builder`].
     pub fn new() -> ClientBuilder {
         let mut headers = HeaderMap::new();
-        headers.insert(http::header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        headers.insert(
+            http::header::USER_AGENT,
+            HeaderValue::from_static(USER_AGENT),
+        );
         ClientBuilder {
             timeout: ClientTimeout::new(),
             limit: 100,

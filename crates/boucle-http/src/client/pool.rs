@@ -182,11 +182,9 @@ impl Pool {
                 st.purge(now, &mut freed);
                 let found = st.try_checkout(key, now, &mut freed);
                 let out = match found {
-                    Some(Found::Conn(sender, reused)) => Some(Checkout::Ready(self.pooled(
-                        key,
-                        sender,
-                        reused,
-                    ))),
+                    Some(Found::Conn(sender, reused)) => {
+                        Some(Checkout::Ready(self.pooled(key, sender, reused)))
+                    }
                     Some(Found::Slot) => Some(Checkout::Connect(self.slot_guard(key))),
                     None => None,
                 };
@@ -283,7 +281,8 @@ impl State {
         loop {
             let host = self.host(key);
             let Some(idle) = host.idle.pop() else { break };
-            let expired = idle_timeout.is_some_and(|t| now.saturating_duration_since(idle.since) >= t);
+            let expired =
+                idle_timeout.is_some_and(|t| now.saturating_duration_since(idle.since) >= t);
             if expired || idle.tx.is_closed() {
                 drop(idle);
                 self.release_slot(key, freed);
@@ -621,8 +620,12 @@ mod tests {
             let pool = Pool::new(limits(3, 2));
             let a = key("a");
             let b = key("b");
-            let Checkout::Connect(a1) = pool.checkout(&a).await else { panic!() };
-            let Checkout::Connect(a2) = pool.checkout(&a).await else { panic!() };
+            let Checkout::Connect(a1) = pool.checkout(&a).await else {
+                panic!()
+            };
+            let Checkout::Connect(a2) = pool.checkout(&a).await else {
+                panic!()
+            };
             // a is at its per-host cap: a third checkout of a waits.
             let p = pool.clone();
             let a3 = boucle::spawn({
@@ -631,7 +634,9 @@ mod tests {
             });
             boucle::yield_now().await;
             assert_eq!(pool.stats().waiting, 1);
-            let Checkout::Connect(b1) = pool.checkout(&b).await else { panic!() };
+            let Checkout::Connect(b1) = pool.checkout(&b).await else {
+                panic!()
+            };
             assert_eq!(pool.stats().open, 3);
             // The total cap: b waits too.
             let p = pool.clone();
@@ -658,7 +663,9 @@ mod tests {
         boucle::run(async {
             let pool = Pool::new(limits(1, 0));
             let a = key("a");
-            let Checkout::Connect(first) = pool.checkout(&a).await else { panic!() };
+            let Checkout::Connect(first) = pool.checkout(&a).await else {
+                panic!()
+            };
             let p = pool.clone();
             let k = a.clone();
             let cancelled = boucle::spawn(async move {
@@ -666,7 +673,8 @@ mod tests {
             });
             let p = pool.clone();
             let k = a.clone();
-            let second = boucle::spawn(async move { matches!(p.checkout(&k).await, Checkout::Connect(_)) });
+            let second =
+                boucle::spawn(async move { matches!(p.checkout(&k).await, Checkout::Connect(_)) });
             boucle::yield_now().await;
             assert_eq!(pool.stats().waiting, 2);
             drop(first);

@@ -567,7 +567,9 @@ pub(crate) fn key_of(url: &Url) -> Key {
     Key {
         https,
         host,
-        port: url.port_or_known_default().unwrap_or(if https { 443 } else { 80 }),
+        port: url
+            .port_or_known_default()
+            .unwrap_or(if https { 443 } else { 80 }),
     }
 }
 

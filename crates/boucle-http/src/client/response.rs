@@ -39,7 +39,11 @@ impl Response {
         max_body: Option<u64>,
     ) -> Response {
         let coding = if decompress {
-            let values: Vec<_> = parts.headers.get_all(header::CONTENT_ENCODING).iter().collect();
+            let values: Vec<_> = parts
+                .headers
+                .get_all(header::CONTENT_ENCODING)
+                .iter()
+                .collect();
             match values.as_slice() {
                 [one] => one.to_str().ok().and_then(Coding::parse),
                 _ => None,

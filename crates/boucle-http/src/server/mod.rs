@@ -262,7 +262,8 @@ struct Protocols {
 impl Protocols {
     fn new(header_read_timeout: Option<Duration>) -> Protocols {
         let mut h1 = hyper::server::conn::http1::Builder::new();
-        h1.timer(BoucleTimer).header_read_timeout(header_read_timeout);
+        h1.timer(BoucleTimer)
+            .header_read_timeout(header_read_timeout);
         let mut h2 = hyper::server::conn::http2::Builder::new(LocalExecutor);
         h2.timer(BoucleTimer);
         Protocols {
@@ -382,21 +383,15 @@ async fn drive<C: Graceful>(conn: C, guard: &ConnGuard) {
 /// let svc = boucle_http::server::hello("Hello, World!");
 /// # drop(svc);
 /// ```
-pub fn hello(
-    body: &'static str,
-) -> impl Service<
-    Request<Incoming>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>,
-> + Clone {
-    HelloService(body)
+pub fn hello(body: &'static str) -> Hello {
+    Hello(body)
 }
 
-#[derive(Clone, Copy)]
-struct HelloService(&'static str);
+/// The service of [`hello`].
+#[derive(Clone, Copy, Debug)]
+pub struct Hello(&'static str);
 
-impl Service<Request<Incoming>> for HelloService {
+impl Service<Request<Incoming>> for Hello {
     type Response = Response<Full<Bytes>>;
     type Error = Infallible;
     type Future = std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>;

@@ -34,7 +34,9 @@ pub async fn test_server(addr: &str) -> (SocketAddr, ShutdownHandle) {
 }
 
 pub fn body_of_size(n: usize) -> Vec<u8> {
-    (0..n).map(|i| b"abcdefghijklmnopqrstuvwxyz"[i % 26]).collect()
+    (0..n)
+        .map(|i| b"abcdefghijklmnopqrstuvwxyz"[i % 26])
+        .collect()
 }
 
 async fn route(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -48,27 +50,39 @@ async fn route(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
             *resp.body_mut() = Full::new(Bytes::from(body_of_size(n)));
         }
         ["echo"] => {
-            let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
             *resp.body_mut() = Full::new(body);
         }
         ["method"] => *resp.body_mut() = Full::new(Bytes::from(req.method().to_string())),
         ["redirect", n] => {
             let n: usize = n.parse().unwrap_or(0);
-            let to = if n <= 1 { "/hello".to_string() } else { format!("/redirect/{}", n - 1) };
+            let to = if n <= 1 {
+                "/hello".to_string()
+            } else {
+                format!("/redirect/{}", n - 1)
+            };
             *resp.status_mut() = http::StatusCode::FOUND;
             resp.headers_mut().insert("location", to.parse().unwrap());
         }
         ["loop"] => {
             *resp.status_mut() = http::StatusCode::FOUND;
-            resp.headers_mut().insert("location", "/loop".parse().unwrap());
+            resp.headers_mut()
+                .insert("location", "/loop".parse().unwrap());
         }
         ["see-other"] => {
             *resp.status_mut() = http::StatusCode::SEE_OTHER;
-            resp.headers_mut().insert("location", "/method".parse().unwrap());
+            resp.headers_mut()
+                .insert("location", "/method".parse().unwrap());
         }
         ["keep-method"] => {
             *resp.status_mut() = http::StatusCode::TEMPORARY_REDIRECT;
-            resp.headers_mut().insert("location", "/echo".parse().unwrap());
+            resp.headers_mut()
+                .insert("location", "/echo".parse().unwrap());
         }
         ["to-other", port] => {
             *resp.status_mut() = http::StatusCode::FOUND;
@@ -77,7 +91,8 @@ async fn route(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
         }
         ["same-host-headers"] => {
             *resp.status_mut() = http::StatusCode::FOUND;
-            resp.headers_mut().insert("location", "/headers".parse().unwrap());
+            resp.headers_mut()
+                .insert("location", "/headers".parse().unwrap());
         }
         ["headers"] => {
             let mut text = String::new();
@@ -87,17 +102,23 @@ async fn route(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
             *resp.body_mut() = Full::new(Bytes::from(text));
         }
         ["status", n] => {
-            *resp.status_mut() = n.parse::<u16>().ok().and_then(|s| http::StatusCode::from_u16(s).ok()).unwrap_or(http::StatusCode::BAD_REQUEST);
+            *resp.status_mut() = n
+                .parse::<u16>()
+                .ok()
+                .and_then(|s| http::StatusCode::from_u16(s).ok())
+                .unwrap_or(http::StatusCode::BAD_REQUEST);
         }
         ["version"] => *resp.body_mut() = Full::new(Bytes::from(format!("{:?}", req.version()))),
         [coding @ ("gzip" | "deflate" | "br")] => {
             let plain = body_of_size(10_000);
             let packed = compress(coding, &plain);
-            resp.headers_mut().insert("content-encoding", coding.parse().unwrap());
+            resp.headers_mut()
+                .insert("content-encoding", coding.parse().unwrap());
             *resp.body_mut() = Full::new(Bytes::from(packed));
         }
         ["bad-gzip"] => {
-            resp.headers_mut().insert("content-encoding", "gzip".parse().unwrap());
+            resp.headers_mut()
+                .insert("content-encoding", "gzip".parse().unwrap());
             *resp.body_mut() = Full::new(Bytes::from_static(b"this is not gzip at all"));
         }
         ["slow", ms] => {
@@ -216,7 +237,14 @@ pub fn python_server(dir: &Path) -> (ChildGuard, SocketAddr) {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut child = Command::new("python3")
-        .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"])
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+            "--directory",
+        ])
         .arg(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -241,7 +269,11 @@ pub fn nginx_binary() -> PathBuf {
 pub fn nginx_server(dir: &Path, root: &Path, ipv6: bool) -> (ChildGuard, u16) {
     let nginx = nginx_binary();
     let port = free_port();
-    let listen6 = if ipv6 { format!("listen [::1]:{port};") } else { String::new() };
+    let listen6 = if ipv6 {
+        format!("listen [::1]:{port};")
+    } else {
+        String::new()
+    };
     let conf = format!(
         "daemon off;
 worker_processes 1;

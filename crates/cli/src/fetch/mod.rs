@@ -152,7 +152,9 @@ pub fn run(args: FetchArgs) -> Result<(), Failure> {
         })?;
         builder = builder.add_root_certificate(&pem);
     }
-    let client = builder.build().map_err(|e| Failure::usage(format!("--ca-file: {e}")))?;
+    let client = builder
+        .build()
+        .map_err(|e| Failure::usage(format!("--ca-file: {e}")))?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(urls.len() as u64);
         if let Ok(style) = ProgressStyle::with_template(
@@ -284,8 +286,15 @@ async fn worker(job: Rc<Job>) {
 
 /// What one attempt gave.
 enum Attempt {
-    Done { status: u16, bytes: u64 },
-    Retry { status: u16, bytes: u64, retry_after: Option<String> },
+    Done {
+        status: u16,
+        bytes: u64,
+    },
+    Retry {
+        status: u16,
+        bytes: u64,
+        retry_after: Option<String>,
+    },
 }
 
 async fn fetch_one(job: &Job, index: usize) -> Outcome {
@@ -347,7 +356,12 @@ fn status_text(status: u16) -> String {
 
 async fn attempt(job: &Job, index: usize, can_retry: bool) -> Result<Attempt, Fail> {
     let url = &job.urls[index];
-    let mut response = job.client.get(url.as_str()).send().await.map_err(Fail::Http)?;
+    let mut response = job
+        .client
+        .get(url.as_str())
+        .send()
+        .await
+        .map_err(Fail::Http)?;
     let status = response.status().as_u16();
     let retry_after = response
         .headers()

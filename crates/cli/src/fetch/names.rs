@@ -27,7 +27,13 @@ pub fn file_name(index: usize, total: usize, url: &str) -> String {
         .unwrap_or("");
     let mut stem: String = rest
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     // Dots alone could still read as `..`: a name never starts with one.
     while stem.starts_with('.') {
@@ -35,7 +41,11 @@ pub fn file_name(index: usize, total: usize, url: &str) -> String {
     }
     let stem = stem.trim_end_matches('_');
     let stem: String = stem.chars().take(MAX_STEM).collect();
-    let stem = if stem.is_empty() { "index".to_string() } else { stem };
+    let stem = if stem.is_empty() {
+        "index".to_string()
+    } else {
+        stem
+    };
     format!("{:0width$}-{stem}", index + 1)
 }
 
@@ -53,7 +63,10 @@ pub fn create_unique(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
     }
     Err(io::Error::new(
         io::ErrorKind::AlreadyExists,
-        format!("{name} and 999 numbered variants already exist in {}", dir.display()),
+        format!(
+            "{name} and 999 numbered variants already exist in {}",
+            dir.display()
+        ),
     ))
 }
 
@@ -63,7 +76,10 @@ mod tests {
 
     #[test]
     fn names_are_flat_safe_and_numbered() {
-        assert_eq!(file_name(41, 100, "http://127.0.0.1:8080/files/a.txt"), "00042-127.0.0.1_8080_files_a.txt");
+        assert_eq!(
+            file_name(41, 100, "http://127.0.0.1:8080/files/a.txt"),
+            "00042-127.0.0.1_8080_files_a.txt"
+        );
         assert_eq!(file_name(0, 1, "http://h/"), "00001-h");
         for evil in [
             "http://h/../../etc/passwd",
@@ -73,12 +89,18 @@ mod tests {
             "http://h/a\\b\0c",
         ] {
             let n = file_name(0, 1, evil);
-            assert!(!n.contains('/') && !n.contains('\\') && !n.contains('\0'), "{n}");
+            assert!(
+                !n.contains('/') && !n.contains('\\') && !n.contains('\0'),
+                "{n}"
+            );
             assert!(!n.starts_with('.'), "{n}");
             assert!(n.starts_with("00001-"), "{n}");
         }
         assert_eq!(file_name(0, 1, "http://h/?q=1"), "00001-h");
-        assert_eq!(file_name(0, 1_000_000, "http://h/x").len(), "0000001-h_x".len());
+        assert_eq!(
+            file_name(0, 1_000_000, "http://h/x").len(),
+            "0000001-h_x".len()
+        );
         assert!(file_name(0, 1, &format!("http://h/{}", "a".repeat(500))).len() <= 6 + MAX_STEM);
     }
 

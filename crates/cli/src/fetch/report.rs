@@ -136,7 +136,10 @@ mod tests {
 
     #[test]
     fn lines_as_the_seed_prints_them() {
-        assert_eq!(outcome(true, None).line(), "✓ http://h/a\"b: 13 bytes (200, 2 ms)");
+        assert_eq!(
+            outcome(true, None).line(),
+            "✓ http://h/a\"b: 13 bytes (200, 2 ms)"
+        );
         assert_eq!(outcome(false, Some("boom")).line(), "✗ http://h/a\"b: boom");
     }
 
@@ -157,7 +160,12 @@ mod tests {
         let mut t = Totals::default();
         t.add(&outcome(true, None));
         t.add(&outcome(false, Some("x")));
-        assert_eq!(t.line(Duration::from_millis(1500), None), "totals: 1 ok, 1 failed, 26 bytes in 1.500 s");
-        assert!(t.line(Duration::ZERO, Some((2, 10))).starts_with("interrupted after 2 of 10 URLs"));
+        assert_eq!(
+            t.line(Duration::from_millis(1500), None),
+            "totals: 1 ok, 1 failed, 26 bytes in 1.500 s"
+        );
+        assert!(t
+            .line(Duration::ZERO, Some((2, 10)))
+            .starts_with("interrupted after 2 of 10 URLs"));
     }
 }

@@ -54,7 +54,10 @@ fn parse_http_date(s: &str) -> Option<SystemTime> {
     .position(|m| m == month)? as u64
         + 1;
     let year: u64 = year.parse().ok()?;
-    let hms: Vec<u64> = time.split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    let hms: Vec<u64> = time
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
     let [h, m, sec] = hms.as_slice() else {
         return None;
     };
@@ -102,7 +105,10 @@ mod tests {
             Duration::from_secs(3)
         );
         // A date in the past: retry now.
-        assert_eq!(delay(1, Some("Sun, 06 Nov 1994 08:00:00 GMT"), now, 0.9), Duration::ZERO);
+        assert_eq!(
+            delay(1, Some("Sun, 06 Nov 1994 08:00:00 GMT"), now, 0.9),
+            Duration::ZERO
+        );
         // Garbage: the backoff.
         assert_eq!(delay(1, Some("soon"), now, 0.5), Duration::from_millis(200));
         assert_eq!(delay(1, Some("-3"), now, 0.5), Duration::from_millis(200));
