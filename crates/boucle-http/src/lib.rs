@@ -85,6 +85,11 @@ pub use server::serve;
 /// Re-exports of the crates in boucle-http's public API.
 pub use {bytes, http, hyper, rustls, url};
 
+/// The README's examples, compiled (and the server one run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// A GET with a default client (one per call: no connection reuse).
 ///
 /// # Examples
