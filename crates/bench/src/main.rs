@@ -14,6 +14,7 @@
 
 mod doc;
 mod harness;
+mod http;
 mod instructions;
 mod python;
 mod report;
@@ -36,6 +37,7 @@ usage: boucle-bench [all|WORKLOAD...] [--quick] [--runs N] [--runtimes LIST] [--
                     [--instructions] [--no-instructions] [--write-benchmarks] [--markdown PATH]
                     [--background-timers N]
        boucle-bench worker RUNTIME WORKLOAD SIZE
+       boucle-bench http [fetch] [hello] [--runs N] [--quick]   (see src/http/mod.rs)
 
   all               every workload and size, then the instruction counts; a full (not
                     --quick) `all` also writes BENCHMARKS.md and the README's headline table
@@ -76,6 +78,9 @@ SIZE for the worker: N, NxM (tasks x yields, connections x round trips) or N/Tms
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(code) = http_entry(&args) {
+        return code;
+    }
     if args.first().map(String::as_str) == Some("worker") {
         return match worker::main(&args[1..]) {
             Ok(()) => ExitCode::SUCCESS,
@@ -102,6 +107,22 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `http ...` (the HTTP benchmarks) and `http-worker ...` (their child processes).
+fn http_entry(args: &[String]) -> Option<ExitCode> {
+    let run = match args.first().map(String::as_str) {
+        Some("http") => http::main,
+        Some("http-worker") => http::servers::main,
+        _ => return None,
+    };
+    Some(match run(&args[1..]) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("boucle-bench {}: {e}", args[0]);
+            ExitCode::FAILURE
+        }
+    })
 }
 
 /// The harness's arguments; `Ok(None)` for `--help`.
