@@ -53,8 +53,9 @@ fn parse_h2load(out: &str) -> Option<Load> {
     Some(Load { rps, latency_us: mean })
 }
 
-const SERVERS: [(&str, &str); 3] = [
+const SERVERS: [(&str, &str); 4] = [
     ("boucle-http", "hello-boucle"),
+    ("boucle-http, header_read_timeout(None)", "hello-boucle-notimer"),
     ("hyper on tokio current_thread", "hello-tokio-ct"),
     ("hyper on tokio multi_thread (1 worker)", "hello-tokio-mt1"),
 ];
@@ -125,7 +126,7 @@ pub fn run(opts: &Opts) -> Result<String, String> {
         &["server", "h1 req/s", "h1 p99 us", "boucle/peer", "h2 req/s", "h2 mean us", "boucle/peer"],
         &rows,
         "each server is a fresh process per round, one thread serving; the load generator gets the other core. \
-boucle-http serves with its defaults (30 s header-read timeout on BoucleTimer); the tokio servers use hyper-util's auto builder (no timer).",
+boucle-http serves with its defaults (30 s header-read timeout on BoucleTimer: one timer task per request that waits for its head), and without that timeout; the tokio servers use hyper-util's auto builder (no timer, so no header-read timeout).",
     ))
 }
 

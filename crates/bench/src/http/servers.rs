@@ -19,7 +19,8 @@ pub fn main(args: &[String]) -> Result<(), String> {
         [name, port] if name.starts_with("hello-") => {
             let port: u16 = port.parse().map_err(|_| format!("bad port `{port}`"))?;
             match name.as_str() {
-                "hello-boucle" => boucle_hello(port),
+                "hello-boucle" => boucle_hello(port, true),
+                "hello-boucle-notimer" => boucle_hello(port, false),
                 "hello-tokio-ct" => tokio_hello(port, false),
                 "hello-tokio-mt1" => tokio_hello(port, true),
                 _ => Err(format!("unknown server `{name}`")),
@@ -29,7 +30,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
             let conc: usize = conc.parse().map_err(|_| format!("bad concurrency `{conc}`"))?;
             reqwest_fetch(file, conc, name == "reqwest-mt")
         }
-        _ => Err("usage: boucle-bench http-worker (hello-boucle|hello-tokio-ct|hello-tokio-mt1) PORT \
+        _ => Err("usage: boucle-bench http-worker (hello-boucle|hello-boucle-notimer|hello-tokio-ct|hello-tokio-mt1) PORT \
                   | (reqwest-ct|reqwest-mt) URLS_FILE CONCURRENCY"
             .to_owned()),
     }
@@ -45,12 +46,14 @@ fn hello_response() -> hyper::Response<Full<Bytes>> {
 }
 
 #[cfg(feature = "boucle")]
-fn boucle_hello(port: u16) -> Result<(), String> {
+fn boucle_hello(port: u16, header_timeout: bool) -> Result<(), String> {
     boucle::run(async move {
         let listener = boucle::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .map_err(|e| format!("bind: {e}"))?;
+        let timeout = header_timeout.then(|| std::time::Duration::from_secs(30));
         boucle_http::serve(listener, boucle_http::server::hello(HELLO))
+            .header_read_timeout(timeout)
             .run()
             .await
             .map_err(|e| e.to_string())
@@ -58,7 +61,7 @@ fn boucle_hello(port: u16) -> Result<(), String> {
 }
 
 #[cfg(not(feature = "boucle"))]
-fn boucle_hello(_port: u16) -> Result<(), String> {
+fn boucle_hello(_port: u16, _header_timeout: bool) -> Result<(), String> {
     Err("built without the `boucle` feature".to_owned())
 }
 
