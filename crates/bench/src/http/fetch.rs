@@ -48,7 +48,10 @@ fn aiohttp_python() -> Result<PathBuf, String> {
     let venv = python::venv_dir();
     let py = venv.join("bin/python");
     if !py.is_file() {
-        let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status();
         if !matches!(ok, Ok(s) if s.success()) {
             return Err(format!("cannot create the venv {}", venv.display()));
         }
@@ -63,7 +66,14 @@ fn aiohttp_python() -> Result<PathBuf, String> {
     if !has(&py) {
         eprintln!("python: pip install aiohttp into {}", venv.display());
         let _ = Command::new(&py)
-            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "aiohttp"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "aiohttp",
+            ])
             .status();
         if !has(&py) {
             return Err("aiohttp could not be installed in the bench venv".into());
@@ -79,8 +89,17 @@ fn peers(dir: &Path, urls: &Path, port: u16) -> Vec<Peer> {
     let conc = CONCURRENCY.to_string();
     let boucle_cmd = if boucle.is_file() {
         let mut c = Command::new(&boucle);
-        c.args(["fetch", "-c", &conc, "--per-host", &conc, "--retries", "0", "-i"])
-            .arg(urls);
+        c.args([
+            "fetch",
+            "-c",
+            &conc,
+            "--per-host",
+            &conc,
+            "--retries",
+            "0",
+            "-i",
+        ])
+        .arg(urls);
         Ok(c)
     } else {
         Err(format!(
@@ -102,10 +121,15 @@ fn peers(dir: &Path, urls: &Path, port: u16) -> Vec<Peer> {
     });
     let curl = tool("curl").and_then(|curl| {
         let config = dir.join("curl.conf");
-        let n = std::fs::read_to_string(urls).map_err(|e| e.to_string())?.lines().count();
+        let n = std::fs::read_to_string(urls)
+            .map_err(|e| e.to_string())?
+            .lines()
+            .count();
         let mut text = String::new();
         for _ in 0..n {
-            text.push_str(&format!("url = \"http://127.0.0.1:{port}/1k\"\noutput = \"/dev/null\"\n"));
+            text.push_str(&format!(
+                "url = \"http://127.0.0.1:{port}/1k\"\noutput = \"/dev/null\"\n"
+            ));
         }
         std::fs::write(&config, text).map_err(|e| e.to_string())?;
         let mut c = Command::new(curl);
@@ -114,11 +138,26 @@ fn peers(dir: &Path, urls: &Path, port: u16) -> Vec<Peer> {
         Ok(c)
     });
     vec![
-        Peer { name: "boucle fetch", cmd: boucle_cmd },
-        Peer { name: "reqwest (tokio current_thread)", cmd: reqwest("reqwest-ct") },
-        Peer { name: "reqwest (tokio multi_thread)", cmd: reqwest("reqwest-mt") },
-        Peer { name: "aiohttp (asyncio)", cmd: aiohttp },
-        Peer { name: "curl --parallel", cmd: curl },
+        Peer {
+            name: "boucle fetch",
+            cmd: boucle_cmd,
+        },
+        Peer {
+            name: "reqwest (tokio current_thread)",
+            cmd: reqwest("reqwest-ct"),
+        },
+        Peer {
+            name: "reqwest (tokio multi_thread)",
+            cmd: reqwest("reqwest-mt"),
+        },
+        Peer {
+            name: "aiohttp (asyncio)",
+            cmd: aiohttp,
+        },
+        Peer {
+            name: "curl --parallel",
+            cmd: curl,
+        },
     ]
 }
 
@@ -128,11 +167,16 @@ pub fn run(opts: &Opts) -> Result<String, String> {
     let scratch = Scratch::new("http-fetch")?;
     let (_nginx, port) = nginx(&scratch.0)?;
     let urls = scratch.0.join("urls.txt");
-    let list: String = (0..requests).map(|_| format!("http://127.0.0.1:{port}/1k\n")).collect();
+    let list: String = (0..requests)
+        .map(|_| format!("http://127.0.0.1:{port}/1k\n"))
+        .collect();
     std::fs::write(&urls, list).map_err(|e| e.to_string())?;
     let mut peers = peers(&scratch.0, &urls, port);
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); peers.len()];
-    let mut failures: Vec<Option<String>> = peers.iter().map(|p| p.cmd.as_ref().err().cloned()).collect();
+    let mut failures: Vec<Option<String>> = peers
+        .iter()
+        .map(|p| p.cmd.as_ref().err().cloned())
+        .collect();
     for round in 0..=opts.runs {
         for (i, peer) in peers.iter_mut().enumerate() {
             if failures[i].is_some() {
@@ -140,11 +184,19 @@ pub fn run(opts: &Opts) -> Result<String, String> {
             }
             let Ok(cmd) = &mut peer.cmd else { continue };
             let start = Instant::now();
-            let out = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).output();
+            let out = cmd
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .output();
             let ms = start.elapsed().as_secs_f64() * 1e3;
             match out {
                 Ok(o) if o.status.success() => {
-                    let which = if round == 0 { "warm-up".into() } else { format!("round {round}") };
+                    let which = if round == 0 {
+                        "warm-up".into()
+                    } else {
+                        format!("round {round}")
+                    };
                     eprintln!("  http::fetch {:<32} {which:<9} {ms:8.1} ms", peer.name);
                     if round > 0 {
                         times[i].push(ms);
@@ -152,7 +204,11 @@ pub fn run(opts: &Opts) -> Result<String, String> {
                 }
                 Ok(o) => {
                     let err = String::from_utf8_lossy(&o.stderr);
-                    failures[i] = Some(format!("{}: {}", o.status, err.lines().last().unwrap_or("")));
+                    failures[i] = Some(format!(
+                        "{}: {}",
+                        o.status,
+                        err.lines().last().unwrap_or("")
+                    ));
                 }
                 Err(e) => failures[i] = Some(e.to_string()),
             }
@@ -163,10 +219,19 @@ pub fn run(opts: &Opts) -> Result<String, String> {
         .iter()
         .enumerate()
         .map(|(i, p)| match &failures[i] {
-            Some(e) => vec![p.name.to_string(), format!("unavailable: {e}"), String::new(), String::new(), String::new(), String::new()],
+            Some(e) => vec![
+                p.name.to_string(),
+                format!("unavailable: {e}"),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ],
             None => {
                 let m = median(&times[i]);
-                let (lo, hi) = times[i].iter().fold((f64::MAX, 0f64), |(a, b), &x| (a.min(x), b.max(x)));
+                let (lo, hi) = times[i]
+                    .iter()
+                    .fold((f64::MAX, 0f64), |(a, b), &x| (a.min(x), b.max(x)));
                 vec![
                     p.name.to_string(),
                     format!("{m:.0}"),

@@ -29,33 +29,59 @@ fn parse_duration_us(s: &str) -> Option<f64> {
 }
 
 fn parse_wrk(out: &str) -> Option<Load> {
-    let rps = out.lines().find_map(|l| l.trim().strip_prefix("Requests/sec:"))?.trim().parse().ok()?;
+    let rps = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))?
+        .trim()
+        .parse()
+        .ok()?;
     let p99 = out
         .lines()
         .find_map(|l| l.trim().strip_prefix("99%"))
         .and_then(parse_duration_us)?;
-    if out.contains("Non-2xx") || out.contains("Socket errors") && !out.contains("Socket errors: connect 0, read 0, write 0, timeout 0") {
+    if out.contains("Non-2xx")
+        || out.contains("Socket errors")
+            && !out.contains("Socket errors: connect 0, read 0, write 0, timeout 0")
+    {
         return None;
     }
-    Some(Load { rps, latency_us: p99 })
+    Some(Load {
+        rps,
+        latency_us: p99,
+    })
 }
 
 fn parse_h2load(out: &str) -> Option<Load> {
     let finished = out.lines().find(|l| l.starts_with("finished in"))?;
-    let rps = finished.split(',').nth(1)?.trim().strip_suffix("req/s")?.trim().parse().ok()?;
-    let req = out.lines().find(|l| l.trim_start().starts_with("time for request:"))?;
+    let rps = finished
+        .split(',')
+        .nth(1)?
+        .trim()
+        .strip_suffix("req/s")?
+        .trim()
+        .parse()
+        .ok()?;
+    let req = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("time for request:"))?;
     let cols: Vec<&str> = req.split(':').nth(1)?.split_whitespace().collect();
     let mean = parse_duration_us(cols.get(2)?)?;
     let status = out.lines().find(|l| l.starts_with("requests:"))?;
     if !status.contains(" 0 failed, 0 errored") {
         return None;
     }
-    Some(Load { rps, latency_us: mean })
+    Some(Load {
+        rps,
+        latency_us: mean,
+    })
 }
 
 const SERVERS: [(&str, &str); 4] = [
     ("boucle-http", "hello-boucle"),
-    ("boucle-http, header_read_timeout(None)", "hello-boucle-notimer"),
+    (
+        "boucle-http, header_read_timeout(None)",
+        "hello-boucle-notimer",
+    ),
     ("hyper on tokio current_thread", "hello-tokio-ct"),
     ("hyper on tokio multi_thread (1 worker)", "hello-tokio-mt1"),
 ];
@@ -77,19 +103,44 @@ pub fn run(opts: &Opts) -> Result<String, String> {
             )?;
             let url = format!("http://127.0.0.1:{port}/");
             let out = Command::new(&wrk)
-                .args(["-t", "1", "-c", "256", "-d", &format!("{secs}s"), "--latency", &url])
+                .args([
+                    "-t",
+                    "1",
+                    "-c",
+                    "256",
+                    "-d",
+                    &format!("{secs}s"),
+                    "--latency",
+                    &url,
+                ])
                 .output()
                 .map_err(|e| format!("wrk: {e}"))?;
             let text = String::from_utf8_lossy(&out.stdout);
-            let w = parse_wrk(&text).ok_or_else(|| format!("{name}: wrk failed or saw errors:\n{text}"))?;
+            let w = parse_wrk(&text)
+                .ok_or_else(|| format!("{name}: wrk failed or saw errors:\n{text}"))?;
             std::thread::sleep(Duration::from_millis(200));
             let out = Command::new(&h2load)
-                .args(["-t", "1", "-c", "64", "-m", "10", "-D", &secs.to_string(), &url])
+                .args([
+                    "-t",
+                    "1",
+                    "-c",
+                    "64",
+                    "-m",
+                    "10",
+                    "-D",
+                    &secs.to_string(),
+                    &url,
+                ])
                 .output()
                 .map_err(|e| format!("h2load: {e}"))?;
             let text = String::from_utf8_lossy(&out.stdout);
-            let h = parse_h2load(&text).ok_or_else(|| format!("{name}: h2load failed or saw errors:\n{text}"))?;
-            let which = if round == 0 { "warm-up".into() } else { format!("round {round}") };
+            let h = parse_h2load(&text)
+                .ok_or_else(|| format!("{name}: h2load failed or saw errors:\n{text}"))?;
+            let which = if round == 0 {
+                "warm-up".into()
+            } else {
+                format!("round {round}")
+            };
             eprintln!(
                 "  http::hello {name:<40} {which:<9} h1 {:9.0} req/s p99 {:7.0} us | h2 {:9.0} req/s mean {:7.0} us",
                 w.rps, w.latency_us, h.rps, h.latency_us

@@ -69,7 +69,10 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if cfg!(debug_assertions) {
         eprintln!("warning: boucle-bench was built without --release; its numbers mean little");
     }
-    eprintln!("machine: {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    eprintln!(
+        "machine: {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     if opts.fetch {
         println!("{}", fetch::run(&opts)?);
     }
@@ -87,7 +90,9 @@ pub fn tool(name: &str) -> Result<PathBuf, String> {
             return Ok(p);
         }
     }
-    Err(format!("{name} is not installed: run scripts/install-test-tools.sh"))
+    Err(format!(
+        "{name} is not installed: run scripts/install-test-tools.sh"
+    ))
 }
 
 /// A free port on 127.0.0.1 (bound, then released for a child to bind).
@@ -123,7 +128,10 @@ pub fn start_server(cmd: &mut Command, port: u16) -> Result<Guard, String> {
             return Err(format!("{:?} exited early: {status}", cmd.get_program()));
         }
         if start.elapsed() > Duration::from_secs(10) {
-            return Err(format!("{:?} did not listen on port {port}", cmd.get_program()));
+            return Err(format!(
+                "{:?} did not listen on port {port}",
+                cmd.get_program()
+            ));
         }
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -106,7 +106,9 @@ fn reqwest_fetch(file: &str, conc: usize, multi: bool) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
     let urls: Arc<Vec<String>> = Arc::new(text.lines().map(str::to_owned).collect());
     let rt = if multi {
-        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
     } else {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
