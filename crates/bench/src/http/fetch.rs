@@ -16,13 +16,14 @@ struct Peer {
     cmd: Result<Command, String>,
 }
 
-/// nginx serving `root/1k`, one worker process, on a free port.
+/// nginx serving `root/1k` on a free port: one process (`master_process off`, so
+/// that killing it leaves no worker behind).
 pub fn nginx(dir: &Path) -> Result<(Guard, u16), String> {
     let nginx = tool("nginx")?;
     let port = free_port()?;
     let d = dir.display();
     let conf = format!(
-        "daemon off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log error;
+        "daemon off; master_process off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log error;
 events {{ worker_connections 8192; }}
 http {{ access_log off; keepalive_requests 1000000; keepalive_timeout 75s;
   client_body_temp_path {d}/b; proxy_temp_path {d}/p; fastcgi_temp_path {d}/f;
@@ -245,7 +246,7 @@ pub fn run(opts: &Opts) -> Result<String, String> {
         .collect::<Vec<_>>();
     Ok(table(
         &format!(
-            "http::fetch  {requests} GETs of a 1 KiB file from nginx (1 worker process), {CONCURRENCY} at a time; median of {} rounds",
+            "http::fetch  {requests} GETs of a 1 KiB file from nginx (one process), {CONCURRENCY} at a time; median of {} rounds",
             opts.runs
         ),
         &["peer", "wall ms", "min", "max", "requests/s", "boucle / peer wall (< 1: boucle faster)"],

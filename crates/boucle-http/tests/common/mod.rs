@@ -276,6 +276,7 @@ pub fn nginx_server(dir: &Path, root: &Path, ipv6: bool) -> (ChildGuard, u16) {
     };
     let conf = format!(
         "daemon off;
+master_process off;
 worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
