@@ -52,6 +52,7 @@ pub mod generateur_asynchrone;
 pub mod perf_counter;
 pub mod producteur_consommateur;
 pub mod run;
+pub mod scraper_web;
 pub mod sleep;
 pub mod tache1_tache2_gather;
 pub mod tache_abc_gather_et_create_task;

@@ -16,6 +16,7 @@ mod doc;
 mod fs_hash_tree;
 mod fs_tokio;
 mod harness;
+mod http;
 mod instructions;
 mod python;
 mod report;
@@ -39,6 +40,7 @@ usage: boucle-bench [all|WORKLOAD...] [--quick] [--runs N] [--runtimes LIST] [--
                     [--background-timers N]
        boucle-bench worker RUNTIME WORKLOAD SIZE
        boucle-bench fs_hash_tree [--runs N] [--files N] [--jobs N]
+       boucle-bench http [fetch] [hello] [--runs N] [--quick]   (see src/http/mod.rs)
 
   all               every workload and size, then the instruction counts; a full (not
                     --quick) `all` also writes BENCHMARKS.md and the README's headline table
@@ -79,6 +81,9 @@ SIZE for the worker: N, NxM (tasks x yields, connections x round trips) or N/Tms
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(code) = http_entry(&args) {
+        return code;
+    }
     // fs::hash_tree compares whole programs (boucle files, sha256sum, xargs,
     // tokio::fs), not runtimes in the worker: its own harness.
     let own = |res: Result<(), String>, who: &str| match res {
@@ -121,6 +126,22 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `http ...` (the HTTP benchmarks) and `http-worker ...` (their child processes).
+fn http_entry(args: &[String]) -> Option<ExitCode> {
+    let run = match args.first().map(String::as_str) {
+        Some("http") => http::main,
+        Some("http-worker") => http::servers::main,
+        _ => return None,
+    };
+    Some(match run(&args[1..]) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("boucle-bench {}: {e}", args[0]);
+            ExitCode::FAILURE
+        }
+    })
 }
 
 /// The harness's arguments; `Ok(None)` for `--help`.

@@ -8,6 +8,7 @@
 mod args;
 mod commands;
 mod demo;
+mod fetch;
 mod files;
 mod net;
 mod output;
@@ -34,6 +35,7 @@ Examples:
   boucle echo-server --port 9000           a line echo server on boucle::net
   boucle echo-client hello --port 9000     talk to it
   boucle files ~/src --jobs 64             size, lines and SHA-256 of every file
+  boucle fetch -c 64 -i urls.txt --json    fetch many URLs at once, one JSON line each
 
 Every run prints its seed; --seed S (or BOUCLE_SEED=S) repeats it exactly with --virtual.
 Bad arguments print one line, `boucle: error: ...`, and exit with code 2.";
@@ -231,6 +233,19 @@ Examples:
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         repeat: u32,
     },
+
+    /// Fetch many URLs at once and report each (the seeds' web scraper)
+    #[command(after_help = "\
+Prints one line per URL as it completes, `✓ URL: SIZE bytes (STATUS, TIME ms)` or
+`✗ URL: ERROR` (--json: one object with url, ok, status, bytes, ms, attempts,
+error), then the totals on stderr. Exit code 0 when every URL succeeded (2xx),
+1 when some failed, 2 for bad arguments, 130 after Ctrl-C.
+
+Examples:
+  boucle fetch https://example.com https://python.org
+  boucle fetch -i urls.txt -c 64 --per-host 16 --out pages/
+  cat urls.txt | boucle fetch -i - --json --retries 3")]
+    Fetch(fetch::FetchArgs),
 }
 
 /// Where to listen or connect.
@@ -291,6 +306,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             at,
             repeat,
         } => net::echo_client(&at.host, at.port, &messages, repeat),
+        Command::Fetch(a) => fetch::run(a),
     }
 }
 
