@@ -432,14 +432,24 @@ impl Core {
         for remote in wakes.items {
             remote.schedule_on_loop(|task| self.push_ready(task));
         }
-        for job in wakes.jobs {
+        if !wakes.jobs.is_empty() {
+            self.run_jobs(wakes.jobs);
+        }
+        any
+    }
+
+    /// Runs the jobs sent by `Handle`s. Out of line: the wake path above is
+    /// the hot one.
+    #[cold]
+    #[inline(never)]
+    fn run_jobs(&self, jobs: Vec<super::remote::Job>) {
+        for job in jobs {
             // A job is user code (`call_soon_threadsafe`): its panic is
             // reported, and the loop goes on.
             if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(job)) {
                 self.report_panic(None, &*payload);
             }
         }
-        any
     }
 
     fn fire_timers(&self) {
