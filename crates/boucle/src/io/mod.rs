@@ -16,6 +16,7 @@
 //! * One `epoll_wait` serves I/O, the timer (`timerfd`) and foreign wakes
 //!   (`eventfd` through `mio::Waker`): see `runtime/driver.rs`.
 
+pub(crate) mod driver;
 pub(crate) mod fd;
 mod poll_evented;
 pub(crate) mod reactor;

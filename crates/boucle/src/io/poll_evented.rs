@@ -7,9 +7,9 @@ use std::task::{Context, Poll};
 use mio::event::Source;
 use mio::Interest;
 
+use super::driver::IoDriver;
 use super::reactor::{Direction, IoKey};
 use crate::runtime::context;
-use crate::runtime::core::Core;
 
 /// A mio source (socket, pipe, any fd through `mio::unix::SourceFd`)
 /// registered with the running loop's reactor, with the readiness
@@ -47,7 +47,7 @@ use crate::runtime::core::Core;
 pub struct PollEvented<S: Source> {
     source: Option<S>,
     key: IoKey,
-    core: Rc<Core>,
+    io: Rc<IoDriver>,
 }
 
 impl<S: Source> PollEvented<S> {
@@ -72,12 +72,12 @@ impl<S: Source> PollEvented<S> {
     /// Outside a running loop.
     #[track_caller]
     pub fn with_interest(mut source: S, interest: Interest) -> io::Result<PollEvented<S>> {
-        let core = context::current();
-        let key = core.register(&mut source, interest)?;
+        let io = context::current().io().clone();
+        let key = io.register(&mut source, interest)?;
         Ok(PollEvented {
             source: Some(source),
             key,
-            core,
+            io,
         })
     }
 
@@ -96,12 +96,12 @@ impl<S: Source> PollEvented<S> {
         if crate::coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        self.core.poll_ready(self.key, dir, cx)
+        self.io.poll_ready(self.key, dir, cx)
     }
 
     /// Forgets readiness in `dir` (after an operation returned `WouldBlock`).
     pub fn clear_ready(&self, dir: Direction) {
-        self.core.clear_ready(self.key, dir);
+        self.io.clear_ready(self.key, dir);
     }
 
     /// Runs `op` when the source is ready in `dir`, retrying after waiting
@@ -129,7 +129,7 @@ impl<S: Source> PollEvented<S> {
     /// If epoll refuses the deregistration.
     pub fn into_inner(mut self) -> io::Result<S> {
         let mut source = self.source.take().expect("present until drop");
-        self.core.deregister(&mut source, self.key)?;
+        self.io.deregister(&mut source, self.key)?;
         Ok(source)
     }
 }
@@ -138,7 +138,7 @@ impl<S: Source> Drop for PollEvented<S> {
     fn drop(&mut self) {
         if let Some(mut source) = self.source.take() {
             // The fd closes right after: an error here changes nothing.
-            let _ = self.core.deregister(&mut source, self.key);
+            let _ = self.io.deregister(&mut source, self.key);
         }
     }
 }

@@ -9,7 +9,6 @@ pub(crate) mod blocking;
 mod builder;
 pub(crate) mod context;
 pub(crate) mod core;
-mod driver;
 pub(crate) mod exception;
 mod handle;
 mod remote;
@@ -114,8 +113,8 @@ impl Runtime {
     /// The trace recorded so far, if the runtime was built with
     /// `Builder::trace(true)`.
     pub fn trace(&self) -> Option<Trace> {
-        let now = self.core.clock.now();
-        self.core.tracer.as_ref().map(|t| t.snapshot(now))
+        let now = self.core.time().now();
+        self.core.tracer().map(|t| t.snapshot(now))
     }
 
     /// A [`Handle`] to this loop, usable from any thread: spawn `Send`
@@ -130,7 +129,7 @@ impl Runtime {
 
     /// The seed of this loop's random generator (`boucle::random`).
     pub fn seed(&self) -> u64 {
-        self.core.seed
+        self.core.seed()
     }
 
     /// Shuts the loop down now and waits at most `timeout` for blocking
@@ -208,8 +207,8 @@ impl Drop for Runtime {
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
-            .field("virtual_time", &self.core.clock.is_virtual())
-            .field("seed", &self.core.seed)
+            .field("virtual_time", &self.core.time().is_virtual())
+            .field("seed", &self.core.seed())
             .finish()
     }
 }

@@ -206,6 +206,6 @@ impl Tracer {
 /// Outside a running loop.
 pub fn snapshot() -> Option<Trace> {
     let core = crate::runtime::context::current();
-    let now = core.clock.now();
-    core.tracer.as_ref().map(|t| t.snapshot(now))
+    let now = core.time().now();
+    core.tracer().map(|t| t.snapshot(now))
 }

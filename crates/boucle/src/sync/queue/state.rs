@@ -70,6 +70,7 @@ enum Handed<T> {
     ShutDown,
 }
 
+#[inline]
 fn wake(w: Option<WakeHandle>) {
     if let Some(w) = w {
         w.wake();

@@ -255,6 +255,7 @@ impl Clone for TaskRef {
 }
 
 impl Drop for TaskRef {
+    #[inline]
     fn drop(&mut self) {
         let header = self.header();
         let n = header.refs.get() - 1;
