@@ -16,35 +16,13 @@ use crate::runtime::context;
 /// protocol that edge-triggered epoll needs: try the operation, and only
 /// when it returns `WouldBlock` forget the readiness and wait.
 ///
-/// The socket types of `boucle::net` are built on it; it is public so other
-/// sources can join the loop (tokio's `AsyncFd` plays this part).
+/// The socket types of `boucle::net` are built on it. It is crate-internal
+/// (its type parameter is a mio source); other fds join the loop through
+/// the public [`AsyncFd`](super::AsyncFd).
 ///
 /// The source is deregistered when the `PollEvented` is dropped.
 ///
-/// # Examples
-///
-/// ```
-/// use std::io::{Read, Write};
-/// use boucle::io::{Direction, PollEvented};
-///
-/// boucle::run(async {
-///     let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-///     a.set_nonblocking(true).unwrap();
-///     b.set_nonblocking(true).unwrap();
-///     let a = PollEvented::new(mio::net::UnixStream::from_std(a)).unwrap();
-///     let mut b = b;
-///     let reader = boucle::spawn(async move {
-///         let mut buf = [0u8; 5];
-///         let n = std::future::poll_fn(|cx| a.poll_io(cx, Direction::Read, |s| (&*s).read(&mut buf)))
-///             .await
-///             .unwrap();
-///         buf[..n].to_vec()
-///     });
-///     b.write_all(b"hello").unwrap();
-///     assert_eq!(reader.await.unwrap(), b"hello");
-/// });
-/// ```
-pub struct PollEvented<S: Source> {
+pub(crate) struct PollEvented<S: Source> {
     source: Option<S>,
     key: IoKey,
     io: Rc<IoDriver>,
@@ -84,11 +62,6 @@ impl<S: Source> PollEvented<S> {
     /// The source.
     pub fn get_ref(&self) -> &S {
         self.source.as_ref().expect("present until drop")
-    }
-
-    /// The source, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        self.source.as_mut().expect("present until drop")
     }
 
     /// Ready once the source may be ready in `dir` (or closed, or errored).
