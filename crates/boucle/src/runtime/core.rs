@@ -28,7 +28,7 @@ use super::exception;
 use super::shared::Shared;
 use crate::io::driver::IoDriver;
 use crate::task::raw::{self, PollOutcome, TaskRef};
-use crate::task::slab::TaskSlab;
+use crate::task::slab::{class_of, TaskSlab};
 use crate::task::state::Exit;
 use crate::task::{Task, TaskId, TaskInfo};
 use crate::time::clock::TimeBase;
@@ -156,14 +156,12 @@ impl Core {
                 },
             );
         }
-        let [handle, owner, queued] = raw::allocate(
-            future,
-            id,
-            &self.shared,
-            self.task_slab.as_ref(),
-            name,
-            location,
-        );
+        let block = self.task_slab.as_ref().and_then(|slab| {
+            let class = class_of(raw::layout_of::<F>())?;
+            slab.borrow_mut().alloc(&self.shared.slab, class)
+        });
+        let [handle, owner, queued] =
+            raw::allocate(future, id, &self.shared, block, name, location);
         {
             let mut registry = self.registry.borrow_mut();
             owner.header().registry_slot.set(registry.len() as u32);
