@@ -10,15 +10,15 @@ impl Trace {
     /// An ASCII timeline, one row per task in creation order:
     ///
     /// ```text
-    /// A  |---------->                    | 1.000s
-    /// B  |------------------------------>| 2.000s
+    /// A  |#---------#>                   | 1.000s
+    /// B  |#----------------------------#>| 2.000s
     ///     0s                          2.000s
     /// ```
     ///
-    /// `-` while the task is alive, then `>` where it returned, `x` where it
-    /// was cancelled, `!` where it panicked; a row that runs off the right
-    /// edge is still alive. `width` is the number of columns for the time
-    /// axis (at least 10).
+    /// `#` where the task ran (a poll in that column), `-` while it waited,
+    /// then `>` where it returned, `x` where it was cancelled, `!` where it
+    /// panicked; a row that runs off the right edge is still alive. `width`
+    /// is the number of columns for the time axis (at least 10).
     pub fn timeline(&self, width: usize) -> String {
         self.timeline_until(width, Duration::ZERO)
     }
@@ -38,15 +38,39 @@ impl Trace {
             ((t.as_nanos() * (width as u128 - 1)) / total).min(width as u128 - 1) as usize
         };
         let labels: Vec<String> = spans.iter().map(TaskSpan::label).collect();
+        // Columns in which each task was polled (running, not waiting).
+        let mut ran: std::collections::HashMap<u64, Vec<bool>> = Default::default();
+        let mut open: std::collections::HashMap<u64, Duration> = Default::default();
+        for e in &self.events {
+            match e.kind {
+                EventKind::PollStart => {
+                    open.insert(e.task.as_u64(), e.time);
+                }
+                EventKind::PollEnd => {
+                    if let Some(start) = open.remove(&e.task.as_u64()) {
+                        let cols = ran
+                            .entry(e.task.as_u64())
+                            .or_insert_with(|| vec![false; width]);
+                        for c in &mut cols[col(start)..=col(e.time)] {
+                            *c = true;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
         let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
         let mut out = String::new();
         for (span, label) in spans.iter().zip(&labels) {
             let start = col(span.start);
             let end = span.end.map(col);
+            let polled = ran.get(&span.id.as_u64());
+            let busy = |c: usize| polled.is_some_and(|p| p[c]);
             let mut row = String::with_capacity(width);
             for c in 0..width {
                 let ch = match end {
                     _ if c < start => ' ',
+                    Some(e) if c < e && busy(c) => '#',
                     Some(e) if c < e => '-',
                     Some(e) if c == e => match span.outcome {
                         Some(End::Cancelled) => 'x',
@@ -54,6 +78,7 @@ impl Trace {
                         _ => '>',
                     },
                     Some(_) => ' ',
+                    None if busy(c) => '#',
                     None => '-',
                 };
                 row.push(ch);
@@ -183,6 +208,7 @@ mod tests {
     #[test]
     fn timeline_draws_lifetimes_and_endings() {
         let trace = Trace {
+            dropped: 0,
             taken_at: Duration::from_secs(2),
             events: vec![
                 ev(0, 1, created("A")),
@@ -195,11 +221,11 @@ mod tests {
         };
         let text = trace.timeline(21);
         let rows: Vec<&str> = text.lines().collect();
-        assert_eq!(rows[0], "A   |---------->          | 1.000s");
+        assert_eq!(rows[0], "A   |#--------->          | 1.000s");
         assert_eq!(rows[1], "B\"q |--------------------x| 2.000s");
         let scaled = trace.timeline_until(21, Duration::from_secs(4));
         let rows: Vec<&str> = scaled.lines().collect();
-        assert_eq!(rows[0], "A   |----->               | 1.000s");
+        assert_eq!(rows[0], "A   |#---->               | 1.000s");
         assert_eq!(rows[1], "B\"q |----------x          | 2.000s");
         assert!(rows[2].ends_with("4.000s"), "{scaled}");
         let json = trace.to_chrome_json();
