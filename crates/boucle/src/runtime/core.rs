@@ -409,9 +409,10 @@ impl Core {
         if wakes.main {
             self.schedule_main();
         }
+        let remote = wakes.items.len() + usize::from(wakes.main);
         self.stats
             .remote_wakes
-            .set(self.stats.remote_wakes.get() + wakes.items.len() as u64);
+            .set(self.stats.remote_wakes.get() + remote as u64);
         match &self.hooks {
             None => {
                 for remote in wakes.items {

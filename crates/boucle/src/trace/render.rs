@@ -96,7 +96,9 @@ impl Trace {
     }
 
     /// The trace as Chrome trace-event JSON: one row per task, a slice for
-    /// its whole life and one for each poll. Times are loop times in
+    /// its whole life and one for each poll, and instant events for its
+    /// wake-ups (`scheduled`, with who woke it), waits (`waits`, with what
+    /// it waits for), fired timers and ready I/O. Times are loop times in
     /// microseconds.
     pub fn to_chrome_json(&self) -> String {
         let spans = self.tasks();
@@ -147,7 +149,21 @@ impl Trace {
                         ));
                     }
                 }
-                _ => {}
+                ref other => {
+                    let (name, detail) = match other {
+                        EventKind::Scheduled { by } => ("scheduled", format!("{by:?}")),
+                        EventKind::Waits { on } => ("waits", format!("{on:?}")),
+                        EventKind::TimerFired => ("timer fired", String::new()),
+                        EventKind::IoReady => ("io ready", String::new()),
+                        _ => continue,
+                    };
+                    push(format!(
+                        "{{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":{},\"name\":\"{name}\",\"cat\":\"event\",\"ts\":{},\"args\":{{\"detail\":{}}}}}",
+                        e.task.as_u64(),
+                        micros(e.time),
+                        json_string(&detail)
+                    ));
+                }
             }
         }
         out.push_str("],\"displayTimeUnit\":\"ms\"}");
