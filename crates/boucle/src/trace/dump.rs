@@ -283,10 +283,13 @@ pub(crate) async fn on_signal() {
         }
     };
     while sig.recv().await.is_some() {
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         let text = format!(
-            "boucle task tree of process {} at {:?}:\n{}",
+            "boucle task tree of process {} (Unix time {:.3} s):\n{}",
             std::process::id(),
-            std::time::SystemTime::now(),
+            unix.as_secs_f64(),
             dump()
         );
         let mut targets = vec![dump_path(std::process::id())];
