@@ -129,6 +129,10 @@ const ANALYSIS: &str = include_str!("../ANALYSIS.md");
 /// http), which have their own harness; included after the results.
 const PROGRAMS: &str = include_str!("../PROGRAMS.md");
 
+/// The hand-written cost of the instrument hooks (boucle, boucle-count,
+/// boucle-rec); included last.
+const INSTRUMENTS: &str = include_str!("../INSTRUMENTS.md");
+
 /// The whole BENCHMARKS.md.
 pub fn benchmarks_md(
     info: &RunInfo,
@@ -198,6 +202,7 @@ pub fn benchmarks_md(
         out += &counts.table().markdown_body();
     }
     out += PROGRAMS;
+    out += INSTRUMENTS;
     out
 }
 

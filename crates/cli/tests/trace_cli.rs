@@ -337,10 +337,16 @@ fn files_json_output_stays_pure_when_traced() {
         .map(|l| serde_json::from_str(l).expect("each stdout line is JSON"))
         .collect();
     assert_eq!(lines.len(), 3);
-    assert!(text(&out.stderr).contains("SVG timeline written to"), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("SVG timeline written to"),
+        "{out:?}"
+    );
     let svg = std::fs::read_to_string(&path).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
     // The walker and the two workers, at least.
-    let rows = doc.descendants().filter(|n| n.has_tag_name("title")).count();
+    let rows = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("title"))
+        .count();
     assert!(rows >= 3, "{rows} rows");
 }
