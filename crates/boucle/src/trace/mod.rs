@@ -31,6 +31,8 @@
 //! println!("{}", trace.timeline(40));
 //! ```
 
+#[cfg(feature = "console")]
+pub(crate) mod console;
 pub(crate) mod dump;
 pub(crate) mod hooks;
 mod instrument;
