@@ -19,6 +19,7 @@ pub(crate) fn reset() {
 }
 
 /// Spends one unit; `Pending` (with a self-wake) when none is left.
+#[inline]
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     let left = LEFT.with(|l| {
         let v = l.get();

@@ -228,18 +228,25 @@ impl<P, W: Wakeup> WaitList<P, W> {
 
     /// Notifies the first waiter with `payload` and returns its waker (wake
     /// it after releasing your borrow); `Err(payload)` if nobody waits.
+    #[inline]
     pub(crate) fn notify(&mut self, payload: P) -> Result<W, P> {
-        let index = self.head;
-        if index == NIL {
+        // The empty case inline: a put with no getter waiting (the common
+        // case of a busy queue) pays one compare.
+        if self.head == NIL {
             return Err(payload);
         }
+        Ok(self.notify_head(payload))
+    }
+
+    fn notify_head(&mut self, payload: P) -> W {
+        let index = self.head;
         self.unlink(index);
         self.waiting -= 1;
         self.notified += 1;
         let slot = &mut self.slots[index as usize];
         slot.state = SlotState::Notified;
         slot.payload = Some(payload);
-        Ok(slot.waker.take().expect("a waiting entry has a waker"))
+        slot.waker.take().expect("a waiting entry has a waker")
     }
 
     /// Notifies every waiter, in order, with `payload()`; their wakers are

@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 
 use super::clock::{Clock, TimeBase, NEVER};
 use super::wheel::{TimerKey, Wheel};
+use crate::io::driver::{IoDriver, Park};
+use crate::task::waker::WakeHandle;
+use crate::trace::hooks::Hooks;
+use crate::trace::{Awaiting, WokenBy};
 
 /// Timer entries staged per park at most (about 8 us of work).
 const STAGE_BUDGET: u64 = 512;
@@ -19,10 +23,6 @@ const STAGE_NANOS_PER_ENTRY: u64 = 40;
 /// While entries are left to stage, the longest wait between two stagings:
 /// 10^5 timers in one slot are staged in about 200 wake-ups.
 const STAGE_PERIOD: u64 = 1_000_000;
-use crate::io::driver::{IoDriver, Park};
-use crate::task::waker::WakeHandle;
-use crate::trace::hooks::Hooks;
-use crate::trace::{Awaiting, WokenBy};
 
 pub(crate) struct TimeDriver {
     clock: Rc<Clock>,

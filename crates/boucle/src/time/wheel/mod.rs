@@ -79,6 +79,14 @@ pub(crate) struct Wheel<W> {
     live: [usize; LEVELS],
     /// The staging bank of each level, when it holds entries.
     staged: [Option<Staged>; LEVELS],
+    /// By level, the bit of the slot whose entries the bank below stages
+    /// (0 when none): `next_slot` reads it on every turn, so it is kept
+    /// ready rather than decoded from `staged`.
+    staged_from: [u64; LEVELS],
+    /// A bit per level whose live bank or staged-from slot is occupied
+    /// (`refresh_level` keeps it exact), so that finding the next slot
+    /// skips the empty levels at once.
+    levels: u32,
     entries: Vec<Entry<W>>,
     free: u32,
     len: usize,
@@ -104,6 +112,8 @@ impl<W> Wheel<W> {
             occupied: [[0; 2]; LEVELS],
             live: [0; LEVELS],
             staged: [None; LEVELS],
+            staged_from: [0; LEVELS],
+            levels: 0,
             entries: Vec::new(),
             free: NIL,
             len: 0,
@@ -257,6 +267,8 @@ impl<W> Wheel<W> {
                     count: 0,
                 });
                 st.count += moved;
+                self.staged_from[level] = 1u64 << slot;
+                self.levels |= 1 << level;
             }
             if self.heads[from] != NIL {
                 return true;
@@ -277,6 +289,7 @@ impl<W> Wheel<W> {
         let Some(st) = self.staged[below].take() else {
             return;
         };
+        self.staged_from[below + 1] = 0;
         let up = list(below + 1, self.live[below + 1], st.from_slot);
         let first_ends = start.saturating_add(1u64 << (SLOT_BITS * below as u32));
         let staging = 1 - self.live[below];
@@ -295,6 +308,8 @@ impl<W> Wheel<W> {
                 self.push_front(i, up);
             }
         }
+        self.refresh_level(below);
+        self.refresh_level(below + 1);
     }
 
     /// Removes every timer, returning their payloads (shutdown).
@@ -318,7 +333,7 @@ impl<W> Wheel<W> {
         }
         self.heads[place] = NIL;
         if place < LISTS {
-            self.occupied[place / (2 * SLOTS)][(place / SLOTS) % 2] &= !(1u64 << (place % SLOTS));
+            self.clear_occupied(place);
         }
         let mut due = std::mem::take(&mut self.scratch);
         while i != NIL {
@@ -347,17 +362,12 @@ impl<W> Wheel<W> {
 
     /// The first occupied slot at the lowest occupied level, with its start.
     /// A slot whose entries are all staged below still counts.
+    #[inline]
     fn next_slot(&self) -> Option<(usize, usize, u64)> {
-        for level in 0..LEVELS {
-            let mut occupied = self.occupied[level][self.live[level]];
-            if level > 0 {
-                if let Some(st) = self.staged[level - 1] {
-                    occupied |= 1u64 << st.from_slot;
-                }
-            }
-            if occupied == 0 {
-                continue;
-            }
+        if self.levels != 0 {
+            let level = self.levels.trailing_zeros() as usize;
+            let occupied = self.occupied[level][self.live[level]] | self.staged_from[level];
+            debug_assert!(occupied != 0, "timer wheel level bit of an empty level");
             let shift = SLOT_BITS * level as u32;
             let current = ((self.elapsed >> shift) & (SLOTS as u64 - 1)) as u32;
             // Entries of this level sit at or after the current slot.
@@ -373,6 +383,25 @@ impl<W> Wheel<W> {
             return Some((level, slot, high | ((slot as u64) << shift)));
         }
         None
+    }
+
+    /// Recomputes the bit of `level` in `levels`.
+    #[inline]
+    fn refresh_level(&mut self, level: usize) {
+        let bit = 1u32 << level;
+        if self.occupied[level][self.live[level]] | self.staged_from[level] != 0 {
+            self.levels |= bit;
+        } else {
+            self.levels &= !bit;
+        }
+    }
+
+    /// Clears the occupied bit of the list at `place` (now empty).
+    #[inline]
+    fn clear_occupied(&mut self, place: usize) {
+        let level = place / (2 * SLOTS);
+        self.occupied[level][(place / SLOTS) % 2] &= !(1u64 << (place % SLOTS));
+        self.refresh_level(level);
     }
 
     fn place_for(&self, deadline: u64) -> usize {
@@ -405,7 +434,12 @@ impl<W> Wheel<W> {
         }
         self.heads[place] = index;
         if place < LISTS {
-            self.occupied[place / (2 * SLOTS)][(place / SLOTS) % 2] |= 1u64 << (place % SLOTS);
+            let level = place / (2 * SLOTS);
+            let bank = (place / SLOTS) % 2;
+            self.occupied[level][bank] |= 1u64 << (place % SLOTS);
+            if bank == self.live[level] {
+                self.levels |= 1 << level;
+            }
         }
     }
 
@@ -420,6 +454,8 @@ impl<W> Wheel<W> {
                     st.count -= 1;
                     if st.count == 0 {
                         self.staged[level] = None;
+                        self.staged_from[level + 1] = 0;
+                        self.refresh_level(level + 1);
                     }
                 }
             }
@@ -437,8 +473,7 @@ impl<W> Wheel<W> {
         } else {
             self.heads[place] = next;
             if next == NIL && place < LISTS {
-                self.occupied[place / (2 * SLOTS)][(place / SLOTS) % 2] &=
-                    !(1u64 << (place % SLOTS));
+                self.clear_occupied(place);
             }
         }
         if next != NIL {
