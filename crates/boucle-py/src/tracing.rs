@@ -1,0 +1,166 @@
+//! `loop.trace()`: the life of every asyncio Task of a traced loop, recorded
+//! with boucle's recorder and drawn by its renderers (ASCII timeline,
+//! Chrome trace JSON). A task is created in `create_task`; each of its
+//! steps is a ready callback bound to it (`__self__` is the task), timed as
+//! one poll; it ends when a step leaves it done.
+
+use std::collections::HashMap;
+
+use boucle::engine::{LoopClock, Recorder};
+use boucle::task::TaskId;
+use boucle::trace::{End, EventKind};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// Loop time for trace events: a virtual clock's time, or the real clock
+/// read now (so polls have lengths), on the loop's scale.
+pub(crate) fn trace_now(clock: &LoopClock) -> u64 {
+    if clock.is_virtual() {
+        clock.now()
+    } else {
+        boucle::engine::monotonic_ns().saturating_sub(clock.monotonic_deadline(0))
+    }
+}
+
+/// A task being polled.
+pub(crate) struct Traced {
+    id: TaskId,
+    object: Py<PyAny>,
+}
+
+impl Traced {
+    pub(crate) fn object<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        self.object.bind(py).clone()
+    }
+}
+
+/// The recorder and the live traced tasks (keyed by object address; the
+/// strong reference keeps the address theirs until they end).
+#[derive(Default)]
+pub(crate) struct TaskTrace {
+    recorder: Recorder,
+    live: HashMap<usize, (TaskId, Py<PyAny>)>,
+    next_id: u64,
+    /// The task whose step is running, the parent of tasks it creates.
+    current: Option<TaskId>,
+}
+
+impl TaskTrace {
+    pub(crate) fn created(&mut self, now: u64, task: Py<PyAny>, name: String) {
+        self.next_id += 1;
+        let id = boucle::engine::task_id(self.next_id);
+        self.recorder.record(
+            now,
+            id,
+            EventKind::Created {
+                name: Some(name),
+                parent: self.current,
+                location: std::panic::Location::caller(),
+            },
+        );
+        self.live.insert(task.as_ptr() as usize, (id, task));
+    }
+
+    pub(crate) fn poll_start(&mut self, now: u64, address: usize) -> Option<Traced> {
+        let (id, object) = self.live.get(&address)?;
+        let (id, object) = (*id, Python::attach(|py| object.clone_ref(py)));
+        self.recorder.record(now, id, EventKind::PollStart);
+        self.current = Some(id);
+        Some(Traced { id, object })
+    }
+
+    /// Returns the task's reference to drop (outside the loop's lock) when
+    /// it ended.
+    pub(crate) fn poll_end(
+        &mut self,
+        now: u64,
+        task: &Traced,
+        outcome: Option<End>,
+    ) -> Option<Py<PyAny>> {
+        self.recorder.record(now, task.id, EventKind::PollEnd);
+        self.current = None;
+        let kind = match outcome? {
+            End::Done => EventKind::Done,
+            End::Cancelled => EventKind::Cancelled,
+            End::Panicked => EventKind::Panicked,
+        };
+        self.recorder.record(now, task.id, kind);
+        let address = task.object.as_ptr() as usize;
+        self.live.remove(&address).map(|(_, object)| object)
+    }
+
+    pub(crate) fn snapshot(&self, now: u64) -> boucle::trace::Trace {
+        self.recorder.snapshot(now)
+    }
+
+    /// The live tasks' references (the loop is closing).
+    pub(crate) fn release(&mut self) -> Vec<Py<PyAny>> {
+        self.live.drain().map(|(_, (_, object))| object).collect()
+    }
+}
+
+/// A recorded timeline (`loop.trace()`).
+#[pyclass(frozen, module = "boucle._boucle")]
+pub struct Trace {
+    inner: boucle::trace::Trace,
+}
+
+impl Trace {
+    pub(crate) fn new(inner: boucle::trace::Trace) -> Trace {
+        Trace { inner }
+    }
+}
+
+#[pymethods]
+impl Trace {
+    /// An ASCII timeline, one row per task (`-` alive, `>` done,
+    /// `x` cancelled, `!` raised), `width` columns of time axis, running to
+    /// at least `until` seconds.
+    #[pyo3(signature = (width = 60, until = 0.0))]
+    fn timeline(&self, width: usize, until: f64) -> String {
+        let until = std::time::Duration::from_secs_f64(until.max(0.0));
+        self.inner.timeline_until(width, until)
+    }
+
+    /// Chrome trace-event JSON (open it in Perfetto).
+    fn to_chrome_json(&self) -> String {
+        self.inner.to_chrome_json()
+    }
+
+    /// One dict per task: name, start, first_poll, end (seconds of loop
+    /// time), outcome ("done", "cancelled", "raised" or None) and polls.
+    fn tasks<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let secs = |d: std::time::Duration| d.as_secs_f64();
+        self.inner
+            .tasks()
+            .into_iter()
+            .map(|span| {
+                let d = PyDict::new(py);
+                d.set_item("name", span.label())?;
+                d.set_item("start", secs(span.start))?;
+                d.set_item("first_poll", span.first_poll.map(secs))?;
+                d.set_item("end", span.end.map(secs))?;
+                d.set_item(
+                    "outcome",
+                    span.outcome.map(|o| match o {
+                        End::Done => "done",
+                        End::Cancelled => "cancelled",
+                        End::Panicked => "raised",
+                    }),
+                )?;
+                d.set_item("polls", span.polls)?;
+                Ok(d)
+            })
+            .collect()
+    }
+
+    /// Loop time of the snapshot, in seconds.
+    #[getter]
+    fn taken_at(&self) -> f64 {
+        self.inner.taken_at().as_secs_f64()
+    }
+
+    fn __str__(&self) -> String {
+        self.inner.timeline(60)
+    }
+}
