@@ -261,11 +261,27 @@ impl LoopCore {
     /// The traced task a callback steps, if any (a Task's step and wakeup
     /// callbacks are its bound methods), after recording its poll start.
     fn trace_poll_start(slf: &Bound<'_, Self>, callback: &Py<PyAny>) -> Option<Traced> {
-        let owner = callback.bind(slf.py()).getattr(intern!(slf.py(), "__self__")).ok()?;
+        let py = slf.py();
+        let owner = callback.bind(py).getattr(intern!(py, "__self__")).ok()?;
+        let address = owner.as_ptr() as usize;
+        let (task, unnamed) = slf.get().local().trace.as_ref()?.lookup(address)?;
+        if unnamed {
+            Self::trace_name(slf, &owner).ok()?;
+        }
         let mut guard = slf.get().local();
         let l = &mut *guard;
         let now = trace_now(&l.clock);
-        l.trace.as_mut()?.poll_start(now, owner.as_ptr() as usize)
+        l.trace.as_mut()?.poll_start(now, &task);
+        Some(task)
+    }
+
+    /// Records a traced task's creation, with its name as it is now.
+    fn trace_name(slf: &Bound<'_, Self>, task: &Bound<'_, PyAny>) -> PyResult<()> {
+        let name: String = task.call_method0(intern!(slf.py(), "get_name"))?.extract()?;
+        if let Some(t) = slf.get().local().trace.as_mut() {
+            t.name(task.as_ptr() as usize, name);
+        }
+        Ok(())
     }
 
     /// Records the poll's end, and the task's end if it is done.
@@ -567,15 +583,13 @@ impl LoopCore {
     }
 
     /// Records the creation of an asyncio task (trace on).
-    fn _trace_task(slf: &Bound<'_, Self>, task: &Bound<'_, PyAny>) -> PyResult<()> {
-        let name: String = task.call_method0(intern!(slf.py(), "get_name"))?.extract()?;
+    fn _trace_task(slf: &Bound<'_, Self>, task: &Bound<'_, PyAny>) {
         let mut guard = slf.get().local();
         let l = &mut *guard;
         let now = trace_now(&l.clock);
         if let Some(t) = l.trace.as_mut() {
-            t.created(now, task.clone().unbind(), name);
+            t.created(now, task.clone().unbind());
         }
-        Ok(())
     }
 
     /// Whether tracing is on.
@@ -599,9 +613,16 @@ impl LoopCore {
     }
 
     /// The timeline recorded so far (`None` without `trace=True`).
-    fn _trace_snapshot(&self) -> Option<Trace> {
-        let l = self.local();
+    fn _trace_snapshot(slf: &Bound<'_, Self>) -> PyResult<Option<Trace>> {
+        let unnamed = match slf.get().local().trace.as_ref() {
+            Some(t) => t.unnamed(),
+            None => return Ok(None),
+        };
+        for task in unnamed {
+            Self::trace_name(slf, task.bind(slf.py()))?;
+        }
+        let l = slf.get().local();
         let now = trace_now(&l.clock);
-        l.trace.as_ref().map(|t| Trace::new(t.snapshot(now)))
+        Ok(l.trace.as_ref().map(|t| Trace::new(t.snapshot(now))))
     }
 }

@@ -34,39 +34,82 @@ impl Traced {
     }
 }
 
+struct Live {
+    id: TaskId,
+    object: Py<PyAny>,
+    created: u64,
+    parent: Option<TaskId>,
+    /// Whether its `Created` event is recorded: that waits for the task's
+    /// first step or a snapshot, since `asyncio.create_task(name=...)`
+    /// names the task only after the loop made it.
+    recorded: bool,
+}
+
 /// The recorder and the live traced tasks (keyed by object address; the
 /// strong reference keeps the address theirs until they end).
 #[derive(Default)]
 pub(crate) struct TaskTrace {
     recorder: Recorder,
-    live: HashMap<usize, (TaskId, Py<PyAny>)>,
+    live: HashMap<usize, Live>,
     next_id: u64,
     /// The task whose step is running, the parent of tasks it creates.
     current: Option<TaskId>,
 }
 
 impl TaskTrace {
-    pub(crate) fn created(&mut self, now: u64, task: Py<PyAny>, name: String) {
+    pub(crate) fn created(&mut self, now: u64, task: Py<PyAny>) {
         self.next_id += 1;
-        let id = boucle::engine::task_id(self.next_id);
+        let live = Live {
+            id: boucle::engine::task_id(self.next_id),
+            object: task,
+            created: now,
+            parent: self.current,
+            recorded: false,
+        };
+        self.live.insert(live.object.as_ptr() as usize, live);
+    }
+
+    /// The traced task at `address`, and whether it still needs a name.
+    pub(crate) fn lookup(&self, address: usize) -> Option<(Traced, bool)> {
+        let live = self.live.get(&address)?;
+        let object = Python::attach(|py| live.object.clone_ref(py));
+        Some((Traced { id: live.id, object }, !live.recorded))
+    }
+
+    /// Records the `Created` event of the task at `address`.
+    pub(crate) fn name(&mut self, address: usize, name: String) {
+        let Some(live) = self.live.get_mut(&address) else {
+            return;
+        };
+        if live.recorded {
+            return;
+        }
+        live.recorded = true;
         self.recorder.record(
-            now,
-            id,
+            live.created,
+            live.id,
             EventKind::Created {
                 name: Some(name),
-                parent: self.current,
+                parent: live.parent,
                 location: std::panic::Location::caller(),
             },
         );
-        self.live.insert(task.as_ptr() as usize, (id, task));
     }
 
-    pub(crate) fn poll_start(&mut self, now: u64, address: usize) -> Option<Traced> {
-        let (id, object) = self.live.get(&address)?;
-        let (id, object) = (*id, Python::attach(|py| object.clone_ref(py)));
-        self.recorder.record(now, id, EventKind::PollStart);
-        self.current = Some(id);
-        Some(Traced { id, object })
+    /// Tasks whose `Created` event waits for a name.
+    pub(crate) fn unnamed(&self) -> Vec<Py<PyAny>> {
+        Python::attach(|py| {
+            self.live
+                .values()
+                .filter(|l| !l.recorded)
+                .map(|l| l.object.clone_ref(py))
+                .collect()
+        })
+    }
+
+    pub(crate) fn poll_start(&mut self, now: u64, task: &Traced) {
+        self.recorder.record(now, task.id, EventKind::PollStart);
+        self.current = Some(task.id);
     }
 
     /// Returns the task's reference to drop (outside the loop's lock) when
@@ -86,7 +129,7 @@ impl TaskTrace {
         };
         self.recorder.record(now, task.id, kind);
         let address = task.object.as_ptr() as usize;
-        self.live.remove(&address).map(|(_, object)| object)
+        self.live.remove(&address).map(|l| l.object)
     }
 
     pub(crate) fn snapshot(&self, now: u64) -> boucle::trace::Trace {
@@ -95,7 +138,7 @@ impl TaskTrace {
 
     /// The live tasks' references (the loop is closing).
     pub(crate) fn release(&mut self) -> Vec<Py<PyAny>> {
-        self.live.drain().map(|(_, (_, object))| object).collect()
+        self.live.drain().map(|(_, l)| l.object).collect()
     }
 }
 

@@ -18,7 +18,7 @@ import os
 import sys
 from asyncio import events as _events
 
-from . import _boucle
+from . import _boucle, random
 from ._boucle import Handle, TimerHandle, Trace
 from ._loop import Loop
 
