@@ -157,7 +157,11 @@ impl LoopCore {
         }
     }
 
-    fn debug_check(slf: &Bound<'_, Self>, callback: &Bound<'_, PyAny>, method: &str) -> PyResult<()> {
+    fn debug_check(
+        slf: &Bound<'_, Self>,
+        callback: &Bound<'_, PyAny>,
+        method: &str,
+    ) -> PyResult<()> {
         if slf.get().debug.load(Ordering::Relaxed) {
             slf.call_method1(intern!(slf.py(), "_check_callback"), (callback, method))?;
         }
@@ -174,8 +178,16 @@ impl LoopCore {
         let py = slf.py();
         let core = slf.get();
         let when = core.ticks_to_time(&core.local(), deadline);
-        let cb = Callback::new(py, callback.clone().unbind(), args.clone().unbind(), context)?;
-        let handle = Py::new(py, TimerHandle::new(cb, deadline, when, slf.clone().unbind()))?;
+        let cb = Callback::new(
+            py,
+            callback.clone().unbind(),
+            args.clone().unbind(),
+            context,
+        )?;
+        let handle = Py::new(
+            py,
+            TimerHandle::new(cb, deadline, when, slf.clone().unbind()),
+        )?;
         if deadline < NEVER {
             let payload = handle.clone_ref(py);
             let key = core.local().wheel.insert(deadline, payload);
@@ -277,7 +289,9 @@ impl LoopCore {
 
     /// Records a traced task's creation, with its name as it is now.
     fn trace_name(slf: &Bound<'_, Self>, task: &Bound<'_, PyAny>) -> PyResult<()> {
-        let name: String = task.call_method0(intern!(slf.py(), "get_name"))?.extract()?;
+        let name: String = task
+            .call_method0(intern!(slf.py(), "get_name"))?
+            .extract()?;
         if let Some(t) = slf.get().local().trace.as_mut() {
             t.name(task.as_ptr() as usize, name);
         }
@@ -303,7 +317,9 @@ impl LoopCore {
             let mut guard = slf.get().local();
             let l = &mut *guard;
             let now = trace_now(&l.clock);
-            l.trace.as_mut().and_then(|t| t.poll_end(now, &task, outcome))
+            l.trace
+                .as_mut()
+                .and_then(|t| t.poll_end(now, &task, outcome))
         };
         drop(released);
         drop(task);
@@ -311,7 +327,12 @@ impl LoopCore {
     }
 
     /// Runs one ready callback; Err only for what must stop the loop.
-    fn run_item(slf: &Bound<'_, Self>, item: &Item, traced: bool, slow: Option<f64>) -> PyResult<()> {
+    fn run_item(
+        slf: &Bound<'_, Self>,
+        item: &Item,
+        traced: bool,
+        slow: Option<f64>,
+    ) -> PyResult<()> {
         let py = slf.py();
         let cb = item.callback();
         let task = if traced {
@@ -332,7 +353,10 @@ impl LoopCore {
         }
         match result {
             Ok(()) => Ok(()),
-            Err(e) if e.is_instance_of::<PyKeyboardInterrupt>(py) || e.is_instance_of::<PySystemExit>(py) => {
+            Err(e)
+                if e.is_instance_of::<PyKeyboardInterrupt>(py)
+                    || e.is_instance_of::<PySystemExit>(py) =>
+            {
                 Err(e)
             }
             Err(e) => {
@@ -359,7 +383,10 @@ impl LoopCore {
         let mut batch = core.collect();
         let traced = core.local().trace.is_some();
         let slow = if core.debug.load(Ordering::Relaxed) {
-            Some(slf.getattr(intern!(py, "slow_callback_duration"))?.extract::<f64>()?)
+            Some(
+                slf.getattr(intern!(py, "slow_callback_duration"))?
+                    .extract::<f64>()?,
+            )
         } else {
             None
         };
@@ -425,9 +452,16 @@ impl LoopCore {
         let core = slf.get();
         core.check_open()?;
         Self::debug_check(slf, callback, "call_soon")?;
-        let cb = Callback::new(py, callback.clone().unbind(), args.clone().unbind(), context)?;
+        let cb = Callback::new(
+            py,
+            callback.clone().unbind(),
+            args.clone().unbind(),
+            context,
+        )?;
         let handle = Py::new(py, Handle::new(cb))?;
-        core.local().ready.push_back(Item::Soon(handle.clone_ref(py)));
+        core.local()
+            .ready
+            .push_back(Item::Soon(handle.clone_ref(py)));
         Ok(handle)
     }
 
@@ -443,7 +477,12 @@ impl LoopCore {
         let core = slf.get();
         core.check_open()?;
         Self::debug_check(slf, callback, "call_soon_threadsafe")?;
-        let cb = Callback::new(py, callback.clone().unbind(), args.clone().unbind(), context)?;
+        let cb = Callback::new(
+            py,
+            callback.clone().unbind(),
+            args.clone().unbind(),
+            context,
+        )?;
         let handle = Py::new(py, Handle::new(cb))?;
         lock(&core.remote).push(Item::Soon(handle.clone_ref(py)));
         if !core.notified.swap(true, Ordering::Release) {
@@ -463,7 +502,9 @@ impl LoopCore {
         context: Option<Py<PyAny>>,
     ) -> PyResult<Py<TimerHandle>> {
         let Some(delay) = delay else {
-            return Err(pyo3::exceptions::PyTypeError::new_err("delay must not be None"));
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "delay must not be None",
+            ));
         };
         let core = slf.get();
         core.check_open()?;
@@ -483,7 +524,9 @@ impl LoopCore {
         context: Option<Py<PyAny>>,
     ) -> PyResult<Py<TimerHandle>> {
         let Some(when) = when else {
-            return Err(pyo3::exceptions::PyTypeError::new_err("when cannot be None"));
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "when cannot be None",
+            ));
         };
         let core = slf.get();
         core.check_open()?;

@@ -33,7 +33,9 @@ fn uniform(a: f64, b: f64) -> PyResult<f64> {
 #[pyfunction]
 fn randint(a: i64, b: i64) -> PyResult<i64> {
     if a > b {
-        return Err(PyValueError::new_err(format!("randint: empty range {a}..={b}")));
+        return Err(PyValueError::new_err(format!(
+            "randint: empty range {a}..={b}"
+        )));
     }
     Ok(boucle::random::randint(a, b))
 }
@@ -44,7 +46,9 @@ fn choice<'py>(seq: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyAny>> {
     let items: Vec<usize> = (0..seq.len()).collect();
     match boucle::random::choice(&items) {
         Some(&i) => seq.get_item(i),
-        None => Err(PyIndexError::new_err("cannot choose from an empty sequence")),
+        None => Err(PyIndexError::new_err(
+            "cannot choose from an empty sequence",
+        )),
     }
 }
 

@@ -73,7 +73,13 @@ impl TaskTrace {
     pub(crate) fn lookup(&self, address: usize) -> Option<(Traced, bool)> {
         let live = self.live.get(&address)?;
         let object = Python::attach(|py| live.object.clone_ref(py));
-        Some((Traced { id: live.id, object }, !live.recorded))
+        Some((
+            Traced {
+                id: live.id,
+                object,
+            },
+            !live.recorded,
+        ))
     }
 
     /// Records the `Created` event of the task at `address`.
