@@ -32,7 +32,7 @@ use pyo3::types::{PyDict, PyTuple};
 
 use crate::handle::{Callback, Handle, TimerHandle};
 use crate::poller::{Park, Poller, Woke};
-use crate::tracing::{trace_now, TaskTrace, Trace, Traced};
+use crate::tracing::{trace_now, TaskTrace, Trace};
 
 /// A ready callback.
 pub(crate) enum Item {
@@ -63,14 +63,12 @@ impl Item {
     }
 }
 
-struct Local {
+pub(crate) struct Local {
     ready: VecDeque<Item>,
-    /// The previous batch's storage, reused.
-    spare: VecDeque<Item>,
     wheel: TimerWheel<Py<TimerHandle>>,
-    clock: LoopClock,
+    pub(crate) clock: LoopClock,
     fired: Vec<Py<TimerHandle>>,
-    trace: Option<TaskTrace>,
+    pub(crate) trace: Option<TaskTrace>,
 }
 
 /// The native core of `boucle.Loop` (subclassed in Python).
@@ -90,6 +88,12 @@ pub struct LoopCore {
     /// `call_soon_threadsafe` (executor jobs): a virtual clock waits for it
     /// rather than jumping past it.
     held: AtomicUsize,
+    /// Sources registered with the poller besides its waker and timer
+    /// (part 2's sockets): with none, an iteration that need not wait makes
+    /// no system call.
+    io_sources: AtomicUsize,
+    /// Fixed when the loop is made.
+    is_traced: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -114,7 +118,7 @@ fn closed_error() -> PyErr {
 }
 
 impl LoopCore {
-    fn local(&self) -> MutexGuard<'_, Local> {
+    pub(crate) fn local(&self) -> MutexGuard<'_, Local> {
         lock(&self.local)
     }
 
@@ -196,59 +200,74 @@ impl LoopCore {
         Ok(handle)
     }
 
-    /// Parks as step 1 of the module doc says; timers found by a virtual
-    /// jump go to the ready queue.
-    fn park(&self, py: Python<'_>) -> PyResult<()> {
+    /// Steps 1-3: parks as the module doc says, then moves what is ready
+    /// into `batch` (empty on entry). When nothing needs a park or a look
+    /// at I/O, one lock does it all.
+    fn prepare(&self, py: Python<'_>, batch: &mut VecDeque<Item>) -> PyResult<()> {
         let park = {
             let mut guard = self.local();
             let l = &mut *guard;
-            if !l.ready.is_empty()
-                || self.stopping.load(Ordering::Relaxed)
-                || self.notified.load(Ordering::Acquire)
-            {
-                Park::Poll
-            } else if l.clock.is_virtual()
-                && !l.wheel.is_empty()
-                && self.held.load(Ordering::Acquire) == 0
-            {
-                // Nothing can happen before the next timer: go there.
-                while let Some(t) = l.wheel.next_wake() {
-                    l.clock.advance_to(t);
-                    l.wheel.advance(l.clock.now(), &mut l.fired);
-                    if !l.fired.is_empty() {
-                        break;
-                    }
-                }
-                l.ready.extend(l.fired.drain(..).map(Item::Timer));
-                Park::Poll
-            } else {
-                match l.wheel.next_wake() {
-                    Some(t) if !l.clock.is_virtual() => Park::Until(l.clock.monotonic_deadline(t)),
-                    _ => Park::Forever,
-                }
+            let park = self.decide(l);
+            if park == Park::Poll && self.io_sources.load(Ordering::Relaxed) == 0 {
+                // Nothing to look at but the waker, whose flag `collect` reads.
+                self.collect(l, batch);
+                return Ok(());
             }
+            park
         };
         let mut guard = lock(&self.poller);
         let poller: &mut Poller = &mut guard;
         let woke = match park {
-            Park::Poll if !poller.has_io_sources() => return Ok(()),
             Park::Poll => poller.park(park),
             _ => py.detach(move || poller.park(park)),
         };
         drop(guard);
+        let mut guard = self.local();
+        self.collect(&mut guard, batch);
+        drop(guard);
         match woke {
             Ok(Woke::Normally) => Ok(()),
             // Python's signal handlers (KeyboardInterrupt, asyncio.Runner's
-            // SIGINT handler) run here.
-            Ok(Woke::Interrupted) => py.check_signals(),
-            Err(e) => Err(e.into()),
+            // SIGINT handler) run here; the batch is run first or requeued.
+            Ok(Woke::Interrupted) => py.check_signals().inspect_err(|_| self.requeue(batch)),
+            Err(e) => {
+                self.requeue(batch);
+                Err(e.into())
+            }
         }
     }
 
-    /// Steps 2-3: the batch to run this iteration.
-    fn collect(&self) -> VecDeque<Item> {
-        let mut guard = self.local();
-        let l = &mut *guard;
+    /// How to park; timers found by a virtual jump go to the ready queue.
+    fn decide(&self, l: &mut Local) -> Park {
+        if !l.ready.is_empty()
+            || self.stopping.load(Ordering::Relaxed)
+            || self.notified.load(Ordering::Acquire)
+        {
+            Park::Poll
+        } else if l.clock.is_virtual()
+            && !l.wheel.is_empty()
+            && self.held.load(Ordering::Acquire) == 0
+        {
+            // Nothing can happen before the next timer: go there.
+            while let Some(t) = l.wheel.next_wake() {
+                l.clock.advance_to(t);
+                l.wheel.advance(l.clock.now(), &mut l.fired);
+                if !l.fired.is_empty() {
+                    break;
+                }
+            }
+            l.ready.extend(l.fired.drain(..).map(Item::Timer));
+            Park::Poll
+        } else {
+            match l.wheel.next_wake() {
+                Some(t) if !l.clock.is_virtual() => Park::Until(l.clock.monotonic_deadline(t)),
+                _ => Park::Forever,
+            }
+        }
+    }
+
+    /// Steps 2-3: the batch to run this iteration, swapped into `batch`.
+    fn collect(&self, l: &mut Local, batch: &mut VecDeque<Item>) {
         if self.notified.swap(false, Ordering::Acquire) {
             let sent = std::mem::take(&mut *lock(&self.remote));
             l.ready.extend(sent);
@@ -257,73 +276,16 @@ impl LoopCore {
         let now = l.clock.now();
         l.wheel.advance(now, &mut l.fired);
         l.ready.extend(l.fired.drain(..).map(Item::Timer));
-        let mut batch = std::mem::take(&mut l.spare);
-        std::mem::swap(&mut batch, &mut l.ready);
-        batch
+        debug_assert!(batch.is_empty());
+        std::mem::swap(&mut l.ready, batch);
     }
 
     /// Puts back what a batch did not run (an exception stopped it).
-    fn requeue(&self, mut rest: VecDeque<Item>) {
+    fn requeue(&self, rest: &mut VecDeque<Item>) {
         let mut l = self.local();
         while let Some(item) = rest.pop_back() {
             l.ready.push_front(item);
         }
-    }
-
-    /// The traced task a callback steps, if any (a Task's step and wakeup
-    /// callbacks are its bound methods), after recording its poll start.
-    fn trace_poll_start(slf: &Bound<'_, Self>, callback: &Py<PyAny>) -> Option<Traced> {
-        let py = slf.py();
-        let owner = callback.bind(py).getattr(intern!(py, "__self__")).ok()?;
-        let address = owner.as_ptr() as usize;
-        let (task, unnamed) = slf.get().local().trace.as_ref()?.lookup(address)?;
-        if unnamed {
-            Self::trace_name(slf, &owner).ok()?;
-        }
-        let mut guard = slf.get().local();
-        let l = &mut *guard;
-        let now = trace_now(&l.clock);
-        l.trace.as_mut()?.poll_start(now, &task);
-        Some(task)
-    }
-
-    /// Records a traced task's creation, with its name as it is now.
-    fn trace_name(slf: &Bound<'_, Self>, task: &Bound<'_, PyAny>) -> PyResult<()> {
-        let name: String = task
-            .call_method0(intern!(slf.py(), "get_name"))?
-            .extract()?;
-        if let Some(t) = slf.get().local().trace.as_mut() {
-            t.name(task.as_ptr() as usize, name);
-        }
-        Ok(())
-    }
-
-    /// Records the poll's end, and the task's end if it is done.
-    fn trace_poll_end(slf: &Bound<'_, Self>, task: Traced) -> PyResult<()> {
-        let py = slf.py();
-        let obj = task.object(py);
-        let outcome = if obj.call_method0(intern!(py, "done"))?.is_truthy()? {
-            if obj.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
-                Some(boucle::trace::End::Cancelled)
-            } else if obj.call_method0(intern!(py, "exception"))?.is_none() {
-                Some(boucle::trace::End::Done)
-            } else {
-                Some(boucle::trace::End::Panicked)
-            }
-        } else {
-            None
-        };
-        let released = {
-            let mut guard = slf.get().local();
-            let l = &mut *guard;
-            let now = trace_now(&l.clock);
-            l.trace
-                .as_mut()
-                .and_then(|t| t.poll_end(now, &task, outcome))
-        };
-        drop(released);
-        drop(task);
-        Ok(())
     }
 
     /// Runs one ready callback; Err only for what must stop the loop.
@@ -376,17 +338,20 @@ impl LoopCore {
         }
     }
 
-    fn run_once_inner(slf: &Bound<'_, Self>) -> PyResult<()> {
+    /// One iteration; `batch` is the (empty) storage for its callbacks.
+    fn run_once_inner(slf: &Bound<'_, Self>, batch: &mut VecDeque<Item>) -> PyResult<()> {
         let py = slf.py();
         let core = slf.get();
-        core.park(py)?;
-        let mut batch = core.collect();
-        let traced = core.local().trace.is_some();
+        core.prepare(py, batch)?;
         let slow = if core.debug.load(Ordering::Relaxed) {
-            Some(
-                slf.getattr(intern!(py, "slow_callback_duration"))?
-                    .extract::<f64>()?,
-            )
+            let limit = slf.getattr(intern!(py, "slow_callback_duration"));
+            match limit.and_then(|l| l.extract::<f64>()) {
+                Ok(limit) => Some(limit),
+                Err(e) => {
+                    core.requeue(batch);
+                    return Err(e);
+                }
+            }
         } else {
             None
         };
@@ -394,15 +359,11 @@ impl LoopCore {
             if item.cancelled() {
                 continue;
             }
-            if let Err(e) = Self::run_item(slf, &item, traced, slow) {
+            if let Err(e) = Self::run_item(slf, &item, core.is_traced, slow) {
                 drop(item);
                 core.requeue(batch);
                 return Err(e);
             }
-        }
-        let mut l = core.local();
-        if l.spare.capacity() < batch.capacity() {
-            l.spare = batch;
         }
         Ok(())
     }
@@ -422,7 +383,6 @@ impl LoopCore {
         Ok(LoopCore {
             local: Mutex::new(Local {
                 ready: VecDeque::new(),
-                spare: VecDeque::new(),
                 wheel: TimerWheel::new(),
                 clock: LoopClock::new(virtual_time, TimeBase::Iteration),
                 fired: Vec::new(),
@@ -437,6 +397,8 @@ impl LoopCore {
             debug: AtomicBool::new(false),
             is_virtual: virtual_time,
             held: AtomicUsize::new(0),
+            io_sources: AtomicUsize::new(0),
+            is_traced: trace,
         })
     }
 
@@ -564,14 +526,15 @@ impl LoopCore {
 
     /// Runs one iteration.
     fn _run_once(slf: &Bound<'_, Self>) -> PyResult<()> {
-        Self::run_once_inner(slf)
+        Self::run_once_inner(slf, &mut VecDeque::new())
     }
 
     /// Runs iterations until `stop()`.
     fn _run_until_stopped(slf: &Bound<'_, Self>) -> PyResult<()> {
         let core = slf.get();
+        let mut batch = VecDeque::new();
         let result = loop {
-            if let Err(e) = Self::run_once_inner(slf) {
+            if let Err(e) = Self::run_once_inner(slf, &mut batch) {
                 break Err(e);
             }
             if core.stopping.load(Ordering::Relaxed) {
@@ -590,16 +553,12 @@ impl LoopCore {
     /// Marks the loop closed and drops every pending callback and timer.
     fn _close_core(&self) {
         self.closed.store(true, Ordering::Relaxed);
-        let (ready, spare, timers) = {
+        let (ready, timers) = {
             let mut l = self.local();
-            (
-                std::mem::take(&mut l.ready),
-                std::mem::take(&mut l.spare),
-                l.wheel.drain(),
-            )
+            (std::mem::take(&mut l.ready), l.wheel.drain())
         };
         let sent = std::mem::take(&mut *lock(&self.remote));
-        drop((ready, spare, timers, sent));
+        drop((ready, timers, sent));
         let trace = self.local().trace.as_mut().map(TaskTrace::release);
         drop(trace);
     }
@@ -638,7 +597,7 @@ impl LoopCore {
     /// Whether tracing is on.
     #[getter]
     fn _tracing(&self) -> bool {
-        self.local().trace.is_some()
+        self.is_traced
     }
 
     /// Counts work in other threads (`+1` when it starts, `-1` when its

@@ -88,7 +88,7 @@ impl Callback {
 }
 
 /// A callback scheduled by `call_soon` (asyncio's `events.Handle`).
-#[pyclass(frozen, freelist = 256, module = "boucle._boucle")]
+#[pyclass(frozen, module = "boucle._boucle")]
 pub struct Handle {
     pub(crate) cb: Callback,
     cancelled: AtomicBool,
@@ -152,7 +152,7 @@ impl Handle {
 
 /// A callback scheduled by `call_later` / `call_at` (asyncio's
 /// `events.TimerHandle`). Cancelling it takes it out of the wheel at once.
-#[pyclass(frozen, freelist = 256, module = "boucle._boucle")]
+#[pyclass(frozen, module = "boucle._boucle")]
 pub struct TimerHandle {
     pub(crate) cb: Callback,
     cancelled: AtomicBool,

@@ -46,10 +46,6 @@ pub(crate) struct Poller {
     poll: Poll,
     events: Events,
     timer: Option<TimerFd>,
-    /// Sources other than the waker and the timer (none in part 1): when
-    /// there are none, a zero-timeout poll has nothing to look at and is
-    /// skipped.
-    io_sources: usize,
 }
 
 struct TimerFd {
@@ -105,16 +101,9 @@ impl Poller {
                 poll,
                 events: Events::with_capacity(256),
                 timer,
-                io_sources: 0,
             },
             waker,
         ))
-    }
-
-    /// Whether a zero-timeout poll could report anything but the waker,
-    /// whose flag the loop reads without a system call.
-    pub(crate) fn has_io_sources(&self) -> bool {
-        self.io_sources > 0
     }
 
     /// Parks the thread (the caller has released the GIL).

@@ -9,7 +9,10 @@ use std::collections::HashMap;
 use boucle::engine::{LoopClock, Recorder};
 use boucle::task::TaskId;
 use boucle::trace::{End, EventKind};
+use pyo3::intern;
 use pyo3::prelude::*;
+
+use crate::core::LoopCore;
 use pyo3::types::PyDict;
 
 /// Loop time for trace events: a virtual clock's time, or the real clock
@@ -145,6 +148,65 @@ impl TaskTrace {
     /// The live tasks' references (the loop is closing).
     pub(crate) fn release(&mut self) -> Vec<Py<PyAny>> {
         self.live.drain().map(|(_, l)| l.object).collect()
+    }
+}
+
+/// The hooks the loop calls when tracing is on.
+impl LoopCore {
+    /// The traced task a callback steps, if any (a Task's step and wakeup
+    /// callbacks are its bound methods), after recording its poll start.
+    pub(crate) fn trace_poll_start(slf: &Bound<'_, Self>, callback: &Py<PyAny>) -> Option<Traced> {
+        let py = slf.py();
+        let owner = callback.bind(py).getattr(intern!(py, "__self__")).ok()?;
+        let address = owner.as_ptr() as usize;
+        let (task, unnamed) = slf.get().local().trace.as_ref()?.lookup(address)?;
+        if unnamed {
+            Self::trace_name(slf, &owner).ok()?;
+        }
+        let mut guard = slf.get().local();
+        let l = &mut *guard;
+        let now = trace_now(&l.clock);
+        l.trace.as_mut()?.poll_start(now, &task);
+        Some(task)
+    }
+
+    /// Records a traced task's creation, with its name as it is now.
+    pub(crate) fn trace_name(slf: &Bound<'_, Self>, task: &Bound<'_, PyAny>) -> PyResult<()> {
+        let name: String = task
+            .call_method0(intern!(slf.py(), "get_name"))?
+            .extract()?;
+        if let Some(t) = slf.get().local().trace.as_mut() {
+            t.name(task.as_ptr() as usize, name);
+        }
+        Ok(())
+    }
+
+    /// Records the poll's end, and the task's end if it is done.
+    pub(crate) fn trace_poll_end(slf: &Bound<'_, Self>, task: Traced) -> PyResult<()> {
+        let py = slf.py();
+        let obj = task.object(py);
+        let outcome = if obj.call_method0(intern!(py, "done"))?.is_truthy()? {
+            if obj.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
+                Some(boucle::trace::End::Cancelled)
+            } else if obj.call_method0(intern!(py, "exception"))?.is_none() {
+                Some(boucle::trace::End::Done)
+            } else {
+                Some(boucle::trace::End::Panicked)
+            }
+        } else {
+            None
+        };
+        let released = {
+            let mut guard = slf.get().local();
+            let l = &mut *guard;
+            let now = trace_now(&l.clock);
+            l.trace
+                .as_mut()
+                .and_then(|t| t.poll_end(now, &task, outcome))
+        };
+        drop(released);
+        drop(task);
+        Ok(())
     }
 }
 

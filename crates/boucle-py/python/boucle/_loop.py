@@ -25,6 +25,7 @@ from . import _boucle
 __all__ = ["Loop"]
 
 _DEBUG_STACK_DEPTH = 10
+_Task = tasks.Task
 
 
 def _logger():
@@ -66,6 +67,7 @@ class Loop(_boucle.LoopCore, asyncio.AbstractEventLoop):
         self._debug = False
         self.slow_callback_duration = 0.1
         self._seed = seed
+        self._trace_on = self._tracing
         if seed is not None:
             _boucle.seed(int(seed))
             _py_random.seed(seed)
@@ -166,10 +168,11 @@ class Loop(_boucle.LoopCore, asyncio.AbstractEventLoop):
         return futures.Future(loop=self)
 
     def create_task(self, coro, *, name=None, context=None, **kwargs):
-        self._check_closed()
+        if self.is_closed():
+            raise RuntimeError("Event loop is closed")
         if self._task_factory is None:
-            task = tasks.Task(coro, loop=self, name=name, context=context, **kwargs)
-            if task._source_traceback:
+            task = _Task(coro, loop=self, name=name, context=context, **kwargs)
+            if self._debug and task._source_traceback:
                 del task._source_traceback[-1]
         else:
             if context is None:
@@ -178,7 +181,7 @@ class Loop(_boucle.LoopCore, asyncio.AbstractEventLoop):
                 task = self._task_factory(self, coro, context=context, **kwargs)
             if name is not None:
                 task.set_name(name)
-        if self._tracing:
+        if self._trace_on:
             self._trace_task(task)
         return task
 
