@@ -68,6 +68,10 @@ pub(crate) struct Local {
     wheel: TimerWheel<Py<TimerHandle>>,
     pub(crate) clock: LoopClock,
     fired: Vec<Py<TimerHandle>>,
+    /// Due timers (in firing order) waiting for their `not_before`: a
+    /// timer never fires earlier than its delay after the `call_later`
+    /// call itself, and never before a timer due earlier.
+    held: VecDeque<Py<TimerHandle>>,
     pub(crate) trace: Option<TaskTrace>,
 }
 
@@ -94,6 +98,8 @@ pub struct LoopCore {
     io_sources: AtomicUsize,
     /// Fixed when the loop is made.
     is_traced: bool,
+    /// `CLOCK_MONOTONIC` nanoseconds at tick 0 (0 on a virtual clock).
+    origin_mono: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -123,30 +129,33 @@ impl LoopCore {
     }
 
     /// Loop time in seconds for a tick count.
-    fn ticks_to_time(&self, local: &Local, ticks: u64) -> f64 {
-        if self.is_virtual {
-            ticks as f64 / 1e9
-        } else {
-            local.clock.monotonic_deadline(ticks) as f64 / 1e9
-        }
+    fn ticks_to_time(&self, ticks: u64) -> f64 {
+        self.origin_mono.saturating_add(ticks) as f64 / 1e9
     }
 
     /// Ticks for a `loop.time()` value, rounded up.
-    fn time_to_ticks(&self, local: &Local, when: f64) -> PyResult<u64> {
+    fn time_to_ticks(&self, when: f64) -> PyResult<u64> {
         if when.is_nan() {
             return Err(PyValueError::new_err("when must be a number, not NaN"));
         }
         let ns = (when * 1e9).ceil();
-        let origin = if self.is_virtual {
-            0.0
-        } else {
-            local.clock.monotonic_deadline(0) as f64
-        };
+        let origin = self.origin_mono as f64;
         Ok(if ns <= origin {
             0
         } else {
             (ns - origin) as u64
         })
+    }
+
+    /// The real clock now, in ticks (the cached loop time on a virtual one).
+    fn fresh_ticks(&self, cached: u64) -> u64 {
+        if self.is_virtual {
+            cached
+        } else {
+            boucle::engine::monotonic_ns()
+                .saturating_sub(self.origin_mono)
+                .max(cached)
+        }
     }
 
     pub(crate) fn remove_timer(&self, key: TimerKey) -> Option<Py<TimerHandle>> {
@@ -175,13 +184,14 @@ impl LoopCore {
     fn timer(
         slf: &Bound<'_, Self>,
         deadline: u64,
+        not_before: u64,
         callback: &Bound<'_, PyAny>,
         args: &Bound<'_, PyTuple>,
         context: Option<Py<PyAny>>,
     ) -> PyResult<Py<TimerHandle>> {
         let py = slf.py();
         let core = slf.get();
-        let when = core.ticks_to_time(&core.local(), deadline);
+        let when = core.ticks_to_time(deadline);
         let cb = Callback::new(
             py,
             callback.clone().unbind(),
@@ -190,7 +200,7 @@ impl LoopCore {
         )?;
         let handle = Py::new(
             py,
-            TimerHandle::new(cb, deadline, when, slf.clone().unbind()),
+            TimerHandle::new(cb, deadline, not_before, when, slf.clone().unbind()),
         )?;
         if deadline < NEVER {
             let payload = handle.clone_ref(py);
@@ -259,7 +269,20 @@ impl LoopCore {
             l.ready.extend(l.fired.drain(..).map(Item::Timer));
             Park::Poll
         } else {
-            match l.wheel.next_wake() {
+            // A cancelled timer holds nothing back.
+            let held = l.held.front().map(|h| {
+                let h = h.get();
+                if h.is_cancelled() {
+                    0
+                } else {
+                    h.not_before
+                }
+            });
+            let next = match (l.wheel.next_wake(), held) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            match next {
                 Some(t) if !l.clock.is_virtual() => Park::Until(l.clock.monotonic_deadline(t)),
                 _ => Park::Forever,
             }
@@ -275,7 +298,23 @@ impl LoopCore {
         l.clock.tick();
         let now = l.clock.now();
         l.wheel.advance(now, &mut l.fired);
-        l.ready.extend(l.fired.drain(..).map(Item::Timer));
+        if l.held.is_empty() {
+            // Usually every fired timer's call was long enough ago.
+            let first_held = l.fired.iter().position(|h| h.get().not_before > now);
+            let rest = first_held.map(|i| l.fired.split_off(i));
+            l.ready.extend(l.fired.drain(..).map(Item::Timer));
+            l.held.extend(rest.into_iter().flatten());
+        } else {
+            l.held.extend(l.fired.drain(..));
+        }
+        while l
+            .held
+            .front()
+            .is_some_and(|h| h.get().not_before <= now || h.get().is_cancelled())
+        {
+            let h = l.held.pop_front().expect("front exists");
+            l.ready.push_back(Item::Timer(h));
+        }
         debug_assert!(batch.is_empty());
         std::mem::swap(&mut l.ready, batch);
     }
@@ -380,11 +419,18 @@ impl LoopCore {
         _kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let (poller, waker) = Poller::new()?;
+        let clock = LoopClock::new(virtual_time, TimeBase::Iteration);
+        let origin_mono = if virtual_time {
+            0
+        } else {
+            clock.monotonic_deadline(0)
+        };
         Ok(LoopCore {
             local: Mutex::new(Local {
                 ready: VecDeque::new(),
                 wheel: TimerWheel::new(),
-                clock: LoopClock::new(virtual_time, TimeBase::Iteration),
+                clock,
+                held: VecDeque::new(),
                 fired: Vec::new(),
                 trace: trace.then(TaskTrace::default),
             }),
@@ -399,6 +445,7 @@ impl LoopCore {
             held: AtomicUsize::new(0),
             io_sources: AtomicUsize::new(0),
             is_traced: trace,
+            origin_mono,
         })
     }
 
@@ -472,8 +519,12 @@ impl LoopCore {
         core.check_open()?;
         Self::debug_check(slf, callback, "call_later")?;
         let ticks = secs_to_ticks(delay)?;
-        let deadline = core.local().clock.now().saturating_add(ticks);
-        Self::timer(slf, deadline, callback, args, context)
+        // The order comes from this iteration's time base; the call's own
+        // time only holds the timer back (see `Local::held`).
+        let now = core.local().clock.now();
+        let deadline = now.saturating_add(ticks);
+        let not_before = core.fresh_ticks(now).saturating_add(ticks);
+        Self::timer(slf, deadline, not_before, callback, args, context)
     }
 
     /// Schedules `callback(*args)` at loop time `when`.
@@ -493,19 +544,15 @@ impl LoopCore {
         let core = slf.get();
         core.check_open()?;
         Self::debug_check(slf, callback, "call_at")?;
-        let deadline = {
-            let l = core.local();
-            core.time_to_ticks(&l, when)?
-        };
-        Self::timer(slf, deadline, callback, args, context)
+        let deadline = core.time_to_ticks(when)?;
+        Self::timer(slf, deadline, deadline, callback, args, context)
     }
 
     /// This iteration's loop time, in seconds (`time.monotonic()`'s scale
     /// on a real clock; from 0 on a virtual one).
     fn time(&self) -> f64 {
-        let l = self.local();
-        let now = l.clock.now();
-        self.ticks_to_time(&l, now)
+        let now = self.local().clock.now();
+        self.ticks_to_time(now)
     }
 
     /// Stops `run_forever` after the current iteration.
@@ -553,12 +600,16 @@ impl LoopCore {
     /// Marks the loop closed and drops every pending callback and timer.
     fn _close_core(&self) {
         self.closed.store(true, Ordering::Relaxed);
-        let (ready, timers) = {
+        let (ready, timers, held) = {
             let mut l = self.local();
-            (std::mem::take(&mut l.ready), l.wheel.drain())
+            (
+                std::mem::take(&mut l.ready),
+                l.wheel.drain(),
+                std::mem::take(&mut l.held),
+            )
         };
         let sent = std::mem::take(&mut *lock(&self.remote));
-        drop((ready, timers, sent));
+        drop((ready, timers, held, sent));
         let trace = self.local().trace.as_mut().map(TaskTrace::release);
         drop(trace);
     }
@@ -581,7 +632,7 @@ impl LoopCore {
     /// Number of ready callbacks and of armed timers.
     fn _stats(&self) -> (usize, usize) {
         let l = self.local();
-        (l.ready.len(), l.wheel.len())
+        (l.ready.len(), l.wheel.len() + l.held.len())
     }
 
     /// Records the creation of an asyncio task (trace on).

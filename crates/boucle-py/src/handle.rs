@@ -156,8 +156,10 @@ impl Handle {
 pub struct TimerHandle {
     pub(crate) cb: Callback,
     cancelled: AtomicBool,
-    /// The deadline in loop ticks.
+    /// The deadline in loop ticks (its place in the firing order).
     pub(crate) deadline: u64,
+    /// The earliest tick it may fire at: its delay after the call itself.
+    pub(crate) not_before: u64,
     /// The deadline as `loop.time()` would read it.
     when: f64,
     pub(crate) key: OnceLock<TimerKey>,
@@ -166,11 +168,18 @@ pub struct TimerHandle {
 }
 
 impl TimerHandle {
-    pub(crate) fn new(cb: Callback, deadline: u64, when: f64, core: Py<LoopCore>) -> TimerHandle {
+    pub(crate) fn new(
+        cb: Callback,
+        deadline: u64,
+        not_before: u64,
+        when: f64,
+        core: Py<LoopCore>,
+    ) -> TimerHandle {
         TimerHandle {
             cb,
             cancelled: AtomicBool::new(false),
             deadline,
+            not_before,
             when,
             key: OnceLock::new(),
             core,

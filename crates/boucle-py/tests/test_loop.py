@@ -178,6 +178,26 @@ def test_real_timers_are_never_early(loop):
     assert all(late >= -1e-4 for late in lates), lates
 
 
+def test_timers_are_never_early_from_the_call_even_late_in_an_iteration(loop):
+    fired = []
+
+    def record(name, called, delay):
+        fired.append((name, time.monotonic() - called - delay))
+
+    def busy_iteration():
+        loop.call_later(0.02, record, "A", time.monotonic(), 0.02)
+        time.sleep(0.03)  # the iteration's time base is now 30 ms old
+        loop.call_later(0.01, record, "B", time.monotonic(), 0.01)
+        loop.call_later(0.1, loop.stop)
+
+    loop.call_soon(busy_iteration)
+    loop.run_forever()
+    # Order from the iteration's base (B's base + 10 ms < A's base + 20 ms),
+    # and neither fires before its delay has passed since its call.
+    assert [name for name, _ in fired] == ["B", "A"]
+    assert all(late >= 0 for _, late in fired), fired
+
+
 def test_call_soon_threadsafe_wakes_a_parked_loop(loop):
     def other_thread():
         time.sleep(0.05)
