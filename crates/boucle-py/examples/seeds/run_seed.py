@@ -14,6 +14,7 @@ blocking examples take no time either and print the seed's timings.
 
 import argparse
 import asyncio
+import os
 import random
 import runpy
 import time
@@ -75,7 +76,10 @@ def main():
         time.sleep = _virtual_sleep
         time.perf_counter = _virtual_now
         time.time = _virtual_now
-    runpy.run_path(args.file, run_name="__main__")
+    path = args.file
+    if not os.path.exists(path):  # a bare name: one of the examples here
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), path)
+    runpy.run_path(path, run_name="__main__")
 
 
 if __name__ == "__main__":
