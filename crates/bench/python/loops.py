@@ -18,6 +18,8 @@ import sys
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 LOOPS = ["asyncio", "uvloop", "rloop", "boucle"]
+# boucle with time_base="call" too, where the time base is what is measured.
+CALL_TOO = {"wait_n", "timer_lateness"}
 PEERS = ["uvloop", "rloop"]
 # (workload, size, primary metric (lower is better), other metrics shown)
 CASES = [
@@ -62,10 +64,11 @@ def main():
     cases = [c for c in CASES if not args.only or c[0] in args.only.split(",")]
     print(f"Python {sys.version.split()[0]}; {args.runs} rounds, medians; one process per run")
     for workload, size, primary, others in cases:
-        samples = {loop: [] for loop in LOOPS}
+        loops = LOOPS + (["boucle-call"] if workload in CALL_TOO else [])
+        samples = {loop: [] for loop in loops}
         why = {}
         for _ in range(args.runs):
-            for loop in LOOPS:
+            for loop in loops:
                 if loop in why:
                     continue
                 fields, err = run_one(loop, workload, size)
@@ -80,15 +83,15 @@ def main():
         b = med.get("boucle", {}).get(primary)
         print(f"\n{workload} {size}  ({primary}, lower is better)")
         cols = [primary, *others, "boucle speed-up"]
-        print(f"  {'loop':<9}" + "".join(f"{c:>18}" for c in cols))
-        for loop in LOOPS:
+        print(f"  {'loop':<11}" + "".join(f"{c:>18}" for c in cols))
+        for loop in loops:
             if loop in why and loop not in med:
-                print(f"  {loop:<9}  unavailable: {why[loop]}")
+                print(f"  {loop:<11}  unavailable: {why[loop]}")
                 continue
             m = med[loop]
-            ratio = m[primary] / b if b and loop != "boucle" and b > 0 else None
+            ratio = m[primary] / b if b and not loop.startswith("boucle") and b > 0 else None
             cells = [fmt(m[k]) for k in [primary, *others]] + [fmt(ratio) + "x" if ratio else "-"]
-            print(f"  {loop:<9}" + "".join(f"{c:>18}" for c in cells))
+            print(f"  {loop:<11}" + "".join(f"{c:>18}" for c in cells))
         best = [med[p][primary] for p in PEERS if p in med]
         if b and best and primary != "p99_us":
             print(f"  boucle vs the better of uvloop and rloop: {min(best) / b:.2f}x")

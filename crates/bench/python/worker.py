@@ -1,6 +1,6 @@
 """boucle-bench's Python peers: one workload on asyncio or uvloop in this fresh process.
 
-    python worker.py RUNTIME WORKLOAD SIZE     RUNTIME: asyncio | uvloop | rloop | boucle
+    python worker.py RUNTIME WORKLOAD SIZE     RUNTIME: asyncio | uvloop | rloop | boucle | boucle-call
     python worker.py --versions
 
 Prints the same line as the Rust worker (`boucle-bench-result key=value ...`), or
@@ -341,10 +341,11 @@ def runner(runtime):
                 return runner.run(main)
 
         return run_on_rloop
-    if runtime == "boucle":  # boucle's Python loop (crates/boucle-py), in loops.py's runs
+    if runtime in ("boucle", "boucle-call"):  # crates/boucle-py, in loops.py's runs
         import boucle
 
-        return boucle.run
+        base = "call" if runtime == "boucle-call" else "iteration"
+        return lambda main: boucle.run(main, time_base=base)
     raise SystemExit(f"unknown runtime {runtime!r}")
 
 
@@ -448,9 +449,9 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     runtime, workload, size = argv
-    if runtime in ("uvloop", "rloop", "boucle"):
+    if runtime in ("uvloop", "rloop", "boucle", "boucle-call"):
         try:
-            __import__(runtime)
+            __import__(runtime.split("-")[0])
         except ImportError as e:
             print(f"{UNAVAILABLE_TAG} {runtime} is not installed: {e}")
             return 0

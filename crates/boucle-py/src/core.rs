@@ -411,15 +411,25 @@ impl LoopCore {
 #[pymethods]
 impl LoopCore {
     #[new]
-    #[pyo3(signature = (*_args, virtual_time = false, trace = false, **_kwargs))]
+    #[pyo3(signature = (*_args, virtual_time = false, trace = false, time_base = "iteration", **_kwargs))]
     fn new(
         _args: &Bound<'_, PyTuple>,
         virtual_time: bool,
         trace: bool,
+        time_base: &str,
         _kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
+        let base = match time_base {
+            "iteration" => TimeBase::Iteration,
+            "call" => TimeBase::Call,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "time_base must be 'iteration' or 'call', not {other:?}"
+                )))
+            }
+        };
         let (poller, waker) = Poller::new()?;
-        let clock = LoopClock::new(virtual_time, TimeBase::Iteration);
+        let clock = LoopClock::new(virtual_time, base);
         let origin_mono = if virtual_time {
             0
         } else {

@@ -164,6 +164,23 @@ def test_loop_time_is_cached_per_iteration(loop):
     assert seen == [0.0, 1.0]
 
 
+def test_time_base_call_reads_the_clock_at_every_call():
+    loop = boucle.new_event_loop(time_base="call")
+    seen = []
+
+    def cb():
+        a = loop.time()
+        time.sleep(0.002)
+        seen.append(loop.time() - a)
+
+    loop.call_soon(cb)
+    loop._run_once()
+    loop.close()
+    assert seen[0] >= 0.002
+    with pytest.raises(ValueError, match="time_base"):
+        boucle.new_event_loop(time_base="sometimes")
+
+
 def test_real_timers_are_never_early(loop):
     async def main():
         lates = []

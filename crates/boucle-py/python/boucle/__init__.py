@@ -36,9 +36,17 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def new_event_loop(*, virtual_time=False, seed=None, trace=False, debug=None):
+def new_event_loop(
+    *, virtual_time=False, seed=None, trace=False, debug=None, time_base="iteration"
+):
     """A new :class:`Loop` (see its doc for the options)."""
-    return Loop(virtual_time=virtual_time, trace=bool(trace), seed=seed, debug=debug)
+    return Loop(
+        virtual_time=virtual_time,
+        trace=bool(trace),
+        seed=seed,
+        debug=debug,
+        time_base=time_base,
+    )
 
 
 class EventLoopPolicy(_events.BaseDefaultEventLoopPolicy):
@@ -74,11 +82,11 @@ def _write_trace(trace, loop):
         print(snapshot.timeline(), file=sys.stderr, end="")
 
 
-def run(main, *, debug=None, virtual_time=False, seed=None, trace=None):
+def run(main, *, debug=None, virtual_time=False, seed=None, trace=None, time_base="iteration"):
     """Runs the coroutine ``main`` on a new boucle loop, as ``asyncio.run``
     (through ``asyncio.Runner``), and returns its result.
 
-    ``virtual_time``, ``seed``: see :class:`Loop`. ``trace``: ``None`` or
+    ``virtual_time``, ``seed``, ``time_base``: see :class:`Loop`. ``trace``: ``None`` or
     ``False`` records nothing; ``True`` prints the ASCII timeline on stderr
     at the end; a path writes Chrome trace JSON there; a callable receives
     the :class:`Trace`.
@@ -88,6 +96,7 @@ def run(main, *, debug=None, virtual_time=False, seed=None, trace=None):
         virtual_time=virtual_time,
         seed=seed,
         trace=trace not in (None, False),
+        time_base=time_base,
     )
     with asyncio.Runner(debug=debug, loop_factory=factory) as runner:
         try:

@@ -52,10 +52,17 @@ class Loop(_boucle.LoopCore, asyncio.AbstractEventLoop):
     hour later. ``seed``: seeds ``boucle.random`` and Python's ``random``
     module, so that a virtual-time run repeats exactly. ``trace=True``:
     records every task's life; ``loop.trace()`` returns the timeline.
+    ``time_base="call"`` reads the clock at every ``time()`` and
+    ``call_later`` (asyncio's and rloop's way) instead of once per iteration:
+    timers then fire close to their call time + delay even when many are
+    armed late in a long iteration, at the cost of the exact order of
+    sleeps begun together (the seeds' ``wait_n`` is then no longer sorted).
     """
 
-    def __init__(self, *, virtual_time=False, trace=False, seed=None, debug=None):
-        # LoopCore.__new__ has read virtual_time and trace.
+    def __init__(
+        self, *, virtual_time=False, trace=False, seed=None, debug=None, time_base="iteration"
+    ):
+        # LoopCore.__new__ has read virtual_time, trace and time_base.
         self._thread_id = None
         self._exception_handler = None
         self._task_factory = None
