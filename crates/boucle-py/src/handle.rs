@@ -88,14 +88,6 @@ impl Callback {
 }
 
 /// A callback scheduled by `call_soon` (asyncio's `events.Handle`).
-///
-/// Not tracked by the garbage collector (no `__traverse__`), as rloop's
-/// handles: the loop makes one per callback and a tracked one costs a
-/// collection every few hundred. The price: a `Handle` kept by an object
-/// that its own callback keeps alive forms a cycle the collector cannot
-/// see; drop such a reference once the handle has run. `TimerHandle`s,
-/// which `asyncio.timeout` and `asyncio.sleep` keep in such cycles, are
-/// tracked.
 #[pyclass(frozen, module = "boucle._boucle")]
 pub struct Handle {
     pub(crate) cb: Callback,
@@ -151,6 +143,10 @@ impl Handle {
 
     fn __repr__(&self, py: Python<'_>) -> String {
         self.cb.repr(py, "Handle", self.is_cancelled(), "")
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.cb.traverse(&visit)
     }
 }
 

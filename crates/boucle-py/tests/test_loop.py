@@ -491,6 +491,26 @@ def test_policy_and_install():
         asyncio.set_event_loop_policy(old)
 
 
+def test_cycles_through_handles_are_collected(loop):
+    import gc
+    import weakref
+
+    class Owner:
+        def cb(self):
+            pass
+
+    owner = Owner()
+    owner.handle = loop.call_soon(owner.cb)  # owner -> handle -> owner.cb -> owner
+    owner.timer = loop.call_later(10, owner.cb)
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    owner.timer.cancel()
+    alive = weakref.ref(owner)
+    del owner
+    gc.collect()
+    assert alive() is None
+
+
 def test_repr(loop):
     assert "running=False" in repr(loop)
     h = loop.call_later(1, print)
