@@ -517,3 +517,36 @@ def test_repr(loop):
     assert repr(h).startswith("<TimerHandle when=")
     h.cancel()
     assert "cancelled" in repr(h)
+
+
+def test_ctrl_c_in_boucle_run_behaves_as_in_asyncio_run():
+    import signal
+    import subprocess
+
+    program = (
+        "import asyncio, boucle\n"
+        "async def main():\n"
+        "    print('ready', flush=True)\n"
+        "    try:\n"
+        "        await asyncio.sleep(30)\n"
+        "    except asyncio.CancelledError:\n"
+        "        print('main cancelled', flush=True)\n"
+        "        raise\n"
+        "RUN(main())\n"
+    )
+    results = {}
+    for name, run in [("asyncio", "asyncio.run"), ("boucle", "boucle.run")]:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", program.replace("RUN", run)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout.readline() == "ready\n"
+        time.sleep(0.1)  # parked in the 30 s sleep
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        results[name] = (proc.returncode, out, err.strip().splitlines()[-1])
+    assert results["boucle"] == results["asyncio"]
+    assert results["boucle"][1] == "main cancelled\n"
+    assert results["boucle"][2] == "KeyboardInterrupt"
