@@ -550,3 +550,44 @@ def test_ctrl_c_in_boucle_run_behaves_as_in_asyncio_run():
     assert results["boucle"] == results["asyncio"]
     assert results["boucle"][1] == "main cancelled\n"
     assert results["boucle"][2] == "KeyboardInterrupt"
+
+
+def test_many_threads_sending_callbacks_lose_none(loop):
+    threads, each = 4, 5000
+    count = 0
+
+    def bump():
+        nonlocal count
+        count += 1
+        if count == threads * each:
+            loop.stop()
+
+    def sender():
+        for _ in range(each):
+            loop.call_soon_threadsafe(bump)
+
+    workers = [threading.Thread(target=sender) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    loop.run_forever()
+    for w in workers:
+        w.join()
+    assert count == threads * each
+
+
+def test_run_coroutine_threadsafe_from_another_thread(loop):
+    async def add(a, b):
+        await asyncio.sleep(0.01)
+        return a + b
+
+    results = []
+
+    def client():
+        results.append(asyncio.run_coroutine_threadsafe(add(2, 3), loop).result(timeout=10))
+        loop.call_soon_threadsafe(loop.stop)
+
+    t = threading.Thread(target=client)
+    t.start()
+    loop.run_forever()
+    t.join()
+    assert results == [5]
