@@ -10,9 +10,13 @@
 //! 2. move callbacks sent by `call_soon_threadsafe` to the ready queue;
 //! 3. sample the loop time (once per iteration: every callback of the
 //!    iteration sees the same `time()`, and `call_later` counts from it)
-//!    and move due timers, in exact deadline order, to the ready queue;
+//!    and move due timers, in exact deadline order, to the ready queue
+//!    (a timer also waits until its delay has passed since the call
+//!    itself, holding back those after it: never early, order kept);
 //! 4. run the callbacks that were ready at that point, in order; those they
 //!    schedule run in the next iteration.
+//!
+//! Steps 1-3 are in `iteration.rs`.
 //!
 //! Locks: `local` is held only for Rust work, never across a call into
 //! Python, an allocation of a Python object (which can run the garbage
@@ -31,7 +35,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use crate::handle::{Callback, Handle, TimerHandle};
-use crate::poller::{Park, Poller, Woke};
+use crate::poller::Poller;
 use crate::tracing::{trace_now, TaskTrace, Trace};
 
 /// A ready callback.
@@ -64,14 +68,14 @@ impl Item {
 }
 
 pub(crate) struct Local {
-    ready: VecDeque<Item>,
-    wheel: TimerWheel<Py<TimerHandle>>,
+    pub(crate) ready: VecDeque<Item>,
+    pub(crate) wheel: TimerWheel<Py<TimerHandle>>,
     pub(crate) clock: LoopClock,
-    fired: Vec<Py<TimerHandle>>,
+    pub(crate) fired: Vec<Py<TimerHandle>>,
     /// Due timers (in firing order) waiting for their `not_before`: a
     /// timer never fires earlier than its delay after the `call_later`
     /// call itself, and never before a timer due earlier.
-    held: VecDeque<Py<TimerHandle>>,
+    pub(crate) held: VecDeque<Py<TimerHandle>>,
     pub(crate) trace: Option<TaskTrace>,
 }
 
@@ -79,30 +83,30 @@ pub(crate) struct Local {
 #[pyclass(subclass, frozen, module = "boucle._boucle")]
 pub struct LoopCore {
     local: Mutex<Local>,
-    poller: Mutex<Poller>,
-    remote: Mutex<Vec<Item>>,
+    pub(crate) poller: Mutex<Poller>,
+    pub(crate) remote: Mutex<Vec<Item>>,
     /// Set by `call_soon_threadsafe` when `remote` has items.
-    notified: AtomicBool,
+    pub(crate) notified: AtomicBool,
     waker: Arc<mio::Waker>,
-    stopping: AtomicBool,
+    pub(crate) stopping: AtomicBool,
     closed: AtomicBool,
     debug: AtomicBool,
     is_virtual: bool,
     /// Work in other threads whose result will come back through
     /// `call_soon_threadsafe` (executor jobs): a virtual clock waits for it
     /// rather than jumping past it.
-    held: AtomicUsize,
+    pub(crate) held: AtomicUsize,
     /// Sources registered with the poller besides its waker and timer
     /// (part 2's sockets): with none, an iteration that need not wait makes
     /// no system call.
-    io_sources: AtomicUsize,
+    pub(crate) io_sources: AtomicUsize,
     /// Fixed when the loop is made.
     is_traced: bool,
     /// `CLOCK_MONOTONIC` nanoseconds at tick 0 (0 on a virtual clock).
     origin_mono: u64,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while locked leaves plain data behind: keep going.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -208,123 +212,6 @@ impl LoopCore {
             let _ = handle.get().key.set(key);
         }
         Ok(handle)
-    }
-
-    /// Steps 1-3: parks as the module doc says, then moves what is ready
-    /// into `batch` (empty on entry). When nothing needs a park or a look
-    /// at I/O, one lock does it all.
-    fn prepare(&self, py: Python<'_>, batch: &mut VecDeque<Item>) -> PyResult<()> {
-        let park = {
-            let mut guard = self.local();
-            let l = &mut *guard;
-            let park = self.decide(l);
-            if park == Park::Poll && self.io_sources.load(Ordering::Relaxed) == 0 {
-                // Nothing to look at but the waker, whose flag `collect` reads.
-                self.collect(l, batch);
-                return Ok(());
-            }
-            park
-        };
-        let mut guard = lock(&self.poller);
-        let poller: &mut Poller = &mut guard;
-        let woke = match park {
-            Park::Poll => poller.park(park),
-            _ => py.detach(move || poller.park(park)),
-        };
-        drop(guard);
-        let mut guard = self.local();
-        self.collect(&mut guard, batch);
-        drop(guard);
-        match woke {
-            Ok(Woke::Normally) => Ok(()),
-            // Python's signal handlers (KeyboardInterrupt, asyncio.Runner's
-            // SIGINT handler) run here; the batch is run first or requeued.
-            Ok(Woke::Interrupted) => py.check_signals().inspect_err(|_| self.requeue(batch)),
-            Err(e) => {
-                self.requeue(batch);
-                Err(e.into())
-            }
-        }
-    }
-
-    /// How to park; timers found by a virtual jump go to the ready queue.
-    fn decide(&self, l: &mut Local) -> Park {
-        if !l.ready.is_empty()
-            || self.stopping.load(Ordering::Relaxed)
-            || self.notified.load(Ordering::Acquire)
-        {
-            Park::Poll
-        } else if l.clock.is_virtual()
-            && !l.wheel.is_empty()
-            && self.held.load(Ordering::Acquire) == 0
-        {
-            // Nothing can happen before the next timer: go there.
-            while let Some(t) = l.wheel.next_wake() {
-                l.clock.advance_to(t);
-                l.wheel.advance(l.clock.now(), &mut l.fired);
-                if !l.fired.is_empty() {
-                    break;
-                }
-            }
-            l.ready.extend(l.fired.drain(..).map(Item::Timer));
-            Park::Poll
-        } else {
-            // A cancelled timer holds nothing back.
-            let held = l.held.front().map(|h| {
-                let h = h.get();
-                if h.is_cancelled() {
-                    0
-                } else {
-                    h.not_before
-                }
-            });
-            let next = match (l.wheel.next_wake(), held) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            match next {
-                Some(t) if !l.clock.is_virtual() => Park::Until(l.clock.monotonic_deadline(t)),
-                _ => Park::Forever,
-            }
-        }
-    }
-
-    /// Steps 2-3: the batch to run this iteration, swapped into `batch`.
-    fn collect(&self, l: &mut Local, batch: &mut VecDeque<Item>) {
-        if self.notified.swap(false, Ordering::Acquire) {
-            let sent = std::mem::take(&mut *lock(&self.remote));
-            l.ready.extend(sent);
-        }
-        l.clock.tick();
-        let now = l.clock.now();
-        l.wheel.advance(now, &mut l.fired);
-        if l.held.is_empty() {
-            // Usually every fired timer's call was long enough ago.
-            let first_held = l.fired.iter().position(|h| h.get().not_before > now);
-            let rest = first_held.map(|i| l.fired.split_off(i));
-            l.ready.extend(l.fired.drain(..).map(Item::Timer));
-            l.held.extend(rest.into_iter().flatten());
-        } else {
-            l.held.extend(l.fired.drain(..));
-        }
-        while l
-            .held
-            .front()
-            .is_some_and(|h| h.get().not_before <= now || h.get().is_cancelled())
-        {
-            let h = l.held.pop_front().expect("front exists");
-            l.ready.push_back(Item::Timer(h));
-        }
-        debug_assert!(batch.is_empty());
-        std::mem::swap(&mut l.ready, batch);
-    }
-
-    /// Puts back what a batch did not run (an exception stopped it).
-    fn requeue(&self, rest: &mut VecDeque<Item>) {
-        let mut l = self.local();
-        while let Some(item) = rest.pop_back() {
-            l.ready.push_front(item);
-        }
     }
 
     /// Runs one ready callback; Err only for what must stop the loop.

@@ -8,6 +8,7 @@
 
 mod core;
 mod handle;
+mod iteration;
 mod poller;
 mod random;
 mod tracing;
