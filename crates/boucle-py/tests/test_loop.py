@@ -591,3 +591,19 @@ def test_run_coroutine_threadsafe_from_another_thread(loop):
     loop.run_forever()
     t.join()
     assert results == [5]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="asyncio.eager_task_factory is new in 3.12")
+def test_eager_task_factory(vloop):
+    async def child():
+        return 5
+
+    async def main():
+        vloop.set_task_factory(asyncio.eager_task_factory)
+        task = asyncio.create_task(child())
+        assert task.done(), "an eager task that never waits is done at creation"
+        async with asyncio.TaskGroup() as tg:
+            later = tg.create_task(asyncio.sleep(1, "x"))
+        return await task, later.result(), vloop.time()
+
+    assert vloop.run_until_complete(main()) == (5, "x", 1.0)
