@@ -7,8 +7,6 @@
 //! delegates to the engine, so a move inside boucle is a change to this
 //! file only.
 
-use std::time::Duration;
-
 use crate::task::TaskId;
 use crate::time::clock::Clock;
 use crate::time::wheel::{TimerKey as WheelKey, Wheel};
@@ -105,11 +103,6 @@ impl LoopClock {
         self.0.tick()
     }
 
-    /// Moves a real clock's cached time to the present.
-    pub fn update(&self) {
-        self.0.update()
-    }
-
     /// Moves a virtual clock forward to `ticks` (never back).
     pub fn advance_to(&self, ticks: u64) {
         self.0.advance_to(ticks)
@@ -141,9 +134,4 @@ impl Recorder {
 /// A task id for a task that is not boucle's own (a Python task).
 pub fn task_id(n: u64) -> TaskId {
     TaskId(n)
-}
-
-/// Nanoseconds of a duration, saturating to [`NEVER`].
-pub fn duration_ticks(d: Duration) -> u64 {
-    crate::time::clock::duration_ticks(d)
 }
