@@ -98,7 +98,7 @@ impl TaskTrace {
             live.created,
             live.id,
             EventKind::Created {
-                name: Some(name),
+                name: Some(name.into()),
                 parent: live.parent,
                 location: std::panic::Location::caller(),
             },

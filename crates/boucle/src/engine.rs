@@ -7,10 +7,13 @@
 //! delegates to the engine, so a move inside boucle is a change to this
 //! file only.
 
+use std::time::Duration;
+
 use crate::task::TaskId;
 use crate::time::clock::Clock;
 use crate::time::wheel::{TimerKey as WheelKey, Wheel};
-use crate::trace::{EventKind, Trace, Tracer};
+use crate::trace::recorder;
+use crate::trace::{EventKind, Exited, Instrument, Spawned, Trace};
 
 pub use crate::time::TimeBase;
 
@@ -114,20 +117,53 @@ impl LoopClock {
     }
 }
 
-/// boucle's trace recorder; its snapshots render with [`Trace::timeline`]
-/// and [`Trace::to_chrome_json`].
-#[derive(Default)]
-pub struct Recorder(Tracer);
+/// boucle's trace recorder (a bounded ring of
+/// [`DEFAULT_CAPACITY`](crate::trace::DEFAULT_CAPACITY) events); its
+/// snapshots render with [`Trace::timeline`] and [`Trace::to_chrome_json`].
+pub struct Recorder(recorder::Recorder);
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder(recorder::Recorder::new(crate::trace::DEFAULT_CAPACITY))
+    }
+}
 
 impl Recorder {
-    /// Records an event at loop time `ticks`.
+    /// Records an event at loop time `ticks`, through the recorder's
+    /// instrument hooks (the kinds a Python task can have; the others,
+    /// which only boucle's own loop produces, are ignored).
     pub fn record(&self, ticks: u64, task: TaskId, kind: EventKind) {
-        self.0.record(ticks, task, kind)
+        let at = Duration::from_nanos(ticks);
+        let r = &self.0;
+        match kind {
+            EventKind::Created {
+                name,
+                parent,
+                location,
+            } => r.task_spawned(
+                &Spawned {
+                    task,
+                    parent,
+                    name: name.as_deref(),
+                    location,
+                },
+                at,
+            ),
+            EventKind::Scheduled { by } => r.task_scheduled(task, by, at),
+            EventKind::PollStart => r.poll_start(task, at),
+            EventKind::PollEnd => r.poll_end(task, at, Duration::ZERO),
+            EventKind::Waits { on } => r.task_waits(Some(task), on, at),
+            EventKind::TimerFired => r.timer_fired(Some(task), at),
+            EventKind::IoReady => r.io_ready(Some(task), at),
+            EventKind::Done => r.task_exited(task, Exited::Done, at),
+            EventKind::Cancelled => r.task_exited(task, Exited::Cancelled, at),
+            EventKind::Panicked => r.task_exited(task, Exited::Panicked, at),
+        }
     }
 
     /// Every event so far, taken at loop time `now_ticks`.
     pub fn snapshot(&self, now_ticks: u64) -> Trace {
-        self.0.snapshot(now_ticks)
+        self.0.snapshot(Duration::from_nanos(now_ticks))
     }
 }
 

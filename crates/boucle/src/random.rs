@@ -33,7 +33,7 @@ fn with_rng<R>(f: impl FnOnce(&mut fastrand::Rng) -> R) -> R {
     let mut f = Some(f);
     if let Some(r) = context::with_current(|core| {
         let f = f.take().expect("called once");
-        f(&mut core.rng.borrow_mut())
+        f(&mut core.random().borrow_mut())
     }) {
         return r;
     }

@@ -499,7 +499,7 @@ fn large_reads_bypass_the_read_ahead_buffer() {
             .unwrap();
         let (mut s, _) = listener.accept().await.unwrap();
         s.write_all(&[1u8; 100]).await.unwrap();
-        let mut big = vec![0u8; boucle::net::ops::READ_AHEAD];
+        let mut big = vec![0u8; boucle::net::READ_AHEAD];
         assert_eq!(c.read(&mut big).await.unwrap(), 100);
         drop(s);
         assert_eq!(c.read(&mut big).await.unwrap(), 0);

@@ -14,11 +14,15 @@
 //!   queued before the deregistration): tokens carry a generation, and
 //!   stale ones are ignored.
 //! * One `epoll_wait` serves I/O, the timer (`timerfd`) and foreign wakes
-//!   (`eventfd` through `mio::Waker`): see `runtime/driver.rs`.
+//!   (`eventfd` through `mio::Waker`): see `driver.rs`. The public door to
+//!   the reactor is [`AsyncFd`]: mio's types stay inside.
 
+mod async_fd;
+pub(crate) mod driver;
 pub(crate) mod fd;
 mod poll_evented;
 pub(crate) mod reactor;
 
-pub use poll_evented::PollEvented;
+pub use async_fd::{AsyncFd, Interest, ReadyGuard};
+pub(crate) use poll_evented::PollEvented;
 pub use reactor::Direction;

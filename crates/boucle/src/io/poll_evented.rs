@@ -7,47 +7,25 @@ use std::task::{Context, Poll};
 use mio::event::Source;
 use mio::Interest;
 
+use super::driver::IoDriver;
 use super::reactor::{Direction, IoKey};
 use crate::runtime::context;
-use crate::runtime::core::Core;
 
 /// A mio source (socket, pipe, any fd through `mio::unix::SourceFd`)
 /// registered with the running loop's reactor, with the readiness
 /// protocol that edge-triggered epoll needs: try the operation, and only
 /// when it returns `WouldBlock` forget the readiness and wait.
 ///
-/// The socket types of `boucle::net` are built on it; it is public so other
-/// sources can join the loop (tokio's `AsyncFd` plays this part).
+/// The socket types of `boucle::net` are built on it. It is crate-internal
+/// (its type parameter is a mio source); other fds join the loop through
+/// the public [`AsyncFd`](super::AsyncFd).
 ///
 /// The source is deregistered when the `PollEvented` is dropped.
 ///
-/// # Examples
-///
-/// ```
-/// use std::io::{Read, Write};
-/// use boucle::io::{Direction, PollEvented};
-///
-/// boucle::run(async {
-///     let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-///     a.set_nonblocking(true).unwrap();
-///     b.set_nonblocking(true).unwrap();
-///     let a = PollEvented::new(mio::net::UnixStream::from_std(a)).unwrap();
-///     let mut b = b;
-///     let reader = boucle::spawn(async move {
-///         let mut buf = [0u8; 5];
-///         let n = std::future::poll_fn(|cx| a.poll_io(cx, Direction::Read, |s| (&*s).read(&mut buf)))
-///             .await
-///             .unwrap();
-///         buf[..n].to_vec()
-///     });
-///     b.write_all(b"hello").unwrap();
-///     assert_eq!(reader.await.unwrap(), b"hello");
-/// });
-/// ```
-pub struct PollEvented<S: Source> {
+pub(crate) struct PollEvented<S: Source> {
     source: Option<S>,
     key: IoKey,
-    core: Rc<Core>,
+    io: Rc<IoDriver>,
 }
 
 impl<S: Source> PollEvented<S> {
@@ -72,12 +50,12 @@ impl<S: Source> PollEvented<S> {
     /// Outside a running loop.
     #[track_caller]
     pub fn with_interest(mut source: S, interest: Interest) -> io::Result<PollEvented<S>> {
-        let core = context::current();
-        let key = core.register(&mut source, interest)?;
+        let io = context::current().io().clone();
+        let key = io.register(&mut source, interest)?;
         Ok(PollEvented {
             source: Some(source),
             key,
-            core,
+            io,
         })
     }
 
@@ -86,22 +64,17 @@ impl<S: Source> PollEvented<S> {
         self.source.as_ref().expect("present until drop")
     }
 
-    /// The source, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        self.source.as_mut().expect("present until drop")
-    }
-
     /// Ready once the source may be ready in `dir` (or closed, or errored).
     pub fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
         if crate::coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        self.core.poll_ready(self.key, dir, cx)
+        self.io.poll_ready(self.key, dir, cx)
     }
 
     /// Forgets readiness in `dir` (after an operation returned `WouldBlock`).
     pub fn clear_ready(&self, dir: Direction) {
-        self.core.clear_ready(self.key, dir);
+        self.io.clear_ready(self.key, dir);
     }
 
     /// Runs `op` when the source is ready in `dir`, retrying after waiting
@@ -129,7 +102,7 @@ impl<S: Source> PollEvented<S> {
     /// If epoll refuses the deregistration.
     pub fn into_inner(mut self) -> io::Result<S> {
         let mut source = self.source.take().expect("present until drop");
-        self.core.deregister(&mut source, self.key)?;
+        self.io.deregister(&mut source, self.key)?;
         Ok(source)
     }
 }
@@ -138,7 +111,7 @@ impl<S: Source> Drop for PollEvented<S> {
     fn drop(&mut self) {
         if let Some(mut source) = self.source.take() {
             // The fd closes right after: an error here changes nothing.
-            let _ = self.core.deregister(&mut source, self.key);
+            let _ = self.io.deregister(&mut source, self.key);
         }
     }
 }

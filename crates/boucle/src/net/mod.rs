@@ -42,7 +42,7 @@
 //! ```
 
 mod addr;
-pub mod ops;
+pub(crate) mod ops;
 mod streams;
 mod tcp;
 #[cfg(feature = "tokio-io")]
@@ -52,6 +52,7 @@ pub mod unix;
 mod wake_set;
 
 pub use addr::{lookup_host, ToSocketAddrs};
+pub use ops::READ_AHEAD;
 pub use streams::{
     open_connection, open_unix_connection, start_server, start_unix_server, streams_from_tcp,
     streams_from_unix, Drain, HandlerOutput, IncompleteReadError, LimitOverrunError, ReadError,

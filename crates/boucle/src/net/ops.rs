@@ -33,11 +33,8 @@ use mio::event::Source;
 use crate::io::{Direction, PollEvented};
 
 /// A mio stream whose shared reference reads and writes (`&TcpStream`,
-/// `&UnixStream`).
-///
-/// # Examples
-/// See [`TcpStream::read`](crate::net::TcpStream::read), whose future is generic over it.
-pub trait StreamSource: Source {
+/// `&UnixStream`). Crate-internal: mio's types stay out of boucle's API.
+pub(crate) trait StreamSource: Source {
     /// Reads from a shared reference.
     fn read_ref(&self, buf: &mut [u8]) -> io::Result<usize>;
     /// Writes from a shared reference.
@@ -94,7 +91,7 @@ pub(crate) fn poll_read<S: StreamSource>(
 /// # Examples
 ///
 /// ```
-/// assert_eq!(boucle::net::ops::READ_AHEAD, 4096);
+/// assert_eq!(boucle::net::READ_AHEAD, 4096);
 /// ```
 pub const READ_AHEAD: usize = 4096;
 
@@ -249,7 +246,7 @@ pub(crate) fn try_op<S: Source, R>(
 /// Cancel-safe: if it is dropped before completing, no byte was read.
 #[must_use = "futures do nothing unless you .await them"]
 #[derive(Debug)]
-pub struct Read<'a, S: Source> {
+pub(crate) struct Read<'a, S: Source> {
     io: &'a PollEvented<S>,
     ahead: &'a mut ReadAhead,
     buf: &'a mut [u8],
@@ -279,7 +276,7 @@ impl<S: StreamSource> Future for Read<'_, S> {
 /// Cancel-safe: if it is dropped before completing, no byte was written.
 #[must_use = "futures do nothing unless you .await them"]
 #[derive(Debug)]
-pub struct Write<'a, S: Source> {
+pub(crate) struct Write<'a, S: Source> {
     io: &'a PollEvented<S>,
     buf: &'a [u8],
 }
@@ -307,7 +304,7 @@ impl<S: StreamSource> Future for Write<'_, S> {
 /// Not cancel-safe: bytes read before the future is dropped are lost.
 #[must_use = "futures do nothing unless you .await them"]
 #[derive(Debug)]
-pub struct ReadExact<'a, S: Source> {
+pub(crate) struct ReadExact<'a, S: Source> {
     io: &'a PollEvented<S>,
     ahead: &'a mut ReadAhead,
     buf: &'a mut [u8],
@@ -358,7 +355,7 @@ impl<S: StreamSource> Future for ReadExact<'_, S> {
 /// Not cancel-safe: if it is dropped, an unknown prefix was written.
 #[must_use = "futures do nothing unless you .await them"]
 #[derive(Debug)]
-pub struct WriteAll<'a, S: Source> {
+pub(crate) struct WriteAll<'a, S: Source> {
     io: &'a PollEvented<S>,
     buf: &'a [u8],
 }

@@ -1,11 +1,18 @@
-//! `Core`: the loop-thread half of a runtime (run queue, registry of
-//! unfinished tasks, timers, clock, driver) and one iteration of the loop.
+//! `Core`: the loop-thread half of a runtime, and one iteration of the loop.
 //!
-//! One iteration, as asyncio's `_run_once`: park in the driver (zero timeout
-//! when tasks are ready, else until the next timer), sample the clock, take
-//! remote wakes, fire due timers, then run every task that was ready at that
-//! point, in FIFO order. Tasks woken while the batch runs go to the back of
-//! the queue and run in the next iteration.
+//! The core holds the engines, each its own type behind its own handle:
+//! the run queue and the registry of unfinished tasks (here), the time
+//! engine (`time/driver.rs`: clock, wheel, the timer layer of the park), the
+//! I/O engine (`io/driver.rs`: epoll, reactor), the blocking pool
+//! (`blocking.rs`), and the cross-thread half (`shared.rs`). Facades reach
+//! an engine through its handle (`Core::time`, `Core::io`, `Core::random`),
+//! never through the core's fields.
+//!
+//! One iteration, as asyncio's `_run_once`: park (the time layer asks the
+//! I/O layer to wait until the next deadline, or not at all when tasks are
+//! ready), sample the clock, take remote wakes, fire due timers, then run
+//! every task that was ready at that point, in FIFO order. Tasks woken while
+//! the batch runs go to the back of the queue and run in the next iteration.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -17,18 +24,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::blocking::BlockingPool;
-use super::driver::{Driver, Park};
 use super::exception;
 use super::shared::Shared;
-use crate::io::reactor::{Direction, IoKey, Reactor, Ready};
+use crate::io::driver::IoDriver;
 use crate::task::raw::{self, PollOutcome, TaskRef};
-use crate::task::slab::TaskSlab;
+use crate::task::slab::{class_of, TaskSlab};
 use crate::task::state::Exit;
-use crate::task::waker::WakeHandle;
 use crate::task::{Task, TaskId, TaskInfo};
-use crate::time::clock::{Clock, TimeBase};
-use crate::time::wheel::Wheel;
-use crate::trace::{EventKind, Tracer};
+use crate::time::clock::TimeBase;
+use crate::time::driver::{TimeDriver, Turn};
+use crate::trace::dump::TreeKeeper;
+use crate::trace::hooks::Hooks;
+use crate::trace::recorder::Recorder;
+use crate::trace::slow_poll::SlowPoll;
+use crate::trace::watchdog::Watchdog;
+use crate::trace::{Exited, Instrument};
 
 /// An entry of the run queue.
 pub(crate) enum Runnable {
@@ -41,8 +51,13 @@ pub(crate) enum Runnable {
 pub(crate) struct Config {
     pub(crate) virtual_time: bool,
     pub(crate) seed: u64,
-    pub(crate) trace: bool,
+    /// The recorder's capacity, when tracing is on.
+    pub(crate) trace: Option<usize>,
     pub(crate) slow_poll: Option<Duration>,
+    pub(crate) watchdog: bool,
+    pub(crate) task_tree: bool,
+    pub(crate) dump_on_signal: bool,
+    pub(crate) instruments: Vec<Box<dyn Instrument>>,
     pub(crate) max_blocking_threads: usize,
     pub(crate) blocking_keep_alive: Duration,
     pub(crate) task_slab: bool,
@@ -55,70 +70,151 @@ pub(crate) struct Core {
     run_queue: RefCell<VecDeque<Runnable>>,
     /// Unfinished tasks; each entry owns a reference.
     registry: RefCell<Vec<TaskRef>>,
-    pub(crate) timers: RefCell<Wheel<WakeHandle>>,
-    pub(crate) clock: Clock,
     /// Task memory (None: every task from the global allocator).
     pub(crate) task_slab: Option<RefCell<TaskSlab>>,
-    driver: RefCell<Driver>,
     next_id: Cell<u64>,
-    pub(crate) rng: RefCell<fastrand::Rng>,
-    pub(crate) seed: u64,
     current: Cell<Option<TaskRef>>,
     main_scheduled: Cell<bool>,
-    pub(crate) tracer: Option<Tracer>,
-    slow_poll: Option<Duration>,
+    time: Rc<TimeDriver>,
+    io: Rc<IoDriver>,
     pub(crate) blocking: BlockingPool,
-    fired: RefCell<Vec<WakeHandle>>,
+    rng: RefCell<fastrand::Rng>,
+    seed: u64,
+    hooks: Option<Rc<Hooks>>,
+    recorder: Option<Rc<Recorder>>,
+    tree: Option<Rc<TreeKeeper>>,
+    pub(crate) stats: LoopStats,
+    started: Instant,
+    /// Debug mode's watchdog thread, stopped with the core.
+    _watchdog: Option<Watchdog>,
+    /// `Builder::dump_on_signal`, and whether its listener task runs.
+    dump_on_signal: bool,
+    dump_listener: Cell<bool>,
     shut_down: Cell<bool>,
-    reactor: RefCell<Reactor>,
-    /// I/O events of the last park, dispatched after the driver's borrow.
-    io_events: RefCell<Vec<(usize, Ready)>>,
-    io_wakes: RefCell<Vec<WakeHandle>>,
-    /// Busy turns since the OS was last asked for I/O events.
-    busy_turns: Cell<u32>,
     exception_handler: Option<exception::Handler>,
 }
 
-/// In debug mode, a poll longer than this re-samples the loop time.
-const LONG_POLL: Duration = Duration::from_millis(1);
+/// What the loop counts for `Runtime::metrics` (plain `Cell`s: one add each).
+#[derive(Default)]
+pub(crate) struct LoopStats {
+    pub(crate) polls: Cell<u64>,
+    pub(crate) done: Cell<u64>,
+    pub(crate) cancelled: Cell<u64>,
+    pub(crate) panicked: Cell<u64>,
+    pub(crate) remote_wakes: Cell<u64>,
+    pub(crate) iterations: Cell<u64>,
+}
 
-/// With I/O sources registered, busy turns look at I/O this often (as
-/// tokio's `event_interval`), so ready tasks cannot starve sockets.
-const EVENT_INTERVAL: u32 = 61;
+fn bump(c: &Cell<u64>) {
+    c.set(c.get() + 1);
+}
 
 impl Core {
     pub(crate) fn new(config: Config) -> io::Result<Core> {
-        let (driver, waker) = Driver::new()?;
+        let clock = TimeDriver::clock(config.virtual_time, config.time_base);
+        let recorder = config.trace.map(|cap| Rc::new(Recorder::new(cap)));
+        let tree = config.task_tree.then(|| Rc::new(TreeKeeper::default()));
+        let mut list: Vec<Box<dyn Instrument>> = Vec::new();
+        if let Some(r) = &recorder {
+            list.push(Box::new(r.clone()));
+        }
+        if let Some(t) = &tree {
+            list.push(Box::new(t.clone()));
+        }
+        let mut watchdog = None;
+        if let Some(limit) = config.slow_poll {
+            list.push(Box::new(SlowPoll::new(limit, clock.clone())));
+            if config.watchdog {
+                if let Some((dog, hook)) = Watchdog::start(limit) {
+                    watchdog = Some(dog);
+                    list.push(Box::new(hook));
+                }
+            }
+        }
+        list.extend(config.instruments);
+        let hooks = Hooks::new(list, clock.clone());
+        let (io, waker) = IoDriver::new(hooks.clone())?;
         let shared = Shared::new(waker);
         Ok(Core {
             blocking: BlockingPool::new(config.max_blocking_threads, config.blocking_keep_alive),
             shared,
             run_queue: RefCell::new(VecDeque::new()),
             registry: RefCell::new(Vec::new()),
-            timers: RefCell::new(Wheel::new()),
-            clock: Clock::new(config.virtual_time, config.time_base),
             task_slab: config.task_slab.then(|| RefCell::new(TaskSlab::new())),
-            driver: RefCell::new(driver),
             next_id: Cell::new(1),
-            rng: RefCell::new(fastrand::Rng::with_seed(config.seed)),
-            seed: config.seed,
             current: Cell::new(None),
             main_scheduled: Cell::new(false),
-            tracer: config.trace.then(Tracer::default),
-            slow_poll: config.slow_poll,
-            fired: RefCell::new(Vec::new()),
+            time: Rc::new(TimeDriver::new(clock, hooks.clone())),
+            io: Rc::new(io),
+            rng: RefCell::new(fastrand::Rng::with_seed(config.seed)),
+            seed: config.seed,
+            hooks,
+            recorder,
+            tree,
+            stats: LoopStats::default(),
+            started: Instant::now(),
+            _watchdog: watchdog,
+            dump_on_signal: config.dump_on_signal,
+            dump_listener: Cell::new(false),
             shut_down: Cell::new(false),
-            reactor: RefCell::new(Reactor::default()),
-            io_events: RefCell::new(Vec::new()),
-            io_wakes: RefCell::new(Vec::new()),
-            busy_turns: Cell::new(0),
             exception_handler: config.exception_handler,
         })
     }
 
+    /// The time engine's handle (clock, timers).
+    pub(crate) fn time(&self) -> &Rc<TimeDriver> {
+        &self.time
+    }
+
+    /// The I/O engine's handle (registration, readiness).
+    pub(crate) fn io(&self) -> &Rc<IoDriver> {
+        &self.io
+    }
+
+    /// The loop's random generator (`boucle::random`).
+    pub(crate) fn random(&self) -> &RefCell<fastrand::Rng> {
+        &self.rng
+    }
+
+    /// The seed of the random generator.
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The installed instruments, if any.
+    pub(crate) fn hooks(&self) -> Option<&Rc<Hooks>> {
+        self.hooks.as_ref()
+    }
+
+    /// The recorder, when tracing is on.
+    pub(crate) fn recorder(&self) -> Option<&Rc<Recorder>> {
+        self.recorder.as_ref()
+    }
+
+    /// The task tree, when it is kept.
+    pub(crate) fn tree(&self) -> Option<&Rc<TreeKeeper>> {
+        self.tree.as_ref()
+    }
+
+    /// With `dump_on_signal`, starts the task that prints the task tree on
+    /// SIGUSR1 (once; the loop must be running).
+    pub(crate) fn start_dump_listener(&self) {
+        if self.dump_on_signal && !self.dump_listener.replace(true) {
+            let listener = crate::task::Builder::new()
+                .name("boucle dump on SIGUSR1")
+                .spawn(crate::trace::dump::on_signal());
+            drop(listener);
+        }
+    }
+
+    /// When the runtime was built (real clock).
+    pub(crate) fn started(&self) -> Instant {
+        self.started
+    }
+
     /// Loop time as an `Instant`.
     pub(crate) fn now(&self) -> Instant {
-        self.clock.instant(self.clock.now())
+        self.time.now_instant()
     }
 
     pub(crate) fn spawn<F>(
@@ -132,26 +228,15 @@ impl Core {
     {
         let id = TaskId(self.next_id.get());
         self.next_id.set(id.0 + 1);
-        if let Some(tracer) = &self.tracer {
-            let parent = self.current_task_id();
-            tracer.record(
-                self.clock.now(),
-                id,
-                EventKind::Created {
-                    name: name.as_deref().map(str::to_owned),
-                    parent,
-                    location,
-                },
-            );
+        if let Some(hooks) = &self.hooks {
+            hooks.spawned(id, name.as_deref(), location);
         }
-        let [handle, owner, queued] = raw::allocate(
-            future,
-            id,
-            &self.shared,
-            self.task_slab.as_ref(),
-            name,
-            location,
-        );
+        let block = self.task_slab.as_ref().and_then(|slab| {
+            let class = class_of(raw::layout_of::<F>())?;
+            slab.borrow_mut().alloc(&self.shared.slab, class)
+        });
+        let [handle, owner, queued] =
+            raw::allocate(future, id, &self.shared, block, name, location);
         {
             let mut registry = self.registry.borrow_mut();
             owner.header().registry_slot.set(registry.len() as u32);
@@ -166,7 +251,11 @@ impl Core {
     }
 
     /// Queues a task (its state already says scheduled).
+    #[inline]
     pub(crate) fn push_ready(&self, task: TaskRef) {
+        if let Some(hooks) = &self.hooks {
+            hooks.scheduled(task.id());
+        }
         self.run_queue.borrow_mut().push_back(Runnable::Task(task));
     }
 
@@ -183,8 +272,14 @@ impl Core {
         copy
     }
 
-    fn current_task_id(&self) -> Option<TaskId> {
-        self.current_task().map(|t| t.id())
+    /// Unfinished tasks, and tasks in the run queue now.
+    pub(crate) fn task_counts(&self) -> (usize, usize) {
+        (self.registry.borrow().len(), self.run_queue.borrow().len())
+    }
+
+    /// Tasks spawned so far.
+    pub(crate) fn spawned(&self) -> u64 {
+        self.next_id.get() - 1
     }
 
     pub(crate) fn all_tasks(&self) -> Vec<TaskInfo> {
@@ -199,10 +294,18 @@ impl Core {
     /// comes.
     pub(crate) fn run_batch(&self, mut main: impl FnMut()) {
         let n = self.run_queue.borrow().len();
+        bump(&self.stats.iterations);
+        if let Some(hooks) = &self.hooks {
+            hooks.iteration_start(n);
+        }
+        let mut polls = 0;
         for _ in 0..n {
             let next = self.run_queue.borrow_mut().pop_front();
             match next {
-                Some(Runnable::Task(task)) => self.run_task(task),
+                Some(Runnable::Task(task)) => {
+                    polls += 1;
+                    self.run_task(task);
+                }
                 Some(Runnable::Main) => {
                     self.main_scheduled.set(false);
                     main();
@@ -210,36 +313,18 @@ impl Core {
                 None => break,
             }
         }
+        // Counted once per batch: the per-task path stays as it was.
+        self.stats.polls.set(self.stats.polls.get() + polls);
     }
 
     fn run_task(&self, task: TaskRef) {
         crate::coop::reset();
-        let id = task.id();
-        let start = self.slow_poll.map(|_| Instant::now());
-        if let Some(tracer) = &self.tracer {
-            tracer.record(self.clock.now(), id, EventKind::PollStart);
-        }
+        let hooked = self.hooks.as_ref().map(|h| (h, h.poll_start(task.id())));
         self.current.set(Some(task.clone()));
         let (_, outcome) = task.run();
         drop(self.current.take());
-        if let Some(tracer) = &self.tracer {
-            tracer.record(self.clock.now(), id, EventKind::PollEnd);
-        }
-        if let (Some(limit), Some(start)) = (self.slow_poll, start) {
-            let took = start.elapsed();
-            if took > LONG_POLL {
-                // The loop knows this poll was long: later sleeps of this
-                // batch count from now, not from the iteration's start.
-                self.clock.update();
-            }
-            if took > limit {
-                let info = TaskInfo::from_ref(&task);
-                eprintln!(
-                    "boucle: {info} blocked the loop for {:.3} s in one poll (limit {:.3} s)",
-                    took.as_secs_f64(),
-                    limit.as_secs_f64()
-                );
-            }
+        if let Some((hooks, started)) = hooked {
+            hooks.poll_end(task.id(), started);
         }
         if let PollOutcome::Complete {
             outcome,
@@ -256,13 +341,22 @@ impl Core {
         outcome: Exit,
         unobserved_panic: Option<Box<dyn Any + Send>>,
     ) {
-        if let Some(tracer) = &self.tracer {
-            let kind = match outcome {
-                Exit::Done => EventKind::Done,
-                Exit::Cancelled => EventKind::Cancelled,
-                Exit::Panicked => EventKind::Panicked,
-            };
-            tracer.record(self.clock.now(), task.id(), kind);
+        let exited = match outcome {
+            Exit::Done => {
+                bump(&self.stats.done);
+                Exited::Done
+            }
+            Exit::Cancelled => {
+                bump(&self.stats.cancelled);
+                Exited::Cancelled
+            }
+            Exit::Panicked => {
+                bump(&self.stats.panicked);
+                Exited::Panicked
+            }
+        };
+        if let Some(hooks) = &self.hooks {
+            hooks.exited(task.id(), exited);
         }
         if let Some(payload) = unobserved_panic {
             self.report_panic(Some(task), &*payload);
@@ -289,135 +383,21 @@ impl Core {
         exception::report(self.exception_handler.as_ref(), info.as_ref(), payload);
     }
 
-    /// Park, sample the clock, take remote wakes, fire due timers.
+    /// Park, sample the clock, take remote wakes, fire due timers: the
+    /// time layer wraps the I/O layer (`TimeDriver::park`).
     pub(crate) fn turn(&self) -> io::Result<()> {
-        let ready = !self.run_queue.borrow().is_empty();
-        let next_timer = {
-            let wheel = self.timers.borrow();
-            if wheel.len() == 0 {
-                None
-            } else {
-                wheel.next_wake()
+        let turn = Turn {
+            ready: !self.run_queue.borrow().is_empty(),
+            blocking_inflight: self.shared.blocking_inflight() > 0,
+        };
+        self.time.park(&self.io, turn, || {
+            let woke = self.take_remote();
+            if let Some(slab) = &self.task_slab {
+                slab.borrow_mut().reclaim(&self.shared.slab);
             }
-        };
-        let virtual_time = self.clock.is_virtual();
-        // With work ready (tasks, a due timer, a virtual jump), the OS is
-        // asked only if I/O sources exist, and then once per EVENT_INTERVAL
-        // such turns: remote wakes are seen through `Shared`'s flag without
-        // a syscall, and yielding tasks never make one.
-        let io_sources = self.reactor.borrow().len();
-        let look_at_io = io_sources > 0 && self.busy_turns.get() >= EVENT_INTERVAL;
-        let busy = match next_timer {
-            _ if ready => true,
-            Some(_) if virtual_time => true,
-            Some(t) => t <= self.clock.now(),
-            None => false,
-        };
-        let park = if busy {
-            (look_at_io || (virtual_time && !ready && io_sources > 0)).then_some(Park::Poll)
-        } else if let Some(t) = next_timer {
-            Some(Park::Until(self.clock.monotonic_deadline(t)))
-        } else {
-            Some(Park::Forever)
-        };
-        // Virtual time with blocking jobs in flight: wait for them rather
-        // than jumping the clock over their duration.
-        let park = if virtual_time && !ready && self.shared.blocking_inflight() > 0 {
-            Some(Park::Forever)
-        } else {
-            park
-        };
-        let events = match park {
-            Some(park) => {
-                self.busy_turns.set(0);
-                let mut io = self.io_events.take();
-                let n = self.driver.borrow_mut().park(park, &mut io);
-                self.dispatch_io(&mut io);
-                *self.io_events.borrow_mut() = io;
-                n?
-            }
-            None => {
-                self.busy_turns.set(self.busy_turns.get() + 1);
-                0
-            }
-        };
-        self.clock.tick();
-        let woke_remote = self.take_remote();
-        if let Some(slab) = &self.task_slab {
-            slab.borrow_mut().reclaim(&self.shared.slab);
-        }
-        if virtual_time && !ready && events == 0 && !woke_remote {
-            if let Some(t) = next_timer {
-                if self.shared.blocking_inflight() == 0 {
-                    self.clock.advance_to(t);
-                }
-            }
-        }
-        self.fire_timers();
+            woke
+        })?;
         Ok(())
-    }
-
-    /// Turns I/O events into readiness and wake-ups.
-    fn dispatch_io(&self, events: &mut Vec<(usize, Ready)>) {
-        if events.is_empty() {
-            return;
-        }
-        let mut wakes = self.io_wakes.take();
-        {
-            let mut reactor = self.reactor.borrow_mut();
-            for (token, ready) in events.drain(..) {
-                reactor.dispatch(token, ready, &mut wakes);
-            }
-        }
-        for w in wakes.drain(..) {
-            w.wake();
-        }
-        *self.io_wakes.borrow_mut() = wakes;
-    }
-
-    pub(crate) fn register(
-        &self,
-        source: &mut impl mio::event::Source,
-        interest: mio::Interest,
-    ) -> io::Result<IoKey> {
-        let key = self.reactor.borrow_mut().insert();
-        let registered = self
-            .driver
-            .borrow()
-            .registry()
-            .register(source, key.token(), interest);
-        if let Err(e) = registered {
-            let wakers = self.reactor.borrow_mut().remove(key);
-            drop(wakers);
-            return Err(e);
-        }
-        Ok(key)
-    }
-
-    pub(crate) fn deregister(
-        &self,
-        source: &mut impl mio::event::Source,
-        key: IoKey,
-    ) -> io::Result<()> {
-        let result = self.driver.borrow().registry().deregister(source);
-        let wakers = self.reactor.borrow_mut().remove(key);
-        drop(wakers);
-        result
-    }
-
-    pub(crate) fn poll_ready(
-        &self,
-        key: IoKey,
-        dir: Direction,
-        cx: &std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        let (ready, old) = self.reactor.borrow_mut().poll_ready(key, dir, cx);
-        drop(old);
-        ready.map(|_| ())
-    }
-
-    pub(crate) fn clear_ready(&self, key: IoKey, dir: Direction) {
-        self.reactor.borrow_mut().clear(key, dir);
     }
 
     /// Moves remote wakes into the run queue. Returns whether there were any.
@@ -429,8 +409,21 @@ impl Core {
         if wakes.main {
             self.schedule_main();
         }
-        for remote in wakes.items {
-            remote.schedule_on_loop(|task| self.push_ready(task));
+        let remote = wakes.items.len() + usize::from(wakes.main);
+        self.stats
+            .remote_wakes
+            .set(self.stats.remote_wakes.get() + remote as u64);
+        match &self.hooks {
+            None => {
+                for remote in wakes.items {
+                    remote.schedule_on_loop(|task| self.push_ready(task));
+                }
+            }
+            Some(hooks) => hooks.waking(crate::trace::WokenBy::Remote, || {
+                for remote in wakes.items {
+                    remote.schedule_on_loop(|task| self.push_ready(task));
+                }
+            }),
         }
         if !wakes.jobs.is_empty() {
             self.run_jobs(wakes.jobs);
@@ -450,22 +443,6 @@ impl Core {
                 self.report_panic(None, &*payload);
             }
         }
-    }
-
-    fn fire_timers(&self) {
-        if self.timers.borrow().len() == 0 {
-            return;
-        }
-        let mut fired = self.fired.take();
-        self.timers
-            .borrow_mut()
-            .advance(self.clock.now(), &mut fired);
-        // Wake outside the wheel's borrow: a wake may drop a task, whose
-        // future may cancel a timer.
-        for handle in fired.drain(..) {
-            handle.wake();
-        }
-        *self.fired.borrow_mut() = fired;
     }
 
     /// Cancels and drops every unfinished task, clears timers and queues,
@@ -488,9 +465,9 @@ impl Core {
         }
         let queued = std::mem::take(&mut *self.run_queue.borrow_mut());
         drop(queued);
-        let timers = self.timers.borrow_mut().drain();
+        let timers = self.time.drain();
         drop(timers);
-        let io_waiters = self.reactor.borrow_mut().take_all_waiters();
+        let io_waiters = self.io.take_all_waiters();
         drop(io_waiters);
         self.blocking.shutdown();
         drop(self.shared.close());

@@ -9,9 +9,9 @@ pub(crate) mod blocking;
 mod builder;
 pub(crate) mod context;
 pub(crate) mod core;
-mod driver;
 pub(crate) mod exception;
 mod handle;
+mod metrics;
 mod remote;
 pub(crate) mod shared;
 
@@ -27,6 +27,7 @@ pub use blocking::{spawn_blocking, to_thread, BlockingTask};
 pub use builder::Builder;
 pub use exception::ExceptionContext;
 pub use handle::{run_coroutine_threadsafe, Handle, RemoteTask};
+pub use metrics::Metrics;
 
 use self::core::Core;
 use self::shared::Shared;
@@ -79,6 +80,7 @@ impl Runtime {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = context::enter(self.core.clone());
         let core = &self.core;
+        core.start_dump_listener();
         let waker = Waker::from(Arc::new(MainWaker {
             shared: core.shared.clone(),
         }));
@@ -114,8 +116,8 @@ impl Runtime {
     /// The trace recorded so far, if the runtime was built with
     /// `Builder::trace(true)`.
     pub fn trace(&self) -> Option<Trace> {
-        let now = self.core.clock.now();
-        self.core.tracer.as_ref().map(|t| t.snapshot(now))
+        let now = std::time::Duration::from_nanos(self.core.time().now());
+        self.core.recorder().map(|r| r.snapshot(now))
     }
 
     /// A [`Handle`] to this loop, usable from any thread: spawn `Send`
@@ -128,9 +130,18 @@ impl Runtime {
         Handle::new(self.core.shared.clone())
     }
 
+    /// The loop's counters: tasks, polls, timers, I/O, remote wakes, idle
+    /// and busy time, the blocking pool.
+    ///
+    /// # Examples
+    /// See [`Metrics`].
+    pub fn metrics(&self) -> Metrics {
+        metrics::snapshot(&self.core)
+    }
+
     /// The seed of this loop's random generator (`boucle::random`).
     pub fn seed(&self) -> u64 {
-        self.core.seed
+        self.core.seed()
     }
 
     /// Shuts the loop down now and waits at most `timeout` for blocking
@@ -208,8 +219,8 @@ impl Drop for Runtime {
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
-            .field("virtual_time", &self.core.clock.is_virtual())
-            .field("seed", &self.core.seed)
+            .field("virtual_time", &self.core.time().is_virtual())
+            .field("seed", &self.core.seed())
             .finish()
     }
 }

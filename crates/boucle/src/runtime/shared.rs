@@ -2,12 +2,20 @@
 //! remote run queue (wakes from other threads, or from this thread while the
 //! loop is not running) and the `mio::Waker` that interrupts the loop's park.
 
+#![allow(unsafe_code)] // the `Schedule` contract (task memory's seam)
+
+use std::alloc::Layout;
+use std::any::Any;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use super::context;
+use super::core::Core;
 use super::remote::{Job, Pushed, RemoteQueue, Taken};
-use crate::task::raw::RemoteRef;
-use crate::task::slab::SlabShared;
+use crate::task::raw::{RemoteRef, TaskRef};
+use crate::task::schedule::{LocalQueue, Schedule};
+use crate::task::slab::{class_of, SlabShared};
 
 pub(crate) struct Shared {
     remote: RemoteQueue<RemoteRef>,
@@ -107,5 +115,57 @@ impl Shared {
 
     pub(crate) fn blocking_inflight(&self) -> usize {
         self.blocking_inflight.load(Ordering::Acquire)
+    }
+}
+
+/// The loop's scheduler, as task memory sees it (`task/schedule.rs`): wakes
+/// on the loop thread go to the running `Core`'s run queue, others to the
+/// remote queue; task memory comes from the loop's slab and returns to it.
+// SAFETY: `with_local` runs `f` only when this thread runs the loop that owns
+// this `Shared` (`with_core_of` checks it); `dealloc` frees slab blocks on
+// the loop thread through the running core, or queues them for it, and
+// other memory with the layout it was allocated with; `Shared` lives in the
+// runtime's `Arc`, which task memory keeps alive as `task/raw/sched.rs` says.
+unsafe impl Schedule for Shared {
+    type Local = Core;
+
+    fn with_local<R>(&self, f: impl FnOnce(&Core) -> R) -> Option<R> {
+        context::with_core_of(self, |core| f(core))
+    }
+
+    fn push_remote(&self, task: RemoteRef) {
+        Shared::push_remote(self, task);
+    }
+
+    fn local_task_released(&self) -> bool {
+        Shared::local_task_released(self)
+    }
+
+    unsafe fn dealloc(&self, ptr: NonNull<u8>, layout: Layout, in_slab: bool) {
+        match (in_slab, class_of(layout)) {
+            (true, Some(class)) => {
+                let local = context::with_core_of(self, |core| match &core.task_slab {
+                    // SAFETY: the block came from this loop's slab and is unused.
+                    Some(slab) => unsafe { slab.borrow_mut().free(class, ptr) },
+                    None => unreachable!("a slab block from a loop without a slab"),
+                });
+                if local.is_none() {
+                    self.slab.free_remote(class, ptr);
+                }
+            }
+            // SAFETY: allocated by `alloc::alloc` with this layout (the
+            // caller's contract).
+            _ => unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) },
+        }
+    }
+
+    fn report_unobserved(&self, payload: Box<dyn Any + Send>) {
+        context::report_unobserved_panic_payload(payload);
+    }
+}
+
+impl LocalQueue for Core {
+    fn push(&self, task: TaskRef) {
+        self.push_ready(task);
     }
 }

@@ -24,14 +24,20 @@
 //! When `refs` reaches 0 the local side is **released** on the loop thread:
 //! the future or output is dropped there (they may be `!Send`). The memory is
 //! freed at once if `wakers == 1`, else by whichever thread drops the last
-//! waker; in that case the task first takes a strong count on the loop's
-//! `Shared` so a late foreign wake still finds its remote queue.
+//! waker; in that case the task first takes a strong count on its scheduler
+//! so a late foreign wake still finds its remote queue.
+//!
+//! Task memory reaches its loop only through its scheduler
+//! (`schedule.rs`, the `Schedule` trait: where wakes go, where memory comes
+//! from and returns to, who hears of unobserved panics). The runtime's
+//! scheduler is the loop's `Shared`; `raw/tests.rs` runs tasks with a
+//! scheduler of its own and no loop.
 //!
 //! State bits (`state.rs`), loop-thread only: `SCHEDULED` (in the run
 //! queue), `RUNNING`, `COMPLETE`, `CANCEL_REQUESTED`, `CANCELLED`,
 //! `PANICKED`, `JOIN_INTEREST` (a handle exists), `RETRIEVED` (the output
 //! was looked at, so a panic in it counts as observed),
-//! `HOLDS_SHARED`, `STARTED`, `IN_SLAB` (the memory is a block of the
+//! `HOLDS_SCHED`, `STARTED`, `IN_SLAB` (the memory is a block of the
 //! loop's task slab, `slab.rs`, whose chunks `Shared` owns).
 //!
 //! ```text
@@ -57,6 +63,7 @@ pub(crate) mod error;
 mod handle;
 pub(crate) mod raw;
 mod refcount;
+pub(crate) mod schedule;
 pub(crate) mod slab;
 pub(crate) mod state;
 pub(crate) mod waker;

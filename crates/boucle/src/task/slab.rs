@@ -31,7 +31,8 @@ const FIRST_CHUNK: usize = 64 * 1024;
 const MAX_CHUNK: usize = 2 * 1024 * 1024;
 
 /// The size class of a layout, if the slab serves it.
-pub(crate) fn class_of(layout: Layout) -> Option<u8> {
+#[inline]
+pub(crate) const fn class_of(layout: Layout) -> Option<u8> {
     if layout.align() > GRANULE || layout.size() == 0 || layout.size() > GRANULE * CLASSES {
         return None;
     }

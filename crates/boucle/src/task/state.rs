@@ -21,8 +21,8 @@ const JOIN_INTEREST: u32 = 1 << 6;
 /// The output was looked at (`Task::result` / `exception`): a panic in it
 /// counts as observed, and is not reported when the handle is dropped.
 const RETRIEVED: u32 = 1 << 7;
-/// The memory holds a strong count of the loop's `Shared` (see `raw/mod.rs`).
-const HOLDS_SHARED: u32 = 1 << 8;
+/// The memory holds a strong count of its scheduler (see `raw/sched.rs`).
+const HOLDS_SCHED: u32 = 1 << 8;
 /// The task has been polled at least once (tracing uses it).
 const STARTED: u32 = 1 << 9;
 /// The memory is a block of the loop's task slab (`slab.rs`). Set before
@@ -75,7 +75,7 @@ pub(crate) enum CancelAction {
 }
 
 /// The state word. Loop-thread only (the type is `!Sync` through `Cell`),
-/// except `holds_shared`, which the last waker reads after an acquire fence
+/// except `holds_sched`, which the last waker reads after an acquire fence
 /// on the waker count (see `raw/mod.rs`).
 pub(crate) struct State(Cell<u32>);
 
@@ -130,8 +130,8 @@ impl State {
         self.set(self.get() | IN_SLAB);
     }
 
-    pub(crate) fn holds_shared(&self) -> bool {
-        self.get() & HOLDS_SHARED != 0
+    pub(crate) fn holds_sched(&self) -> bool {
+        self.get() & HOLDS_SCHED != 0
     }
 
     /// A wake-up: queue the task unless it is queued or complete.
@@ -204,9 +204,9 @@ impl State {
         self.get() & RETRIEVED != 0
     }
 
-    /// The memory now keeps the loop's `Shared` alive (slow path of release).
-    pub(crate) fn set_holds_shared(&self) {
-        self.set(self.get() | HOLDS_SHARED);
+    /// The memory now keeps its scheduler alive (slow path of release).
+    pub(crate) fn set_holds_sched(&self) {
+        self.set(self.get() | HOLDS_SCHED);
     }
 }
 

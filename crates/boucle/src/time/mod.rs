@@ -27,6 +27,7 @@
 //!   time after one longer than 1 ms.
 
 pub(crate) mod clock;
+pub(crate) mod driver;
 mod interval;
 mod sleep;
 mod timeout;
@@ -72,7 +73,7 @@ pub fn now() -> Instant {
 /// });
 /// ```
 pub fn update_time() {
-    context::with_current(|core| core.clock.update());
+    context::with_current(|core| core.time().update());
 }
 
 /// Moves a virtual clock forward by `duration`, then yields so that the
@@ -81,17 +82,13 @@ pub fn update_time() {
 /// # Panics
 /// Outside a loop, or on a loop with a real clock.
 pub async fn advance(duration: Duration) {
-    let core = context::current();
+    let time = context::current().time().clone();
     assert!(
-        core.clock.is_virtual(),
+        time.is_virtual(),
         "boucle::time::advance needs a virtual clock (Builder::virtual_time(true))"
     );
-    core.clock.advance_to(
-        core.clock
-            .now()
-            .saturating_add(clock::duration_ticks(duration)),
-    );
-    drop(core);
+    time.advance_to(time.now().saturating_add(clock::duration_ticks(duration)));
+    drop(time);
     yield_now().await;
 }
 

@@ -7,10 +7,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::clock::{duration_ticks, far_future, NEVER};
+use super::driver::TimeDriver;
 use super::wheel::TimerKey;
 use crate::runtime::context;
-use crate::runtime::core::Core;
-use crate::task::waker::WakeHandle;
 
 #[derive(Debug, Clone, Copy)]
 enum When {
@@ -37,7 +36,8 @@ enum When {
 #[must_use = "futures do nothing unless you .await them"]
 pub struct Sleep {
     when: When,
-    core: Option<Rc<Core>>,
+    /// The time engine of the loop this sleep belongs to.
+    time: Option<Rc<TimeDriver>>,
     key: Option<TimerKey>,
     polled: bool,
 }
@@ -64,16 +64,16 @@ pub struct Sleep {
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let (when, core) = match context::with_current(Rc::clone) {
-        Some(core) => {
-            let t = core.clock.now().saturating_add(duration_ticks(duration));
-            (When::Ticks(t), Some(core))
+    let (when, time) = match context::with_current(|core| core.time().clone()) {
+        Some(time) => {
+            let t = time.now().saturating_add(duration_ticks(duration));
+            (When::Ticks(t), Some(time))
         }
         None => (When::After(duration), None),
     };
     Sleep {
         when,
-        core,
+        time,
         key: None,
         polled: false,
     }
@@ -83,33 +83,38 @@ pub fn sleep(duration: Duration) -> Sleep {
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         when: When::At(deadline),
-        core: None,
+        time: None,
         key: None,
         polled: false,
     }
 }
 
 impl Sleep {
-    fn core(&mut self) -> &Rc<Core> {
-        let current = context::with_current(Rc::clone);
-        match (&self.core, current) {
-            (Some(mine), Some(current)) if Rc::ptr_eq(mine, &current) => {}
-            (Some(_), Some(_)) => {
-                panic!("boucle: a Sleep was polled on a different loop than the one it belongs to")
-            }
-            (None, Some(current)) => self.core = Some(current),
-            (_, None) => panic!("{}", context::NO_LOOP),
+    /// The time engine of this sleep's loop, checked against the running one.
+    fn time(&mut self) -> &Rc<TimeDriver> {
+        match &self.time {
+            Some(mine) => match context::with_current(|core| Rc::ptr_eq(core.time(), mine)) {
+                Some(true) => {}
+                Some(false) => panic!(
+                    "boucle: a Sleep was polled on a different loop than the one it belongs to"
+                ),
+                None => panic!("{}", context::NO_LOOP),
+            },
+            None => match context::with_current(|core| core.time().clone()) {
+                Some(current) => self.time = Some(current),
+                None => panic!("{}", context::NO_LOOP),
+            },
         }
-        self.core.as_ref().expect("set above")
+        self.time.as_ref().expect("set above")
     }
 
     fn deadline_ticks(&mut self) -> u64 {
         let when = self.when;
-        let core = self.core();
+        let time = self.time();
         let t = match when {
             When::Ticks(t) => t,
-            When::After(d) => core.clock.now().saturating_add(duration_ticks(d)),
-            When::At(i) => core.clock.ticks(i),
+            When::After(d) => time.now().saturating_add(duration_ticks(d)),
+            When::At(i) => time.ticks(i),
         };
         self.when = When::Ticks(t);
         t
@@ -119,9 +124,9 @@ impl Sleep {
     /// cannot represent (`sleep(Duration::MAX)`) is reported as a far
     /// instant, more than a century ahead; such a sleep never fires.
     pub fn deadline(&self) -> Instant {
-        match (self.when, &self.core) {
+        match (self.when, &self.time) {
             (When::At(i), _) => i,
-            (When::Ticks(t), Some(core)) => core.clock.instant(t),
+            (When::Ticks(t), Some(time)) => time.instant(t),
             (When::After(d), _) => {
                 let now = crate::now();
                 now.checked_add(d).unwrap_or_else(|| far_future(now))
@@ -132,8 +137,8 @@ impl Sleep {
 
     /// True once the deadline has passed on the loop clock.
     pub fn is_elapsed(&self) -> bool {
-        match (self.when, &self.core) {
-            (When::Ticks(t), Some(core)) => core.clock.now() >= t,
+        match (self.when, &self.time) {
+            (When::Ticks(t), Some(time)) => time.now() >= t,
             _ => crate::now() >= self.deadline(),
         }
     }
@@ -147,12 +152,8 @@ impl Sleep {
     }
 
     fn disarm(&mut self) {
-        if let (Some(key), Some(core)) = (self.key.take(), &self.core) {
-            if let Ok(mut wheel) = core.timers.try_borrow_mut() {
-                let handle = wheel.remove(key);
-                drop(wheel);
-                drop(handle);
-            }
+        if let (Some(key), Some(time)) = (self.key.take(), &self.time) {
+            time.disarm(key);
         }
     }
 
@@ -166,23 +167,12 @@ impl Sleep {
             self.disarm();
             return Poll::Pending;
         }
-        let core = self.core.clone().expect("resolved by deadline_ticks");
-        if core.clock.now() >= deadline {
+        let time = self.time.as_ref().expect("resolved by deadline_ticks");
+        if time.now() >= deadline {
             self.disarm();
             return Poll::Ready(());
         }
-        let mut wheel = core.timers.borrow_mut();
-        if let Some(key) = self.key {
-            if let Some(handle) = wheel.payload_mut(key) {
-                if !handle.will_wake(cx) {
-                    let old = std::mem::replace(handle, WakeHandle::new(cx));
-                    drop(wheel);
-                    drop(old);
-                }
-                return Poll::Pending;
-            }
-        }
-        self.key = Some(wheel.insert(deadline, WakeHandle::new(cx)));
+        time.arm(&mut self.key, deadline, cx);
         Poll::Pending
     }
 }

@@ -6,6 +6,7 @@
 
 use std::error::Error;
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
@@ -96,7 +97,10 @@ impl OwnedReadHalf {
     ///
     /// # Errors
     /// The socket's error.
-    pub fn read<'a>(&'a mut self, buf: &'a mut [u8]) -> Read<'a, mio::net::TcpStream> {
+    pub fn read<'a>(
+        &'a mut self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + 'a {
         Read::new(self.inner.io(), &mut self.ahead, buf)
     }
 
@@ -110,7 +114,10 @@ impl OwnedReadHalf {
     ///
     /// # Errors
     /// `UnexpectedEof` if the stream ends first; the socket's error.
-    pub fn read_exact<'a>(&'a mut self, buf: &'a mut [u8]) -> ReadExact<'a, mio::net::TcpStream> {
+    pub fn read_exact<'a>(
+        &'a mut self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<()>> + 'a {
         ReadExact::new(self.inner.io(), &mut self.ahead, buf)
     }
 
@@ -185,7 +192,7 @@ impl OwnedWriteHalf {
     ///
     /// # Errors
     /// The socket's error.
-    pub fn write<'a>(&'a mut self, buf: &'a [u8]) -> Write<'a, mio::net::TcpStream> {
+    pub fn write<'a>(&'a mut self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         Write::new(self.inner.io(), buf)
     }
 
@@ -199,7 +206,7 @@ impl OwnedWriteHalf {
     ///
     /// # Errors
     /// The socket's error; `WriteZero`.
-    pub fn write_all<'a>(&'a mut self, buf: &'a [u8]) -> WriteAll<'a, mio::net::TcpStream> {
+    pub fn write_all<'a>(&'a mut self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
         WriteAll::new(self.inner.io(), buf)
     }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::poll_fn;
+use std::future::Future;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
@@ -21,9 +22,9 @@ use crate::net::ops::{self, impl_async_io, Read, ReadAhead, ReadExact, Write, Wr
 /// [`into_split`](TcpStream::into_split) gives halves that two tasks can
 /// use at once.
 ///
-/// Reads smaller than [`READ_AHEAD`](crate::net::ops::READ_AHEAD) bytes
+/// Reads smaller than [`READ_AHEAD`](crate::net::READ_AHEAD) bytes
 /// read ahead into a small buffer of the stream (see
-/// [`ops`](crate::net::ops)): that saves the system call that would only
+/// `net/ops.rs`): that saves the system call that would only
 /// say `EAGAIN`. Bytes read ahead go along to the halves and to
 /// `streams_from_*`; read the socket through its raw fd only before any
 /// small read.
@@ -208,7 +209,7 @@ impl TcpStream {
     /// # Errors
     /// If the deregistration fails, or `InvalidData` if bytes were read
     /// ahead of the reader (small reads fill a read-ahead buffer; see
-    /// [`ops`](crate::net::ops)) and would be lost.
+    /// `net/ops.rs`) and would be lost.
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
         if self.ahead.buffered() > 0 {
             return Err(io::Error::new(
@@ -340,7 +341,10 @@ impl TcpStream {
     ///
     /// # Errors
     /// The socket's error (`ConnectionReset`...).
-    pub fn read<'a>(&'a mut self, buf: &'a mut [u8]) -> Read<'a, mio::net::TcpStream> {
+    pub fn read<'a>(
+        &'a mut self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + 'a {
         Read::new(&self.io, &mut self.ahead, buf)
     }
 
@@ -354,7 +358,10 @@ impl TcpStream {
     ///
     /// # Errors
     /// `UnexpectedEof` if the stream ends first; the socket's error.
-    pub fn read_exact<'a>(&'a mut self, buf: &'a mut [u8]) -> ReadExact<'a, mio::net::TcpStream> {
+    pub fn read_exact<'a>(
+        &'a mut self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<()>> + 'a {
         ReadExact::new(&self.io, &mut self.ahead, buf)
     }
 
@@ -377,7 +384,7 @@ impl TcpStream {
     ///
     /// # Errors
     /// The socket's error (`BrokenPipe`, `ConnectionReset`...).
-    pub fn write<'a>(&'a mut self, buf: &'a [u8]) -> Write<'a, mio::net::TcpStream> {
+    pub fn write<'a>(&'a mut self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         Write::new(&self.io, buf)
     }
 
@@ -391,7 +398,7 @@ impl TcpStream {
     ///
     /// # Errors
     /// The socket's error; `WriteZero` if the socket accepts no byte.
-    pub fn write_all<'a>(&'a mut self, buf: &'a [u8]) -> WriteAll<'a, mio::net::TcpStream> {
+    pub fn write_all<'a>(&'a mut self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
         WriteAll::new(&self.io, buf)
     }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::poll_fn;
+use std::future::Future;
 use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
@@ -17,9 +18,9 @@ use crate::net::tcp::in_progress;
 /// A Unix stream connection. Implements `futures_io::AsyncRead` and
 /// `AsyncWrite`.
 ///
-/// Reads smaller than [`READ_AHEAD`](crate::net::ops::READ_AHEAD) bytes
+/// Reads smaller than [`READ_AHEAD`](crate::net::READ_AHEAD) bytes
 /// read ahead into a small buffer of the stream (see
-/// [`ops`](crate::net::ops)): that saves the system call that would only
+/// `net/ops.rs`): that saves the system call that would only
 /// say `EAGAIN`. Bytes read ahead go along to the halves and to
 /// `streams_from_*`; read the socket through its raw fd only before any
 /// small read.
@@ -199,7 +200,10 @@ impl UnixStream {
     ///
     /// # Errors
     /// The socket's error.
-    pub fn read<'a>(&'a mut self, buf: &'a mut [u8]) -> Read<'a, mio::net::UnixStream> {
+    pub fn read<'a>(
+        &'a mut self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + 'a {
         Read::new(&self.io, &mut self.ahead, buf)
     }
 
@@ -213,7 +217,10 @@ impl UnixStream {
     ///
     /// # Errors
     /// `UnexpectedEof` if the stream ends first; the socket's error.
-    pub fn read_exact<'a>(&'a mut self, buf: &'a mut [u8]) -> ReadExact<'a, mio::net::UnixStream> {
+    pub fn read_exact<'a>(
+        &'a mut self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<()>> + 'a {
         ReadExact::new(&self.io, &mut self.ahead, buf)
     }
 
@@ -227,7 +234,7 @@ impl UnixStream {
     ///
     /// # Errors
     /// The socket's error.
-    pub fn write<'a>(&'a mut self, buf: &'a [u8]) -> Write<'a, mio::net::UnixStream> {
+    pub fn write<'a>(&'a mut self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
         Write::new(&self.io, buf)
     }
 
@@ -241,7 +248,7 @@ impl UnixStream {
     ///
     /// # Errors
     /// The socket's error; `WriteZero`.
-    pub fn write_all<'a>(&'a mut self, buf: &'a [u8]) -> WriteAll<'a, mio::net::UnixStream> {
+    pub fn write_all<'a>(&'a mut self, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + 'a {
         WriteAll::new(&self.io, buf)
     }
 

@@ -5,7 +5,7 @@
 
 use std::alloc::{self, Layout};
 use std::any::Any;
-use std::cell::{Cell, RefCell, UnsafeCell};
+use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -17,12 +17,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use super::meta::Meta;
+use super::sched::{release, SchedV, SchedVtable};
 use super::vtables::raw_waker;
 use super::{Header, PollOutcome, TaskRef};
-use crate::runtime::{context, shared::Shared};
 use crate::task::error::TaskError;
 use crate::task::refcount::WakerCount;
-use crate::task::slab::{class_of, TaskSlab};
+use crate::task::schedule::Schedule;
 use crate::task::state::{Exit, State};
 use crate::task::TaskId;
 
@@ -45,41 +45,51 @@ pub(super) struct Vtable {
     pub(super) peek_output: unsafe fn(NonNull<Header>) -> *const (),
     pub(super) drop_stage: unsafe fn(NonNull<Header>) -> Option<Box<dyn Any + Send>>,
     pub(super) dealloc: unsafe fn(NonNull<Header>),
+    /// The last local reference is gone (`sched::release`).
+    pub(super) release: unsafe fn(NonNull<Header>),
+    /// The scheduler's functions (`sched.rs`).
+    pub(super) sched: &'static SchedVtable,
 }
 
-fn vtable<F: Future + 'static>() -> &'static Vtable {
-    struct V<F>(PhantomData<F>);
-    impl<F: Future + 'static> V<F> {
+fn vtable<F: Future + 'static, S: Schedule>() -> &'static Vtable {
+    struct V<F, S>(PhantomData<(F, S)>);
+    impl<F: Future + 'static, S: Schedule> V<F, S> {
         const VTABLE: Vtable = Vtable {
             poll: poll::<F>,
             cancel: cancel::<F>,
             take_output: take_output::<F>,
             peek_output: peek_output::<F>,
             drop_stage: drop_stage::<F>,
-            dealloc: dealloc::<F>,
+            dealloc: dealloc::<F, S>,
+            release: release::<F, S>,
+            sched: &SchedV::<S>::VTABLE,
         };
     }
-    &V::<F>::VTABLE
+    &V::<F, S>::VTABLE
+}
+
+/// The layout of a task whose future is `F`, for the scheduler's allocator.
+pub(crate) fn layout_of<F: Future>() -> Layout {
+    Layout::new::<TaskCell<F>>()
 }
 
 /// Allocates a task and returns its three first references: the `Task`
-/// handle, the registry's owner entry and the run queue entry.
-pub(crate) fn allocate<F>(
+/// handle, the registry's owner entry and the run queue entry. `block` is
+/// memory from the scheduler's slab for [`layout_of::<F>`](layout_of), or
+/// `None` for the global allocator.
+pub(crate) fn allocate<F, S>(
     future: F,
     id: TaskId,
-    shared: &Arc<Shared>,
-    slab: Option<&RefCell<TaskSlab>>,
+    sched: &Arc<S>,
+    block: Option<NonNull<u8>>,
     name: Option<Rc<str>>,
     location: &'static Location<'static>,
 ) -> [TaskRef; 3]
 where
     F: Future + 'static,
+    S: Schedule,
 {
     let layout = Layout::new::<TaskCell<F>>();
-    let block = match (slab, class_of(layout)) {
-        (Some(slab), Some(class)) => slab.borrow_mut().alloc(&shared.slab, class),
-        _ => None,
-    };
     let (memory, in_slab) = match block {
         Some(block) => (block.cast::<TaskCell<F>>(), true),
         None => {
@@ -98,8 +108,8 @@ where
             wakers: WakerCount::new(),
             registry_slot: Cell::new(u32::MAX),
             id,
-            vtable: vtable::<F>(),
-            shared: Arc::as_ptr(shared),
+            vtable: vtable::<F, S>(),
+            sched: Arc::as_ptr(sched) as *const (),
             join_waiter: Cell::new(None),
             meta: Cell::new(Meta::new(name, location)),
         },
@@ -289,7 +299,9 @@ unsafe fn peek_output<F: Future + 'static>(ptr: NonNull<Header>) -> *const () {
 ///
 /// # Safety
 /// `ptr` is a live task of type `F` on its loop's thread, not being polled.
-unsafe fn drop_stage<F: Future + 'static>(ptr: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
+pub(super) unsafe fn drop_stage<F: Future + 'static>(
+    ptr: NonNull<Header>,
+) -> Option<Box<dyn Any + Send>> {
     // SAFETY: forwarded from the caller.
     let stage = unsafe { stage::<F>(ptr) };
     match stage {
@@ -305,33 +317,23 @@ unsafe fn drop_stage<F: Future + 'static>(ptr: NonNull<Header>) -> Option<Box<dy
     }
 }
 
-/// Frees the allocation. Contents must already be dropped.
+/// Frees the allocation (through the scheduler). Contents must already be
+/// dropped.
 ///
 /// # Safety
-/// `ptr` came from `allocate::<F>` and no reference of any kind remains.
-unsafe fn dealloc<F: Future + 'static>(ptr: NonNull<Header>) {
+/// `ptr` came from `allocate::<F, S>` and no reference of any kind remains.
+pub(super) unsafe fn dealloc<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
     let layout = Layout::new::<TaskCell<F>>();
-    // SAFETY: the memory is live until the end of this function.
+    // SAFETY: the memory is live until the scheduler frees it below.
     let header = unsafe { ptr.as_ref() };
     // The stage is `Consumed` and the header's owning fields are empty, so
     // nothing needs dropping (and nothing of type `F` is touched, which
     // matters when the last waker is dropped on another thread).
-    match (header.state.in_slab(), class_of(layout)) {
-        (true, Some(class)) => {
-            let shared = header.shared;
-            let block = ptr.cast::<u8>();
-            let local = context::with_core_of(shared, |core| match &core.task_slab {
-                // SAFETY: the block came from this loop's slab and is unused.
-                Some(slab) => unsafe { slab.borrow_mut().free(class, block) },
-                None => unreachable!("a slab block from a loop without a slab"),
-            });
-            if local.is_none() {
-                // SAFETY: `Shared` outlives every task memory of its loop
-                // (the caller still holds its pin, if any, until after this).
-                unsafe { &*shared }.slab.free_remote(class, block);
-            }
-        }
-        // SAFETY: allocated by `alloc::alloc` with this layout in `allocate`.
-        _ => unsafe { alloc::dealloc(ptr.as_ptr().cast(), layout) },
-    }
+    let in_slab = header.state.in_slab();
+    // SAFETY: the scheduler outlives every task memory of its loop (the
+    // caller still holds its count, if any, until after this).
+    let sched = unsafe { &*(header.sched as *const S) };
+    // SAFETY: the memory came from the scheduler's slab or from
+    // `alloc::alloc(layout)`, and nothing refers to it.
+    unsafe { sched.dealloc(ptr.cast(), layout, in_slab) };
 }

@@ -2,16 +2,22 @@
 //! then its output. With the task slab (`task/slab.rs`), the only place
 //! where `unsafe` code lives; the protocol it follows is written in
 //! `task/mod.rs`. `cell.rs` holds the typed part (stage, vtable, poll),
-//! `vtables.rs` the waker vtables, `meta.rs` the spawn location and name.
+//! `sched.rs` the part that depends on the scheduler (`task/schedule.rs`),
+//! `vtables.rs` the waker vtable, `meta.rs` the spawn location and name.
+//! Task memory never names the runtime: it reaches its loop only through
+//! its `Schedule`.
 
 #![allow(unsafe_code)]
 
 mod cell;
 mod meta;
+mod sched;
+#[cfg(all(test, not(loom)))]
+mod tests;
 mod vtables;
 
-pub(crate) use cell::allocate;
 use cell::Vtable;
+pub(crate) use cell::{allocate, layout_of};
 use meta::Meta;
 
 use vtables::drop_waker;
@@ -23,19 +29,17 @@ use std::marker::PhantomData;
 use std::panic::Location;
 use std::ptr::NonNull;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::task::{Context, Waker};
 
 use super::refcount::{WakerCount, MAX_REFS};
 use super::state::{CancelAction, Exit, RunAction, ScheduleAction, State};
 use super::waker::WakeHandle;
 use super::TaskId;
-use crate::runtime::{context, shared::Shared};
 
 /// The part of a task that does not depend on its future's type.
 ///
 /// Fields other than `wakers` are touched only on the loop thread, except that
-/// the thread dropping the last waker reads `state.holds_shared()`, `shared`
+/// the thread dropping the last waker reads `state.holds_sched()`, `sched`
 /// and `vtable` after an acquire fence that pairs with the loop's release.
 pub(crate) struct Header {
     pub(crate) state: State,
@@ -49,8 +53,9 @@ pub(crate) struct Header {
     pub(crate) registry_slot: Cell<u32>,
     pub(crate) id: TaskId,
     vtable: &'static Vtable,
-    /// The loop's cross-thread half, for wakes from other threads.
-    shared: *const Shared,
+    /// The scheduler (`task/schedule.rs`), type-erased: the vtable's
+    /// functions know its type. It lives in an `Arc`.
+    sched: *const (),
     /// Who awaits the `Task` handle.
     join_waiter: Cell<Option<WakeHandle>>,
     /// Where the task was spawned, and its name if it has one.
@@ -189,7 +194,9 @@ impl TaskRef {
     pub(crate) fn drop_join_interest(&self) -> Option<Box<dyn Any + Send>> {
         let header = self.header();
         header.state.transition_to_detached();
-        drop(header.join_waiter.take());
+        if let Some(waiter) = header.join_waiter.take() {
+            sched::drop_cold(waiter);
+        }
         if header.state.is_complete() {
             // SAFETY: live, complete (no turn borrows the stage), loop thread.
             let unread = unsafe { (header.vtable.drop_stage)(self.ptr) };
@@ -203,19 +210,10 @@ impl TaskRef {
     /// Wakes this task from the loop thread, reusing this reference as the
     /// run queue entry when the task needs queueing.
     pub(crate) fn wake_local(self) {
-        let shared = self.header().shared;
-        let mut this = Some(self);
-        let local = context::with_core_of(shared, |core| {
-            let task = this.take().expect("taken once");
-            if task.header().state.transition_to_scheduled() == ScheduleAction::Push {
-                core.push_ready(task);
-            }
-        });
-        if local.is_none() {
-            if let Some(task) = this {
-                schedule(task.ptr);
-            }
-        }
+        let wake = self.header().vtable.sched.wake_local;
+        // SAFETY: the vtable's scheduler functions were built for this
+        // task's scheduler.
+        unsafe { wake(self) };
     }
 
     /// A local reference from a waker, when the waker is a boucle task
@@ -225,7 +223,10 @@ impl TaskRef {
         // SAFETY: a boucle task waker owns a count (or is the borrowed waker
         // of a running turn), so the header is live.
         let header = unsafe { ptr.as_ref() };
-        context::with_core_of(header.shared, |_| ())?;
+        // SAFETY: the scheduler is alive while a count exists.
+        if !unsafe { (header.vtable.sched.is_local)(header.sched) } {
+            return None;
+        }
         if header.state.is_complete() {
             // Possibly released: never resurrect a local count.
             return None;
@@ -255,61 +256,17 @@ impl Clone for TaskRef {
 }
 
 impl Drop for TaskRef {
+    #[inline]
     fn drop(&mut self) {
         let header = self.header();
         let n = header.refs.get() - 1;
         header.refs.set(n);
         if n == 0 {
-            // SAFETY: that was the last local count.
+            let release = header.vtable.release;
+            // SAFETY: that was the last local count; the function was built
+            // for this task's scheduler.
             unsafe { release(self.ptr) };
         }
-    }
-}
-
-/// The last local reference is gone: drop the contents on this (the loop's)
-/// thread, then free the memory unless wakers remain.
-///
-/// # Safety
-/// `ptr` is live and its local count just reached zero.
-unsafe fn release(ptr: NonNull<Header>) {
-    // SAFETY: still live: the local side's unit in `wakers` is held.
-    let header = unsafe { ptr.as_ref() };
-    let waiter = header.join_waiter.take();
-    let meta = header.meta.get();
-    // SAFETY: live, loop thread, nobody polls a task without a local count.
-    let stage_panic = unsafe { (header.vtable.drop_stage)(ptr) };
-    let shared = header.shared;
-    // Wakers may remain, perhaps on other threads: then the memory keeps the
-    // loop's `Shared` alive for their wakes, and the last one frees it.
-    let free_now = header.wakers.release_local(|| {
-        // SAFETY: `shared` came from `Arc::as_ptr` of a live `Arc` (the
-        // runtime's, or the pin `Runtime::drop` leaves while local task
-        // sides exist, this one included).
-        unsafe { Arc::increment_strong_count(shared) };
-        header.state.set_holds_shared();
-    });
-    if free_now {
-        let holds_shared = header.state.holds_shared();
-        // SAFETY: no count remains.
-        unsafe { (header.vtable.dealloc)(ptr) };
-        if holds_shared {
-            // SAFETY: the strong count taken in the hand-off above.
-            unsafe { Arc::decrement_strong_count(shared) };
-        }
-    }
-    // SAFETY: this task's local side is counted in `live_local`, so `Shared`
-    // is alive: the runtime holds it, or `Runtime::drop` pinned a strong
-    // count that the last local side (maybe this one) gives back.
-    if unsafe { &*shared }.local_task_released() {
-        // SAFETY: the count pinned by `Runtime::drop` for the local sides.
-        unsafe { Arc::decrement_strong_count(shared) };
-    }
-    drop(waiter);
-    // SAFETY: released once; the header is not read again (it may even be
-    // freed already: `meta` is a copy).
-    unsafe { meta.free_named() };
-    if let Some(p) = stage_panic {
-        context::report_unobserved_panic_payload(p);
     }
 }
 
@@ -317,29 +274,15 @@ unsafe fn release(ptr: NonNull<Header>) {
 fn schedule(ptr: NonNull<Header>) {
     // SAFETY: callers hold a count (waker or local) on the live header.
     let header = unsafe { ptr.as_ref() };
-    let local = context::with_core_of(header.shared, |core| {
-        if header.state.transition_to_scheduled() == ScheduleAction::Push {
-            core.push_ready(clone_local(ptr));
-        }
-    });
-    if local.is_none() && header.wakers.transition_to_notified() {
-        // Another thread, or this thread outside the loop, and the first
-        // such wake since the loop last took one: hand a waker count to the
-        // loop's remote queue. Later wakes find `NOTIFIED` set and are
-        // covered by this entry (`refcount.rs`).
-        header.wakers.increment();
-        let remote = RemoteRef(ptr);
-        // SAFETY: `shared` is alive while any count exists (see `release`
-        // and `Shared::local_task_released`), and we hold one.
-        unsafe { &*header.shared }.push_remote(remote);
-    }
+    // SAFETY: built for this task's scheduler; the caller holds a count.
+    unsafe { (header.vtable.sched.schedule)(ptr) };
 }
 
 /// A waker count sent to the loop through its remote queue.
 pub(crate) struct RemoteRef(NonNull<Header>);
 
 // SAFETY: a `RemoteRef` owns a waker count (atomic) and touches only the
-// atomic count, the immutable `shared`/`vtable` fields, and - once the count
+// atomic count, the immutable `sched`/`vtable` fields, and - once the count
 // says it is the last - the memory it then frees. Local fields are used only
 // by `schedule_on_loop`, which runs on the loop thread.
 unsafe impl Send for RemoteRef {}
@@ -362,23 +305,5 @@ impl Drop for RemoteRef {
     fn drop(&mut self) {
         // SAFETY: we own one waker count on the live header.
         unsafe { drop_waker(self.0.as_ptr() as *const ()) };
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::task::TaskError;
-
-    #[test]
-    fn header_stays_small() {
-        // The per-task memory budget (DESIGN.md): keep the header compact.
-        assert_eq!(std::mem::size_of::<Result<u64, TaskError>>(), 16);
-        assert_eq!(std::mem::size_of::<WakeHandle>(), 16);
-        assert!(
-            std::mem::size_of::<Header>() <= 64,
-            "{}",
-            std::mem::size_of::<Header>()
-        );
     }
 }

@@ -4,7 +4,6 @@
 #![allow(unsafe_code)]
 
 use std::ptr::{self, NonNull};
-use std::sync::Arc;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use super::{schedule, Header};
@@ -60,14 +59,15 @@ pub(super) unsafe fn drop_waker(data: *const ()) {
         return;
     }
     // Last count: the local side released earlier (it holds one count while
-    // alive), so the contents are dropped and `holds_shared` is set.
-    let shared = header.shared;
-    let holds_shared = header.state.holds_shared();
+    // alive), so the contents are dropped and `holds_sched` is set.
+    let sched = header.sched;
+    let holds_sched = header.state.holds_sched();
     let dealloc_fn = header.vtable.dealloc;
+    let drop_sched = header.vtable.sched.drop_sched;
     // SAFETY: no count remains.
     unsafe { dealloc_fn(NonNull::new_unchecked(data as *mut Header)) };
-    if holds_shared {
+    if holds_sched {
         // SAFETY: the strong count `release` took for the wakers.
-        unsafe { Arc::decrement_strong_count(shared) };
+        unsafe { drop_sched(sched) };
     }
 }

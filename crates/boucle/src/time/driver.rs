@@ -1,0 +1,239 @@
+//! The time engine: the loop clock, the timer wheel, and the timer layer of
+//! the park (it computes how long the I/O layer may wait, and fires the due
+//! timers afterwards). Facades (`Sleep`, `now`, `advance`) hold an
+//! `Rc<TimeDriver>` handle and never see the runtime's `Core`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::task::Context;
+use std::time::{Duration, Instant};
+
+use super::clock::{Clock, TimeBase, NEVER};
+use super::wheel::{TimerKey, Wheel};
+
+/// Timer entries staged per park at most (about 8 us of work).
+const STAGE_BUDGET: u64 = 512;
+/// Loop time a staged entry is allowed (a third of its cost, about 15 ns):
+/// a wait of 20 us stages about 500 entries.
+const STAGE_NANOS_PER_ENTRY: u64 = 40;
+/// While entries are left to stage, the longest wait between two stagings:
+/// 10^5 timers in one slot are staged in about 200 wake-ups.
+const STAGE_PERIOD: u64 = 1_000_000;
+use crate::io::driver::{IoDriver, Park};
+use crate::task::waker::WakeHandle;
+use crate::trace::hooks::Hooks;
+use crate::trace::{Awaiting, WokenBy};
+
+pub(crate) struct TimeDriver {
+    clock: Rc<Clock>,
+    hooks: Option<Rc<Hooks>>,
+    wheel: RefCell<Wheel<WakeHandle>>,
+    /// Reused buffer of the handles of fired timers.
+    fired: RefCell<Vec<WakeHandle>>,
+    /// Timers fired so far (`Runtime::metrics`).
+    fired_count: std::cell::Cell<u64>,
+}
+
+/// What the loop knows when it asks the timer layer to park.
+pub(crate) struct Turn {
+    /// Tasks are ready to run: do not wait.
+    pub(crate) ready: bool,
+    /// Blocking-pool jobs are running (virtual time must wait for them).
+    pub(crate) blocking_inflight: bool,
+}
+
+impl TimeDriver {
+    /// The clock the loop will use (the hooks read it too).
+    pub(crate) fn clock(is_virtual: bool, base: TimeBase) -> Rc<Clock> {
+        Rc::new(Clock::new(is_virtual, base))
+    }
+
+    pub(crate) fn new(clock: Rc<Clock>, hooks: Option<Rc<Hooks>>) -> TimeDriver {
+        TimeDriver {
+            clock,
+            hooks,
+            wheel: RefCell::new(Wheel::new()),
+            fired: RefCell::new(Vec::new()),
+            fired_count: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Loop time of this iteration, in ticks.
+    #[inline]
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// Loop time of this iteration.
+    pub(crate) fn now_instant(&self) -> Instant {
+        self.clock.instant(self.clock.now())
+    }
+
+    pub(crate) fn instant(&self, ticks: u64) -> Instant {
+        self.clock.instant(ticks)
+    }
+
+    pub(crate) fn ticks(&self, at: Instant) -> u64 {
+        self.clock.ticks(at)
+    }
+
+    pub(crate) fn is_virtual(&self) -> bool {
+        self.clock.is_virtual()
+    }
+
+    /// `boucle::time::update_time`.
+    pub(crate) fn update(&self) {
+        self.clock.update();
+    }
+
+    /// Moves a virtual clock forward (`boucle::time::advance`).
+    pub(crate) fn advance_to(&self, ticks: u64) {
+        self.clock.advance_to(ticks);
+    }
+
+    /// Arms the timer of `key` for `deadline`, or refreshes the task it
+    /// wakes. `deadline` must not be [`NEVER`].
+    #[inline]
+    pub(crate) fn arm(&self, key: &mut Option<TimerKey>, deadline: u64, cx: &Context<'_>) {
+        debug_assert_ne!(deadline, NEVER);
+        if let Some(hooks) = &self.hooks {
+            hooks.waits(Awaiting::Timer(Duration::from_nanos(deadline)));
+        }
+        let mut wheel = self.wheel.borrow_mut();
+        if let Some(k) = *key {
+            if let Some(handle) = wheel.payload_mut(k) {
+                if !handle.will_wake(cx) {
+                    let old = std::mem::replace(handle, WakeHandle::new(cx));
+                    drop(wheel);
+                    drop(old);
+                }
+                return;
+            }
+        }
+        *key = Some(wheel.insert(deadline, WakeHandle::new(cx)));
+    }
+
+    /// Disarms the timer of `key`, if armed. A no-op while the wheel is
+    /// being advanced (a fired timer's wake dropping another timer): the
+    /// stale key is then ignored by the wheel's generations.
+    #[inline]
+    pub(crate) fn disarm(&self, key: TimerKey) {
+        if let Ok(mut wheel) = self.wheel.try_borrow_mut() {
+            let handle = wheel.remove(key);
+            drop(wheel);
+            drop(handle);
+        }
+    }
+
+    /// The timer layer of the park: waits in `io` until the next deadline
+    /// (not at all when work is ready; forever when no timer is armed),
+    /// then samples the clock, jumps a virtual clock when nothing else
+    /// happened, and fires the due timers. `after_park` runs between the
+    /// I/O park and the timers (the loop takes its remote wakes there) and
+    /// says whether it found any.
+    #[inline]
+    pub(crate) fn park(
+        &self,
+        io: &IoDriver,
+        turn: Turn,
+        after_park: impl FnOnce() -> bool,
+    ) -> std::io::Result<()> {
+        let next_timer = {
+            let wheel = self.wheel.borrow();
+            if wheel.len() == 0 {
+                None
+            } else {
+                wheel.next_wake()
+            }
+        };
+        let virtual_time = self.clock.is_virtual();
+        let busy = match next_timer {
+            _ if turn.ready => true,
+            Some(_) if virtual_time => true,
+            Some(t) => t <= self.clock.now(),
+            None => false,
+        };
+        let park = if busy {
+            // With work ready the OS is asked only now and then (the I/O
+            // layer decides); a virtual jump first looks at I/O.
+            io.busy_park(virtual_time && !turn.ready)
+        } else if let Some(t) = next_timer {
+            // About to wait: sort entries of the next cascades into place
+            // now, so that no cascade holds the loop when it is due (see
+            // the wheel). About a third of the wait at most, and while work
+            // is left, wake at least every STAGE_PERIOD to go on.
+            let gap = t.saturating_sub(self.clock.now());
+            let budget = (gap / STAGE_NANOS_PER_ENTRY).clamp(16, STAGE_BUDGET) as usize;
+            let more = self.wheel.borrow_mut().stage(budget);
+            let t = if more {
+                t.min(self.clock.now().saturating_add(STAGE_PERIOD))
+            } else {
+                t
+            };
+            Some(Park::Until(self.clock.monotonic_deadline(t)))
+        } else {
+            Some(Park::Forever)
+        };
+        // Virtual time with blocking jobs in flight: wait for them rather
+        // than jumping the clock over their duration.
+        let park = if virtual_time && !turn.ready && turn.blocking_inflight {
+            Some(Park::Forever)
+        } else {
+            park
+        };
+        let events = io.park(park)?;
+        self.clock.tick();
+        let woke_remote = after_park();
+        if virtual_time && !turn.ready && events == 0 && !woke_remote && !turn.blocking_inflight {
+            if let Some(t) = next_timer {
+                self.clock.advance_to(t);
+            }
+        }
+        self.fire_due();
+        Ok(())
+    }
+
+    #[inline]
+    fn fire_due(&self) {
+        if self.wheel.borrow().len() == 0 {
+            return;
+        }
+        self.fire_due_timers();
+    }
+
+    #[inline(never)]
+    fn fire_due_timers(&self) {
+        let mut fired = self.fired.take();
+        self.wheel
+            .borrow_mut()
+            .advance(self.clock.now(), &mut fired);
+        self.fired_count
+            .set(self.fired_count.get() + fired.len() as u64);
+        // Wake outside the wheel's borrow: a wake may drop a task, whose
+        // future may cancel a timer.
+        match &self.hooks {
+            None => {
+                for handle in fired.drain(..) {
+                    handle.wake();
+                }
+            }
+            Some(hooks) => hooks.waking(WokenBy::Timer, || {
+                for handle in fired.drain(..) {
+                    hooks.timer_fired(handle.task_id());
+                    handle.wake();
+                }
+            }),
+        }
+        *self.fired.borrow_mut() = fired;
+    }
+
+    /// Timers armed now, and fired so far.
+    pub(crate) fn timer_counts(&self) -> (usize, u64) {
+        (self.wheel.borrow().len(), self.fired_count.get())
+    }
+
+    /// Shutdown: every armed timer's handle, to be dropped by the caller.
+    pub(crate) fn drain(&self) -> Vec<WakeHandle> {
+        self.wheel.borrow_mut().drain()
+    }
+}
