@@ -1,6 +1,6 @@
 """boucle-bench's Python peers: one workload on asyncio or uvloop in this fresh process.
 
-    python worker.py RUNTIME WORKLOAD SIZE     RUNTIME: asyncio | uvloop
+    python worker.py RUNTIME WORKLOAD SIZE     RUNTIME: asyncio | uvloop | rloop | boucle | boucle-call
     python worker.py --versions
 
 Prints the same line as the Rust worker (`boucle-bench-result key=value ...`), or
@@ -333,6 +333,19 @@ def runner(runtime):
             return uvloop.run
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
         return asyncio.run
+    if runtime == "rloop":
+        import rloop
+
+        def run_on_rloop(main):
+            with asyncio.Runner(loop_factory=rloop.new_event_loop) as runner:
+                return runner.run(main)
+
+        return run_on_rloop
+    if runtime in ("boucle", "boucle-call"):  # crates/boucle-py, in loops.py's runs
+        import boucle
+
+        base = "call" if runtime == "boucle-call" else "iteration"
+        return lambda main: boucle.run(main, time_base=base)
     raise SystemExit(f"unknown runtime {runtime!r}")
 
 
@@ -436,11 +449,11 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     runtime, workload, size = argv
-    if runtime == "uvloop":
+    if runtime in ("uvloop", "rloop", "boucle", "boucle-call"):
         try:
-            import uvloop  # noqa: F401
+            __import__(runtime.split("-")[0])
         except ImportError as e:
-            print(f"{UNAVAILABLE_TAG} uvloop is not installed: {e}")
+            print(f"{UNAVAILABLE_TAG} {runtime} is not installed: {e}")
             return 0
     print(work(runtime, workload, size))
     return 0

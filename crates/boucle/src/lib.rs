@@ -31,6 +31,8 @@
 
 pub mod combinators;
 mod coop;
+#[doc(hidden)]
+pub mod engine;
 pub mod fs;
 pub mod group;
 pub mod io;

@@ -1,0 +1,578 @@
+//! `LoopCore`: the native half of `boucle.Loop`. It owns the ready queue,
+//! boucle's timer wheel and clock, the poller and the queue of callbacks
+//! sent from other threads, and runs iterations; the Python half
+//! (`python/boucle/_loop.py`) adds the rest of `asyncio.AbstractEventLoop`.
+//!
+//! One iteration, as asyncio's `_run_once`:
+//! 1. park: not at all when a callback is ready (or the loop is stopping);
+//!    else until the next timer (real clock, GIL released) or, on a virtual
+//!    clock, jump the clock to the next timer; with no timer, until a wake;
+//! 2. move callbacks sent by `call_soon_threadsafe` to the ready queue;
+//! 3. sample the loop time (once per iteration: every callback of the
+//!    iteration sees the same `time()`, and `call_later` counts from it)
+//!    and move due timers, in exact deadline order, to the ready queue
+//!    (a timer also waits until its delay has passed since the call
+//!    itself, holding back those after it: never early, order kept);
+//! 4. run the callbacks that were ready at that point, in order; those they
+//!    schedule run in the next iteration.
+//!
+//! Steps 1-3 are in `iteration.rs`.
+//!
+//! Locks: `local` is held only for Rust work, never across a call into
+//! Python, an allocation of a Python object (which can run the garbage
+//! collector and so any `__del__`) or a park; Python objects taken out of
+//! it are dropped after it is released.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use boucle::engine::{LoopClock, TimeBase, TimerKey, TimerWheel, NEVER};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PySystemExit, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+use crate::handle::{Callback, Handle, TimerHandle};
+use crate::poller::Poller;
+use crate::tracing::{trace_now, TaskTrace, Trace};
+
+/// A ready callback.
+pub(crate) enum Item {
+    Soon(Py<Handle>),
+    Timer(Py<TimerHandle>),
+}
+
+impl Item {
+    fn cancelled(&self) -> bool {
+        match self {
+            Item::Soon(h) => h.get().is_cancelled(),
+            Item::Timer(h) => h.get().is_cancelled(),
+        }
+    }
+
+    fn callback(&self) -> &Callback {
+        match self {
+            Item::Soon(h) => &h.get().cb,
+            Item::Timer(h) => &h.get().cb,
+        }
+    }
+
+    fn as_any<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        match self {
+            Item::Soon(h) => h.bind(py).clone().into_any(),
+            Item::Timer(h) => h.bind(py).clone().into_any(),
+        }
+    }
+}
+
+pub(crate) struct Local {
+    pub(crate) ready: VecDeque<Item>,
+    pub(crate) wheel: TimerWheel<Py<TimerHandle>>,
+    pub(crate) clock: LoopClock,
+    pub(crate) fired: Vec<Py<TimerHandle>>,
+    /// Due timers (in firing order) waiting for their `not_before`: a
+    /// timer never fires earlier than its delay after the `call_later`
+    /// call itself, and never before a timer due earlier.
+    pub(crate) held: VecDeque<Py<TimerHandle>>,
+    pub(crate) trace: Option<TaskTrace>,
+}
+
+/// The native core of `boucle.Loop` (subclassed in Python).
+#[pyclass(subclass, frozen, module = "boucle._boucle")]
+pub struct LoopCore {
+    local: Mutex<Local>,
+    pub(crate) poller: Mutex<Poller>,
+    pub(crate) remote: Mutex<Vec<Item>>,
+    /// Set by `call_soon_threadsafe` when `remote` has items.
+    pub(crate) notified: AtomicBool,
+    waker: Arc<mio::Waker>,
+    pub(crate) stopping: AtomicBool,
+    closed: AtomicBool,
+    debug: AtomicBool,
+    is_virtual: bool,
+    /// Work in other threads whose result will come back through
+    /// `call_soon_threadsafe` (executor jobs): a virtual clock waits for it
+    /// rather than jumping past it.
+    pub(crate) held: AtomicUsize,
+    /// Sources registered with the poller besides its waker and timer
+    /// (part 2's sockets): with none, an iteration that need not wait makes
+    /// no system call.
+    pub(crate) io_sources: AtomicUsize,
+    /// Fixed when the loop is made.
+    is_traced: bool,
+    /// `CLOCK_MONOTONIC` nanoseconds at tick 0 (0 on a virtual clock).
+    origin_mono: u64,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while locked leaves plain data behind: keep going.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Seconds to ticks, rounded up (a deadline is never early); negative is 0.
+fn secs_to_ticks(secs: f64) -> PyResult<u64> {
+    if secs.is_nan() {
+        return Err(PyValueError::new_err("delay must be a number, not NaN"));
+    }
+    if secs <= 0.0 {
+        return Ok(0);
+    }
+    // `as` saturates: inf and huge delays become NEVER.
+    Ok((secs * 1e9).ceil() as u64)
+}
+
+fn closed_error() -> PyErr {
+    PyRuntimeError::new_err("Event loop is closed")
+}
+
+impl LoopCore {
+    pub(crate) fn local(&self) -> MutexGuard<'_, Local> {
+        lock(&self.local)
+    }
+
+    /// Loop time in seconds for a tick count.
+    fn ticks_to_time(&self, ticks: u64) -> f64 {
+        self.origin_mono.saturating_add(ticks) as f64 / 1e9
+    }
+
+    /// Ticks for a `loop.time()` value, rounded up.
+    fn time_to_ticks(&self, when: f64) -> PyResult<u64> {
+        if when.is_nan() {
+            return Err(PyValueError::new_err("when must be a number, not NaN"));
+        }
+        let ns = (when * 1e9).ceil();
+        let origin = self.origin_mono as f64;
+        Ok(if ns <= origin {
+            0
+        } else {
+            (ns - origin) as u64
+        })
+    }
+
+    /// The real clock now, in ticks (the cached loop time on a virtual one).
+    fn fresh_ticks(&self, cached: u64) -> u64 {
+        if self.is_virtual {
+            cached
+        } else {
+            boucle::engine::monotonic_ns()
+                .saturating_sub(self.origin_mono)
+                .max(cached)
+        }
+    }
+
+    pub(crate) fn remove_timer(&self, key: TimerKey) -> Option<Py<TimerHandle>> {
+        self.local().wheel.remove(key)
+    }
+
+    fn check_open(&self) -> PyResult<()> {
+        if self.closed.load(Ordering::Relaxed) {
+            Err(closed_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn debug_check(
+        slf: &Bound<'_, Self>,
+        callback: &Bound<'_, PyAny>,
+        method: &str,
+    ) -> PyResult<()> {
+        if slf.get().debug.load(Ordering::Relaxed) {
+            slf.call_method1(intern!(slf.py(), "_check_callback"), (callback, method))?;
+        }
+        Ok(())
+    }
+
+    fn timer(
+        slf: &Bound<'_, Self>,
+        deadline: u64,
+        not_before: u64,
+        callback: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        context: Option<Py<PyAny>>,
+    ) -> PyResult<Py<TimerHandle>> {
+        let py = slf.py();
+        let core = slf.get();
+        let when = core.ticks_to_time(deadline);
+        let cb = Callback::new(
+            py,
+            callback.clone().unbind(),
+            args.clone().unbind(),
+            context,
+        )?;
+        let handle = Py::new(
+            py,
+            TimerHandle::new(cb, deadline, not_before, when, slf.clone().unbind()),
+        )?;
+        if deadline < NEVER {
+            let payload = handle.clone_ref(py);
+            let key = core.local().wheel.insert(deadline, payload);
+            let _ = handle.get().key.set(key);
+        }
+        Ok(handle)
+    }
+
+    /// Runs one ready callback; Err only for what must stop the loop.
+    fn run_item(
+        slf: &Bound<'_, Self>,
+        item: &Item,
+        traced: bool,
+        slow: Option<f64>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        let cb = item.callback();
+        let task = if traced {
+            Self::trace_poll_start(slf, &cb.callback)
+        } else {
+            None
+        };
+        let started = slow.map(|_| Instant::now());
+        let result = cb.run(py);
+        if let Some(task) = task {
+            Self::trace_poll_end(slf, task)?;
+        }
+        if let (Some(limit), Some(started)) = (slow, started) {
+            let took = started.elapsed().as_secs_f64();
+            if took >= limit {
+                slf.call_method1(intern!(py, "_log_slow_callback"), (item.as_any(py), took))?;
+            }
+        }
+        match result {
+            Ok(()) => Ok(()),
+            Err(e)
+                if e.is_instance_of::<PyKeyboardInterrupt>(py)
+                    || e.is_instance_of::<PySystemExit>(py) =>
+            {
+                Err(e)
+            }
+            Err(e) => {
+                let context = PyDict::new(py);
+                let text = cb
+                    .callback
+                    .bind(py)
+                    .repr()
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|_| String::from("?"));
+                context.set_item("message", format!("Exception in callback {text}"))?;
+                context.set_item("exception", e.value(py))?;
+                context.set_item("handle", item.as_any(py))?;
+                slf.call_method1(intern!(py, "call_exception_handler"), (context,))?;
+                Ok(())
+            }
+        }
+    }
+
+    /// One iteration; `batch` is the (empty) storage for its callbacks.
+    fn run_once_inner(slf: &Bound<'_, Self>, batch: &mut VecDeque<Item>) -> PyResult<()> {
+        let py = slf.py();
+        let core = slf.get();
+        core.prepare(py, batch)?;
+        let slow = if core.debug.load(Ordering::Relaxed) {
+            let limit = slf.getattr(intern!(py, "slow_callback_duration"));
+            match limit.and_then(|l| l.extract::<f64>()) {
+                Ok(limit) => Some(limit),
+                Err(e) => {
+                    core.requeue(batch);
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
+        while let Some(item) = batch.pop_front() {
+            if item.cancelled() {
+                continue;
+            }
+            if let Err(e) = Self::run_item(slf, &item, core.is_traced, slow) {
+                drop(item);
+                core.requeue(batch);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl LoopCore {
+    #[new]
+    #[pyo3(signature = (*_args, virtual_time = false, trace = false, time_base = "iteration", **_kwargs))]
+    fn new(
+        _args: &Bound<'_, PyTuple>,
+        virtual_time: bool,
+        trace: bool,
+        time_base: &str,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let base = match time_base {
+            "iteration" => TimeBase::Iteration,
+            "call" => TimeBase::Call,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "time_base must be 'iteration' or 'call', not {other:?}"
+                )))
+            }
+        };
+        let (poller, waker) = Poller::new()?;
+        let clock = LoopClock::new(virtual_time, base);
+        let origin_mono = if virtual_time {
+            0
+        } else {
+            clock.monotonic_deadline(0)
+        };
+        Ok(LoopCore {
+            local: Mutex::new(Local {
+                ready: VecDeque::new(),
+                wheel: TimerWheel::new(),
+                clock,
+                held: VecDeque::new(),
+                fired: Vec::new(),
+                trace: trace.then(TaskTrace::default),
+            }),
+            poller: Mutex::new(poller),
+            remote: Mutex::new(Vec::new()),
+            notified: AtomicBool::new(false),
+            waker,
+            stopping: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            debug: AtomicBool::new(false),
+            is_virtual: virtual_time,
+            held: AtomicUsize::new(0),
+            io_sources: AtomicUsize::new(0),
+            is_traced: trace,
+            origin_mono,
+        })
+    }
+
+    /// Schedules `callback(*args)` for the next iteration.
+    #[pyo3(signature = (callback, *args, context = None))]
+    fn call_soon(
+        slf: &Bound<'_, Self>,
+        callback: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        context: Option<Py<PyAny>>,
+    ) -> PyResult<Py<Handle>> {
+        let py = slf.py();
+        let core = slf.get();
+        core.check_open()?;
+        Self::debug_check(slf, callback, "call_soon")?;
+        let cb = Callback::new(
+            py,
+            callback.clone().unbind(),
+            args.clone().unbind(),
+            context,
+        )?;
+        let handle = Py::new(py, Handle::new(cb))?;
+        core.local()
+            .ready
+            .push_back(Item::Soon(handle.clone_ref(py)));
+        Ok(handle)
+    }
+
+    /// Schedules `callback(*args)` from any thread, waking the loop.
+    #[pyo3(signature = (callback, *args, context = None))]
+    fn call_soon_threadsafe(
+        slf: &Bound<'_, Self>,
+        callback: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        context: Option<Py<PyAny>>,
+    ) -> PyResult<Py<Handle>> {
+        let py = slf.py();
+        let core = slf.get();
+        core.check_open()?;
+        Self::debug_check(slf, callback, "call_soon_threadsafe")?;
+        let cb = Callback::new(
+            py,
+            callback.clone().unbind(),
+            args.clone().unbind(),
+            context,
+        )?;
+        let handle = Py::new(py, Handle::new(cb))?;
+        lock(&core.remote).push(Item::Soon(handle.clone_ref(py)));
+        if !core.notified.swap(true, Ordering::Release) {
+            core.waker.wake()?;
+        }
+        Ok(handle)
+    }
+
+    /// Schedules `callback(*args)` `delay` seconds after this iteration's
+    /// loop time.
+    #[pyo3(signature = (delay, callback, *args, context = None))]
+    fn call_later(
+        slf: &Bound<'_, Self>,
+        delay: Option<f64>,
+        callback: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        context: Option<Py<PyAny>>,
+    ) -> PyResult<Py<TimerHandle>> {
+        let Some(delay) = delay else {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "delay must not be None",
+            ));
+        };
+        let core = slf.get();
+        core.check_open()?;
+        Self::debug_check(slf, callback, "call_later")?;
+        let ticks = secs_to_ticks(delay)?;
+        // The order comes from this iteration's time base; the call's own
+        // time only holds the timer back (see `Local::held`).
+        let now = core.local().clock.now();
+        let deadline = now.saturating_add(ticks);
+        let not_before = core.fresh_ticks(now).saturating_add(ticks);
+        Self::timer(slf, deadline, not_before, callback, args, context)
+    }
+
+    /// Schedules `callback(*args)` at loop time `when`.
+    #[pyo3(signature = (when, callback, *args, context = None))]
+    fn call_at(
+        slf: &Bound<'_, Self>,
+        when: Option<f64>,
+        callback: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        context: Option<Py<PyAny>>,
+    ) -> PyResult<Py<TimerHandle>> {
+        let Some(when) = when else {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "when cannot be None",
+            ));
+        };
+        let core = slf.get();
+        core.check_open()?;
+        Self::debug_check(slf, callback, "call_at")?;
+        let deadline = core.time_to_ticks(when)?;
+        Self::timer(slf, deadline, deadline, callback, args, context)
+    }
+
+    /// This iteration's loop time, in seconds (`time.monotonic()`'s scale
+    /// on a real clock; from 0 on a virtual one).
+    fn time(&self) -> f64 {
+        let now = self.local().clock.now();
+        self.ticks_to_time(now)
+    }
+
+    /// Stops `run_forever` after the current iteration.
+    fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the loop was closed.
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    /// Whether the clock is virtual.
+    #[getter]
+    fn virtual_time(&self) -> bool {
+        self.is_virtual
+    }
+
+    /// Runs one iteration.
+    fn _run_once(slf: &Bound<'_, Self>) -> PyResult<()> {
+        Self::run_once_inner(slf, &mut VecDeque::new())
+    }
+
+    /// Runs iterations until `stop()`.
+    fn _run_until_stopped(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let core = slf.get();
+        let mut batch = VecDeque::new();
+        let result = loop {
+            if let Err(e) = Self::run_once_inner(slf, &mut batch) {
+                break Err(e);
+            }
+            if core.stopping.load(Ordering::Relaxed) {
+                break Ok(());
+            }
+        };
+        core.stopping.store(false, Ordering::Relaxed);
+        result
+    }
+
+    /// Debug mode as the Rust side sees it (`set_debug` sets it).
+    fn _set_debug_flag(&self, enabled: bool) {
+        self.debug.store(enabled, Ordering::Relaxed);
+    }
+
+    /// Marks the loop closed and drops every pending callback and timer.
+    fn _close_core(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        let (ready, timers, held) = {
+            let mut l = self.local();
+            (
+                std::mem::take(&mut l.ready),
+                l.wheel.drain(),
+                std::mem::take(&mut l.held),
+            )
+        };
+        let sent = std::mem::take(&mut *lock(&self.remote));
+        drop((ready, timers, held, sent));
+        let trace = self.local().trace.as_mut().map(TaskTrace::release);
+        drop(trace);
+    }
+
+    /// Moves a virtual clock forward by `seconds` (timers then due fire in
+    /// the next iteration).
+    fn _advance(&self, seconds: f64) -> PyResult<()> {
+        if !self.is_virtual {
+            return Err(PyRuntimeError::new_err(
+                "advance() needs a virtual clock: new_event_loop(virtual_time=True)",
+            ));
+        }
+        let ticks = secs_to_ticks(seconds)?;
+        let l = self.local();
+        let now = l.clock.now();
+        l.clock.advance_to(now.saturating_add(ticks));
+        Ok(())
+    }
+
+    /// Number of ready callbacks and of armed timers.
+    fn _stats(&self) -> (usize, usize) {
+        let l = self.local();
+        (l.ready.len(), l.wheel.len() + l.held.len())
+    }
+
+    /// Records the creation of an asyncio task (trace on).
+    fn _trace_task(slf: &Bound<'_, Self>, task: &Bound<'_, PyAny>) {
+        let mut guard = slf.get().local();
+        let l = &mut *guard;
+        let now = trace_now(&l.clock);
+        if let Some(t) = l.trace.as_mut() {
+            t.created(now, task.clone().unbind());
+        }
+    }
+
+    /// Whether tracing is on.
+    #[getter]
+    fn _tracing(&self) -> bool {
+        self.is_traced
+    }
+
+    /// Counts work in other threads (`+1` when it starts, `-1` when its
+    /// result is back): a virtual clock does not jump while any is out.
+    fn _hold(&self, delta: isize) {
+        if delta >= 0 {
+            self.held.fetch_add(delta as usize, Ordering::AcqRel);
+        } else {
+            let _ = self
+                .held
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    Some(n.saturating_sub(delta.unsigned_abs()))
+                });
+        }
+    }
+
+    /// The timeline recorded so far (`None` without `trace=True`).
+    fn _trace_snapshot(slf: &Bound<'_, Self>) -> PyResult<Option<Trace>> {
+        let unnamed = match slf.get().local().trace.as_ref() {
+            Some(t) => t.unnamed(),
+            None => return Ok(None),
+        };
+        for task in unnamed {
+            Self::trace_name(slf, task.bind(slf.py()))?;
+        }
+        let l = slf.get().local();
+        let now = trace_now(&l.clock);
+        Ok(l.trace.as_ref().map(|t| Trace::new(t.snapshot(now))))
+    }
+}

@@ -1,0 +1,129 @@
+//! Steps 1-3 of an iteration (see `core.rs`): park or not, then collect
+//! the batch of ready callbacks under one lock.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+
+use pyo3::prelude::*;
+
+use crate::core::{lock, Item, Local, LoopCore};
+use crate::poller::{Park, Poller, Woke};
+
+impl LoopCore {
+    /// Steps 1-3: parks as the module doc says, then moves what is ready
+    /// into `batch` (empty on entry). When nothing needs a park or a look
+    /// at I/O, one lock does it all.
+    pub(crate) fn prepare(&self, py: Python<'_>, batch: &mut VecDeque<Item>) -> PyResult<()> {
+        let park = {
+            let mut guard = self.local();
+            let l = &mut *guard;
+            let park = self.decide(l);
+            if park == Park::Poll && self.io_sources.load(Ordering::Relaxed) == 0 {
+                // Nothing to look at but the waker, whose flag `collect` reads.
+                self.collect(l, batch);
+                return Ok(());
+            }
+            park
+        };
+        let mut guard = lock(&self.poller);
+        let poller: &mut Poller = &mut guard;
+        let woke = match park {
+            Park::Poll => poller.park(park),
+            _ => py.detach(move || poller.park(park)),
+        };
+        drop(guard);
+        let mut guard = self.local();
+        self.collect(&mut guard, batch);
+        drop(guard);
+        match woke {
+            Ok(Woke::Normally) => Ok(()),
+            // Python's signal handlers (KeyboardInterrupt, asyncio.Runner's
+            // SIGINT handler) run here; the batch is run first or requeued.
+            Ok(Woke::Interrupted) => py.check_signals().inspect_err(|_| self.requeue(batch)),
+            Err(e) => {
+                self.requeue(batch);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// How to park; timers found by a virtual jump go to the ready queue.
+    fn decide(&self, l: &mut Local) -> Park {
+        if !l.ready.is_empty()
+            || self.stopping.load(Ordering::Relaxed)
+            || self.notified.load(Ordering::Acquire)
+        {
+            Park::Poll
+        } else if l.clock.is_virtual()
+            && !l.wheel.is_empty()
+            && self.held.load(Ordering::Acquire) == 0
+        {
+            // Nothing can happen before the next timer: go there.
+            while let Some(t) = l.wheel.next_wake() {
+                l.clock.advance_to(t);
+                l.wheel.advance(l.clock.now(), &mut l.fired);
+                if !l.fired.is_empty() {
+                    break;
+                }
+            }
+            l.ready.extend(l.fired.drain(..).map(Item::Timer));
+            Park::Poll
+        } else {
+            // A cancelled timer holds nothing back.
+            let held = l.held.front().map(|h| {
+                let h = h.get();
+                if h.is_cancelled() {
+                    0
+                } else {
+                    h.not_before
+                }
+            });
+            let next = match (l.wheel.next_wake(), held) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            match next {
+                Some(t) if !l.clock.is_virtual() => Park::Until(l.clock.monotonic_deadline(t)),
+                _ => Park::Forever,
+            }
+        }
+    }
+
+    /// Steps 2-3: the batch to run this iteration, swapped into `batch`.
+    fn collect(&self, l: &mut Local, batch: &mut VecDeque<Item>) {
+        if self.notified.swap(false, Ordering::Acquire) {
+            let sent = std::mem::take(&mut *lock(&self.remote));
+            l.ready.extend(sent);
+        }
+        l.clock.tick();
+        let now = l.clock.now();
+        l.wheel.advance(now, &mut l.fired);
+        if l.held.is_empty() {
+            // Usually every fired timer's call was long enough ago.
+            let first_held = l.fired.iter().position(|h| h.get().not_before > now);
+            let rest = first_held.map(|i| l.fired.split_off(i));
+            l.ready.extend(l.fired.drain(..).map(Item::Timer));
+            l.held.extend(rest.into_iter().flatten());
+        } else {
+            l.held.extend(l.fired.drain(..));
+        }
+        while l
+            .held
+            .front()
+            .is_some_and(|h| h.get().not_before <= now || h.get().is_cancelled())
+        {
+            let h = l.held.pop_front().expect("front exists");
+            l.ready.push_back(Item::Timer(h));
+        }
+        debug_assert!(batch.is_empty());
+        std::mem::swap(&mut l.ready, batch);
+    }
+
+    /// Puts back what a batch did not run (an exception stopped it).
+    pub(crate) fn requeue(&self, rest: &mut VecDeque<Item>) {
+        let mut l = self.local();
+        while let Some(item) = rest.pop_back() {
+            l.ready.push_front(item);
+        }
+    }
+}

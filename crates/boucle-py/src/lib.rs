@@ -1,0 +1,27 @@
+//! boucle for Python: the native half of `boucle.Loop`, an asyncio event
+//! loop whose ready queue, handles, timers (boucle's wheel: exact deadline
+//! order, loop time cached per iteration, virtual time) and iterations are
+//! Rust. The Python package (`python/boucle/`) completes the
+//! `asyncio.AbstractEventLoop` API around it.
+
+#![deny(unsafe_code)]
+
+mod core;
+mod handle;
+mod iteration;
+mod poller;
+mod random;
+mod tracing;
+
+use pyo3::prelude::*;
+
+/// The extension module `boucle._boucle`.
+#[pymodule]
+fn _boucle(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<core::LoopCore>()?;
+    m.add_class::<handle::Handle>()?;
+    m.add_class::<handle::TimerHandle>()?;
+    m.add_class::<tracing::Trace>()?;
+    random::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! Where the loop thread parks: one `epoll_wait` (through mio) serves
+//! foreign wakes (`mio::Waker`, an eventfd) and timers (a `timerfd` armed at
+//! the exact deadline, since mio rounds timeouts up to whole milliseconds).
+//! Part 2 registers sockets on the same `mio::Poll` (`registry`), so the
+//! loop stays one poller.
+//!
+//! boucle's own driver (`runtime/driver.rs`) does the same, but it is
+//! private to the runtime; this is the Python loop's copy of the idea.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+use rustix::time::{
+    timerfd_create, timerfd_settime, Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags,
+    Timespec,
+};
+
+const WAKER_TOKEN: Token = Token(usize::MAX);
+const TIMER_TOKEN: Token = Token(usize::MAX - 1);
+
+/// How long to park.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Park {
+    /// Look at I/O and return at once.
+    Poll,
+    /// Until this `CLOCK_MONOTONIC` time in nanoseconds.
+    Until(u64),
+    /// Until an event or a foreign wake.
+    Forever,
+}
+
+/// Why `park` returned early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Woke {
+    /// Events, a timeout or a foreign wake.
+    Normally,
+    /// A signal interrupted `epoll_wait` (Python's handlers must run).
+    Interrupted,
+}
+
+pub(crate) struct Poller {
+    poll: Poll,
+    events: Events,
+    timer: Option<TimerFd>,
+}
+
+struct TimerFd {
+    fd: OwnedFd,
+    armed: Option<u64>,
+}
+
+impl TimerFd {
+    fn new(poll: &Poll) -> io::Result<TimerFd> {
+        let fd = timerfd_create(
+            TimerfdClockId::Monotonic,
+            TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
+        )?;
+        poll.registry().register(
+            &mut SourceFd(&fd.as_fd().as_raw_fd()),
+            TIMER_TOKEN,
+            Interest::READABLE,
+        )?;
+        Ok(TimerFd { fd, armed: None })
+    }
+
+    fn arm(&mut self, deadline_ns: u64) -> io::Result<()> {
+        if self.armed == Some(deadline_ns) {
+            return Ok(());
+        }
+        // A zero `it_value` disarms: a deadline of 0 ns is long past anyway.
+        let deadline_ns = deadline_ns.max(1);
+        let spec = Itimerspec {
+            it_interval: Timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: Timespec {
+                tv_sec: (deadline_ns / 1_000_000_000) as _,
+                tv_nsec: (deadline_ns % 1_000_000_000) as _,
+            },
+        };
+        timerfd_settime(&self.fd, TimerfdTimerFlags::ABSTIME, &spec)?;
+        self.armed = Some(deadline_ns);
+        Ok(())
+    }
+}
+
+impl Poller {
+    /// A poller and the waker other threads use to interrupt its park.
+    pub(crate) fn new() -> io::Result<(Poller, Arc<Waker>)> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER_TOKEN)?);
+        // No timerfd (seccomp, old kernel): fall back to rounded timeouts.
+        let timer = TimerFd::new(&poll).ok();
+        Ok((
+            Poller {
+                poll,
+                events: Events::with_capacity(256),
+                timer,
+            },
+            waker,
+        ))
+    }
+
+    /// Parks the thread (the caller has released the GIL).
+    pub(crate) fn park(&mut self, park: Park) -> io::Result<Woke> {
+        let timeout = match park {
+            Park::Poll => Some(Duration::ZERO),
+            Park::Forever => None,
+            Park::Until(deadline) => {
+                let now = boucle::engine::monotonic_ns();
+                if deadline <= now {
+                    Some(Duration::ZERO)
+                } else if let Some(timer) = &mut self.timer {
+                    timer.arm(deadline)?;
+                    None
+                } else {
+                    // mio rounds up to whole milliseconds: late, never early.
+                    Some(Duration::from_nanos(deadline - now))
+                }
+            }
+        };
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(Woke::Interrupted),
+            Err(e) => return Err(e),
+        }
+        for event in self.events.iter() {
+            if event.token() == TIMER_TOKEN {
+                if let Some(timer) = &mut self.timer {
+                    // Fired: the next `arm` must reprogram it, even for the
+                    // same deadline.
+                    timer.armed = None;
+                }
+            }
+        }
+        Ok(Woke::Normally)
+    }
+}
