@@ -12,6 +12,7 @@ pub(crate) mod core;
 pub(crate) mod exception;
 mod handle;
 mod remote;
+pub(crate) mod shard;
 pub(crate) mod shared;
 
 use std::future::Future;
@@ -26,6 +27,11 @@ pub use blocking::{spawn_blocking, to_thread, BlockingTask};
 pub use builder::Builder;
 pub use exception::ExceptionContext;
 pub use handle::{run_coroutine_threadsafe, Handle, RemoteTask};
+pub use shard::{
+    run_sharded, shard_id, spawn_on, spawn_on_with, Shard, ShardError, ShardException,
+    ShardMetrics, ShardStop, ShardTask, ShardTrace, ShardedBuilder, ShardedHandle,
+    ShardedRuntime, ShardedTrace, ShutdownReport,
+};
 
 use self::core::Core;
 use self::shared::Shared;
