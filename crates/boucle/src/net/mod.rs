@@ -62,5 +62,6 @@ pub use streams::{
 pub use tcp::{
     OwnedReadHalf, OwnedWriteHalf, ReuniteError, TcpListener, TcpStream, DEFAULT_BACKLOG,
 };
+pub use tcp::{bind_reuseport_std, HandoffListener};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -92,15 +92,48 @@ impl StopFlag {
 }
 
 /// A shard's root futures (loop-local): how many are running, whether the
-/// shard was killed by a panic, and who waits for either.
+/// shard was killed by a panic or told to stop, and who waits for that.
+///
+/// The stop reaches a shard as one job on its remote queue (pushed after
+/// the flag is raised), which wakes every waiter of this shard on the loop
+/// thread at once. Woken one by one from the stopping thread instead, the
+/// waiters could land in different iterations, and a virtual clock could
+/// jump over the grace period in between. Being a job, the stop also comes
+/// after every job queued before it (a `spawn_on` made just before the
+/// shutdown runs, and is drained).
 #[derive(Default)]
 pub(crate) struct Roots {
     live: Cell<usize>,
     killed: Cell<bool>,
+    stopping: Cell<bool>,
     waiter: RefCell<Option<Waker>>,
+    stop_waiters: RefCell<Vec<Waker>>,
 }
 
 impl Roots {
+    /// The stop job: wake this shard's `stopping()` futures and its idle
+    /// future.
+    pub(crate) fn stop_here(&self) {
+        self.stopping.set(true);
+        let waiters = std::mem::take(&mut *self.stop_waiters.borrow_mut());
+        for w in waiters {
+            w.wake();
+        }
+        self.wake();
+    }
+
+    /// `ShardedHandle::stopping` on this shard.
+    pub(crate) fn poll_stopping(&self, cx: &Context<'_>) -> Poll<()> {
+        if self.stopping.get() {
+            return Poll::Ready(());
+        }
+        let mut waiters = self.stop_waiters.borrow_mut();
+        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
     pub(crate) fn live(&self) -> usize {
         self.live.get()
     }
@@ -126,14 +159,17 @@ impl Roots {
         *self.waiter.borrow_mut() = Some(cx.waker().clone());
     }
 
-    /// Ready when the shard was killed (true) or `stop` was raised (false).
-    pub(crate) async fn stopped_or_killed(&self, stop: &StopFlag) -> bool {
+    /// Ready when the shard was killed (true) or its stop job ran (false).
+    pub(crate) async fn stopped_or_killed(&self) -> bool {
         poll_fn(|cx| {
             if self.killed.get() {
                 return Poll::Ready(true);
             }
+            if self.stopping.get() {
+                return Poll::Ready(false);
+            }
             self.register(cx);
-            stop.poll_raised(cx).map(|_| false)
+            Poll::Pending
         })
         .await
     }

@@ -119,12 +119,6 @@ pub(crate) struct ConnGuard {
     shard: usize,
 }
 
-impl ConnGuard {
-    pub(crate) fn shard(&self) -> usize {
-        self.shard
-    }
-}
-
 impl Drop for ConnGuard {
     fn drop(&mut self) {
         self.loads.conns[self.shard].fetch_sub(1, Ordering::Relaxed);

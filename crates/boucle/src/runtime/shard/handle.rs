@@ -152,7 +152,17 @@ impl ShardedHandle {
     }
 
     pub(crate) fn stop(&self, stop: Stop) -> bool {
-        self.fleet.stop.raise(stop)
+        if !self.fleet.stop.raise(stop) {
+            return false;
+        }
+        // One job per shard wakes its waiters together, after the jobs
+        // queued before it (see `control::Roots`).
+        for e in &self.fleet.entries {
+            let _ = e.shared.push_job(Box::new(|| {
+                with_local(|l| l.roots.stop_here());
+            }));
+        }
+        true
     }
 
     /// True once a shutdown was asked.
@@ -181,7 +191,21 @@ impl ShardedHandle {
     /// assert!(out.iter().all(|r| *r.as_ref().unwrap() == "drained"));
     /// ```
     pub async fn stopping(&self) {
-        poll_fn(|cx| self.fleet.stop.poll_raised(cx).map(|_| ())).await;
+        poll_fn(|cx| self.poll_stopping(cx)).await;
+    }
+
+    /// The poll form of [`stopping`](ShardedHandle::stopping): on a shard
+    /// of this runtime, it waits for the shard's stop job (see
+    /// `control::Roots`); elsewhere for the flag itself.
+    pub(crate) fn poll_stopping(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let here = with_local(|l| {
+            Arc::ptr_eq(&l.fleet, &self.fleet).then(|| l.roots.poll_stopping(cx))
+        })
+        .flatten();
+        match here {
+            Some(polled) => polled,
+            None => self.fleet.stop.poll_raised(cx).map(|_| ()),
+        }
     }
 
     /// Live connections that a [`HandoffListener`](crate::net::HandoffListener)

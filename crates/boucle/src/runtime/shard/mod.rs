@@ -77,9 +77,8 @@ pub use handle::ShardedHandle;
 pub use observe::{ShardMetrics, ShardTask, ShardTrace, ShardedTrace};
 pub use sharded::{run_sharded, ShardStop, ShardedRuntime, ShutdownReport};
 
+pub(crate) use control::RootGuard;
 pub(crate) use fleet::{ConnGuard, Fleet};
-#[allow(unused_imports)]
-pub(crate) use fleet::Loads;
 
 use super::RemoteTask;
 

@@ -47,12 +47,13 @@ pub struct ShardMetrics {
 /// ```
 /// let rt = boucle::Runtime::builder().threads(2).build().unwrap();
 /// let shards = rt.handle();
-/// let sleeper = shards.spawn_on_with(1, || {
-///     boucle::task::Builder::new()
-///         .name("sleeper")
-///         .spawn(boucle::sleep(std::time::Duration::from_secs(60)))
-/// });
-/// let _task = sleeper.wait().unwrap(); // the Task handle; the task runs on shard 1
+/// shards
+///     .spawn_on_with(1, || async {
+///         let sleeper = boucle::sleep(std::time::Duration::from_secs(60));
+///         drop(boucle::task::Builder::new().name("sleeper").spawn(sleeper)); // detached
+///     })
+///     .wait()
+///     .unwrap();
 /// let dump = rt.all_tasks();
 /// assert!(dump.iter().any(|t| t.shard == 1 && t.name.as_deref() == Some("sleeper")));
 /// ```
@@ -235,7 +236,7 @@ pub struct ShardTrace {
 /// assert!(text.lines().any(|l| l.starts_with("s0 A ")), "{text}");
 /// assert!(text.lines().any(|l| l.starts_with("s1 B ")), "{text}");
 /// let json = trace.to_chrome_json();
-/// assert!(json.contains("\"name\":\"process_name\",\"args\":{\"name\":\"shard 1\"}"));
+/// assert!(json.contains("\"name\":\"process_name\",\"args\":{\"name\":\"shard 1")); // "shard 1 (cpu 1)" when pinned
 /// ```
 #[derive(Debug, Clone)]
 pub struct ShardedTrace {

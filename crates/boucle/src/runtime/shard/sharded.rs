@@ -383,12 +383,12 @@ impl ShardedRuntime {
     ///
     /// let rt = boucle::Runtime::builder().virtual_time(true).threads(2).build().unwrap();
     /// // A task that drains for 2 s (of virtual time) once asked to stop,
-    /// // and one that would run for an hour.
+    /// // and one that would never end.
     /// let drains = rt.spawn_on_with(0, || async {
     ///     boucle::runtime::ShardedHandle::current().stopping().await;
     ///     boucle::sleep(Duration::from_secs(2)).await;
     /// });
-    /// let _long = rt.spawn_on_with(1, || boucle::sleep(Duration::from_secs(3600)));
+    /// let _never = rt.spawn_on(1, std::future::pending::<()>());
     /// let report = rt.shutdown_timeout(Duration::from_secs(5));
     /// assert!(drains.wait().is_ok());
     /// assert!(report.shards[0].drained && !report.shards[1].drained);
@@ -654,7 +654,7 @@ fn shard_thread(args: ThreadArgs) {
 /// The shard's `block_on` future: waits for a stop (or a kill), then gives
 /// the root futures the grace period. `(killed, drained)`.
 async fn idle(fleet: &Fleet, roots: &Roots) -> (bool, bool) {
-    if roots.stopped_or_killed(&fleet.stop).await {
+    if roots.stopped_or_killed().await {
         return (true, false);
     }
     let Some(stop) = fleet.stop.get() else {
