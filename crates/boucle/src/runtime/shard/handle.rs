@@ -194,10 +194,34 @@ impl ShardedHandle {
         poll_fn(|cx| self.poll_stopping(cx)).await;
     }
 
-    /// The poll form of [`stopping`](ShardedHandle::stopping): on a shard
-    /// of this runtime, it waits for the shard's stop job (see
-    /// `control::Roots`); elsewhere for the flag itself.
-    pub(crate) fn poll_stopping(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+    /// The poll form of [`stopping`](ShardedHandle::stopping), for an
+    /// accept loop that polls its listener and the stop together.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::task::Poll;
+    ///
+    /// let rt = boucle::Runtime::builder().threads(1).build().unwrap();
+    /// let shards = rt.handle();
+    /// shards.shutdown(std::time::Duration::from_secs(1));
+    /// let out = rt.block_on(|_| async {
+    ///     let listener = boucle::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let shards = boucle::runtime::ShardedHandle::current();
+    ///     let next = poll_fn(|cx| {
+    ///         if shards.poll_stopping(cx).is_ready() {
+    ///             return Poll::Ready(None); // stop accepting
+    ///         }
+    ///         listener.poll_accept(cx).map(Some)
+    ///     });
+    ///     next.await.is_none()
+    /// });
+    /// assert!(out[0].as_ref().unwrap());
+    /// ```
+    pub fn poll_stopping(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        // On a shard of this runtime: its stop job wakes it (see
+        // `control::Roots`); elsewhere the flag itself does.
         let here = with_local(|l| {
             Arc::ptr_eq(&l.fleet, &self.fleet).then(|| l.roots.poll_stopping(cx))
         })

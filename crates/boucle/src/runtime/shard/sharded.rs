@@ -51,7 +51,8 @@ const JOIN_SLACK: Duration = Duration::from_millis(250);
 pub struct ShardedRuntime {
     handle: ShardedHandle,
     threads: Vec<Option<JoinHandle<()>>>,
-    exits: std_mpsc::Receiver<ShardStop>,
+    /// A `Mutex` only to make the runtime `Sync` (one thread finishes it).
+    exits: std::sync::Mutex<std_mpsc::Receiver<ShardStop>>,
     seed: u64,
     finished: bool,
 }
@@ -235,7 +236,7 @@ impl ShardedRuntime {
         Ok(ShardedRuntime {
             handle: ShardedHandle { fleet },
             threads: threads.into_iter().map(Some).collect(),
-            exits: exit_rx,
+            exits: std::sync::Mutex::new(exit_rx),
             seed,
             finished: false,
         })
@@ -422,9 +423,10 @@ impl ShardedRuntime {
         let mut stops: Vec<Option<ShardStop>> = (0..n).map(|_| None).collect();
         let give_up = stop.deadline + JOIN_SLACK;
         let mut seen = 0;
+        let exits = self.exits.get_mut().unwrap_or_else(|e| e.into_inner());
         while seen < n {
             let left = give_up.saturating_duration_since(Instant::now());
-            match self.exits.recv_timeout(left) {
+            match exits.recv_timeout(left) {
                 Ok(s) => {
                     let id = s.shard;
                     if let Some(t) = self.threads[id].take() {
