@@ -44,7 +44,9 @@ fn reuseport_shards_each_accept_a_share_of_the_connections() {
                 let bound = bound_tx.lock().unwrap().clone();
                 let count = count.clone();
                 async move {
-                    let l = TcpListener::bind_reuseport(("127.0.0.1", port)).await.unwrap();
+                    let l = TcpListener::bind_reuseport(("127.0.0.1", port))
+                        .await
+                        .unwrap();
                     bound.send(()).unwrap();
                     let stop = ShardedHandle::current();
                     let mut held = Vec::new();
@@ -79,11 +81,19 @@ fn reuseport_shards_each_accept_a_share_of_the_connections() {
     // Wait until every connection is accepted.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while accepted.load(Ordering::Relaxed) < N {
-        assert!(std::time::Instant::now() < deadline, "accepted {accepted:?} of {N}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "accepted {accepted:?} of {N}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     shards.shutdown(Duration::from_secs(1));
-    let out: Vec<usize> = server.join().unwrap().into_iter().map(Result::unwrap).collect();
+    let out: Vec<usize> = server
+        .join()
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     drop(clients);
     assert_eq!(out.iter().sum::<usize>(), N, "{out:?}");
     // The kernel's hash spreads 200 ephemeral ports over both sockets (all
@@ -140,7 +150,10 @@ fn handoff_balances_live_connections_and_stops_at_shutdown() {
     assert_eq!(per_shard, [N / 3; 3], "each shard holds a third");
     assert_eq!(shards.loads(), [N / 3; 3]);
     let m = rt.metrics();
-    assert_eq!(m.iter().map(|m| m.connections).collect::<Vec<_>>(), [N / 3; 3]);
+    assert_eq!(
+        m.iter().map(|m| m.connections).collect::<Vec<_>>(),
+        [N / 3; 3]
+    );
     // Closed connections are uncounted on their shards.
     drop(held);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -149,6 +162,11 @@ fn handoff_balances_live_connections_and_stops_at_shutdown() {
         std::thread::sleep(Duration::from_millis(5));
     }
     shards.shutdown(Duration::from_secs(1));
-    let out: Vec<usize> = server.join().unwrap().into_iter().map(Result::unwrap).collect();
+    let out: Vec<usize> = server
+        .join()
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(out, [0, 1, 0], "serve returned at the shutdown");
 }

@@ -26,7 +26,10 @@ fn run_sharded_gives_outputs_in_shard_order_from_each_shard_thread() {
     }));
     for (i, (id, count, current, thread)) in out.into_iter().enumerate() {
         assert_eq!((id, count, current), (i, 3, Some(i)));
-        assert_eq!(thread.as_deref(), Some(format!("boucle-shard-{i}").as_str()));
+        assert_eq!(
+            thread.as_deref(),
+            Some(format!("boucle-shard-{i}").as_str())
+        );
     }
     assert_eq!(shard_id(), None);
     assert_eq!(Shard::current(), None);
@@ -37,9 +40,9 @@ fn shards_are_pinned_to_distinct_allowed_cores_or_say_none() {
     let rt = Runtime::builder().threads(2).build().unwrap();
     let cores = std::thread::available_parallelism().unwrap().get();
     let shards = rt.shards();
-    let on = unwrap_all(rt.block_on(|shard| async move {
-        (shard.cpu(), rustix::thread::sched_getcpu())
-    }));
+    let on = unwrap_all(
+        rt.block_on(|shard| async move { (shard.cpu(), rustix::thread::sched_getcpu()) }),
+    );
     for (s, (cpu, running_on)) in shards.iter().zip(on) {
         assert_eq!(s.cpu(), cpu);
         if let Some(c) = cpu {
@@ -69,7 +72,9 @@ fn spawn_on_runs_on_the_chosen_shard_from_shards_and_threads() {
     // From each shard to the other, awaiting the RemoteTask there.
     let out = unwrap_all(rt.block_on(|shard| async move {
         let other = 1 - shard.id();
-        let theirs = spawn_on(other, async { shard_id().unwrap() * 100 }).await.unwrap();
+        let theirs = spawn_on(other, async { shard_id().unwrap() * 100 })
+            .await
+            .unwrap();
         let built_there = spawn_on_with(other, move || {
             let rc = Rc::new(shard_id().unwrap()); // !Send, made on the other shard
             async move {
@@ -111,13 +116,13 @@ fn a_shards_handle_works_from_other_shards() {
 #[should_panic(expected = "no shard 5: this runtime has 2")]
 fn spawn_on_a_shard_that_does_not_exist_panics_with_the_count() {
     let rt = Runtime::builder().threads(2).build().unwrap();
-    let _ = rt.spawn_on(5, async {});
+    drop(rt.spawn_on(5, async {}));
 }
 
 #[test]
 #[should_panic(expected = "not on a shard")]
 fn spawn_on_outside_a_shard_panics_with_a_clear_message() {
-    let _ = spawn_on(0, async {});
+    drop(spawn_on(0, async {}));
 }
 
 #[test]
@@ -130,7 +135,10 @@ fn builder_errors_are_clear() {
         .threads(2)
         .build()
         .unwrap_err();
-    assert!(e.to_string().contains("ShardedBuilder::exception_handler"), "{e}");
+    assert!(
+        e.to_string().contains("ShardedBuilder::exception_handler"),
+        "{e}"
+    );
     let e = Runtime::builder()
         .max_blocking_threads(0)
         .threads(1)
@@ -150,22 +158,34 @@ fn a_seeded_run_is_reproducible_per_shard_and_shards_differ() {
         let rt = Runtime::builder().seed(seed).threads(2).build().unwrap();
         assert_eq!(rt.seed(), seed);
         unwrap_all(rt.block_on(|_| async {
-            (0..4).map(|_| boucle::random::uniform(0.0, 1.0)).collect::<Vec<f64>>()
+            (0..4)
+                .map(|_| boucle::random::uniform(0.0, 1.0))
+                .collect::<Vec<f64>>()
         }))
     };
     let (a, b) = (draw(11), draw(11));
     assert_eq!(a, b);
     assert_ne!(a[0], a[1]);
     // Shard 1 of seed 11 draws what a plain loop seeded 12 draws.
-    let plain = Runtime::builder().seed(12).build().unwrap().block_on(async {
-        (0..4).map(|_| boucle::random::uniform(0.0, 1.0)).collect::<Vec<f64>>()
-    });
+    let plain = Runtime::builder()
+        .seed(12)
+        .build()
+        .unwrap()
+        .block_on(async {
+            (0..4)
+                .map(|_| boucle::random::uniform(0.0, 1.0))
+                .collect::<Vec<f64>>()
+        });
     assert_eq!(a[1], plain);
 }
 
 #[test]
 fn virtual_time_runs_each_shard_on_its_own_clock() {
-    let rt = Runtime::builder().virtual_time(true).threads(2).build().unwrap();
+    let rt = Runtime::builder()
+        .virtual_time(true)
+        .threads(2)
+        .build()
+        .unwrap();
     let started = std::time::Instant::now();
     let took = unwrap_all(rt.block_on(|shard| async move {
         let t0 = boucle::now();

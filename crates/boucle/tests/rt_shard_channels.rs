@@ -39,7 +39,10 @@ fn producers_on_every_shard_feed_one_consumer_shard_through_mpsc() {
         assert_eq!(next, [PER_SHARD; 3]);
         total
     });
-    assert_eq!(*out[0].as_ref().unwrap(), 3 * PER_SHARD * (PER_SHARD - 1) / 2);
+    assert_eq!(
+        *out[0].as_ref().unwrap(),
+        3 * PER_SHARD * (PER_SHARD - 1) / 2
+    );
 }
 
 #[test]
@@ -61,10 +64,7 @@ fn oneshot_ping_pong_between_two_shards() {
         }
         sum
     });
-    assert_eq!(
-        *out[0].as_ref().unwrap(),
-        (0..ROUNDS).sum::<u32>() + ROUNDS
-    );
+    assert_eq!(*out[0].as_ref().unwrap(), (0..ROUNDS).sum::<u32>() + ROUNDS);
 }
 
 #[test]
@@ -89,7 +89,11 @@ fn a_receiver_on_a_stopped_shard_closes_its_senders() {
 
 #[test]
 fn channels_cross_shards_with_virtual_time_too() {
-    let rt = Runtime::builder().virtual_time(true).threads(2).build().unwrap();
+    let rt = Runtime::builder()
+        .virtual_time(true)
+        .threads(2)
+        .build()
+        .unwrap();
     let out = rt.block_on(|shard| async move {
         if shard.id() == 1 {
             return Vec::new();

@@ -39,7 +39,10 @@ fn raise_fd_limit() -> u64 {
 /// side), well under the limit.
 fn concurrency() -> usize {
     let limit = raise_fd_limit() as usize;
-    assert!(limit >= 600, "RLIMIT_NOFILE {limit} is too low for this test (need 600)");
+    assert!(
+        limit >= 600,
+        "RLIMIT_NOFILE {limit} is too low for this test (need 600)"
+    );
     ((limit - 300) / 2).min(400)
 }
 
@@ -100,13 +103,18 @@ fn clients(port: u16) -> usize {
     })
 }
 
-fn recorder() -> (Arc<Mutex<Vec<String>>>, impl Fn(&boucle::runtime::ShardException<'_>) + Send + Sync) {
+fn recorder() -> (
+    Arc<Mutex<Vec<String>>>,
+    impl Fn(&boucle::runtime::ShardException<'_>) + Send + Sync,
+) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     (seen, move |e: &boucle::runtime::ShardException<'_>| {
-        log.lock()
-            .unwrap()
-            .push(format!("{} {}", e.shard().id(), e.panic_message().unwrap_or("?")));
+        log.lock().unwrap().push(format!(
+            "{} {}",
+            e.shard().id(),
+            e.panic_message().unwrap_or("?")
+        ));
     })
 }
 
@@ -130,7 +138,9 @@ fn reuseport_shards_under_10k_connections_one_killed_by_a_panic() {
         server_rt.block_on(move |shard| {
             let bound = bound_tx.lock().unwrap().clone();
             async move {
-                let listener = TcpListener::bind_reuseport(("127.0.0.1", port)).await.unwrap();
+                let listener = TcpListener::bind_reuseport(("127.0.0.1", port))
+                    .await
+                    .unwrap();
                 bound.send(()).unwrap();
                 let stop = ShardedHandle::current();
                 let mut served = 0usize;
@@ -171,11 +181,16 @@ fn reuseport_shards_under_10k_connections_one_killed_by_a_panic() {
         served + DIE_AFTER >= CONNECTIONS,
         "the living shards served {served}"
     );
-    assert!(out.iter().filter(|r| r.is_ok()).all(|r| *r.as_ref().unwrap() > 0));
+    assert!(out
+        .iter()
+        .filter(|r| r.is_ok())
+        .all(|r| *r.as_ref().unwrap() > 0));
     assert!(failed >= 1, "the dead shard's connections were retried");
     assert_eq!(
         *seen.lock().unwrap(),
-        [format!("{DOOMED} shard {DOOMED} dies after {DIE_AFTER} connections")]
+        [format!(
+            "{DOOMED} shard {DOOMED} dies after {DIE_AFTER} connections"
+        )]
     );
 }
 
@@ -189,20 +204,28 @@ fn handoff_under_10k_connections_skips_a_shard_killed_by_a_panic() {
             .build()
             .unwrap(),
     );
-    let handled: Arc<Vec<AtomicUsize>> = Arc::new((0..SHARDS).map(|_| AtomicUsize::new(0)).collect());
+    let handled: Arc<Vec<AtomicUsize>> =
+        Arc::new((0..SHARDS).map(|_| AtomicUsize::new(0)).collect());
     let (port_tx, port_rx) = mpsc::channel();
     let port_tx = Mutex::new(Some(port_tx));
     let server_rt = rt.clone();
     let counts = handled.clone();
     let server = std::thread::spawn(move || {
         server_rt.block_on(move |shard| {
-            let port_tx = if shard.id() == 0 { port_tx.lock().unwrap().take() } else { None };
+            let port_tx = if shard.id() == 0 {
+                port_tx.lock().unwrap().take()
+            } else {
+                None
+            };
             let counts = counts.clone();
             async move {
                 let stop = ShardedHandle::current();
                 if shard.id() == 0 {
                     let listener = HandoffListener::bind("127.0.0.1:0").await.unwrap();
-                    port_tx.unwrap().send(listener.local_addr().unwrap().port()).unwrap();
+                    port_tx
+                        .unwrap()
+                        .send(listener.local_addr().unwrap().port())
+                        .unwrap();
                     let c = counts.clone();
                     listener
                         .serve(move |s, _peer| {
@@ -234,14 +257,22 @@ fn handoff_under_10k_connections_skips_a_shard_killed_by_a_panic() {
     assert!(handled[DOOMED] >= DIE_AFTER);
     // Handed only to the living shards after the death: together they
     // served everything the dead one did not.
-    assert!(handled[0] + handled[1] + handled[DOOMED] >= CONNECTIONS, "{handled:?}");
+    assert!(
+        handled[0] + handled[1] + handled[DOOMED] >= CONNECTIONS,
+        "{handled:?}"
+    );
     // Least-loaded: the two living shards got comparable shares.
     let (a, b) = (handled[0] as f64, handled[1] as f64);
     assert!(a / b < 2.0 && b / a < 2.0, "{handled:?}");
-    assert_eq!(loads_after[DOOMED], 0, "a dead shard's connections are uncounted");
+    assert_eq!(
+        loads_after[DOOMED], 0,
+        "a dead shard's connections are uncounted"
+    );
     let _ = failed;
     assert_eq!(
         *seen.lock().unwrap(),
-        [format!("{DOOMED} shard {DOOMED} dies after {DIE_AFTER} connections")]
+        [format!(
+            "{DOOMED} shard {DOOMED} dies after {DIE_AFTER} connections"
+        )]
     );
 }

@@ -17,7 +17,9 @@ fn merged_trace_has_a_process_per_shard_and_prefixed_rows() {
         let name = ["alpha", "beta"][shard.id()];
         boucle::task::Builder::new()
             .name(name)
-            .spawn(boucle::sleep(Duration::from_secs(2 * (shard.id() as u64 + 1))))
+            .spawn(boucle::sleep(Duration::from_secs(
+                2 * (shard.id() as u64 + 1),
+            )))
             .await
             .unwrap();
     });
@@ -28,10 +30,15 @@ fn merged_trace_has_a_process_per_shard_and_prefixed_rows() {
     assert!(alpha.iter().any(|t| t.name.as_deref() == Some("alpha")));
     assert!(!alpha.iter().any(|t| t.name.as_deref() == Some("beta")));
     let beta = trace.get(1).unwrap().tasks();
-    let b = beta.iter().find(|t| t.name.as_deref() == Some("beta")).unwrap();
+    let b = beta
+        .iter()
+        .find(|t| t.name.as_deref() == Some("beta"))
+        .unwrap();
     assert_eq!(b.end.unwrap() - b.start, Duration::from_secs(4));
     // The main futures are named after their shard.
-    assert!(alpha.iter().any(|t| t.name.as_deref() == Some("shard-0 main")));
+    assert!(alpha
+        .iter()
+        .any(|t| t.name.as_deref() == Some("shard-0 main")));
     // Merged: one axis (virtual: offsets 0), rows prefixed by shard.
     assert!(trace.shards().iter().all(|p| p.offset == Duration::ZERO));
     assert!(trace.taken_at() >= Duration::from_secs(4));
@@ -45,16 +52,28 @@ fn merged_trace_has_a_process_per_shard_and_prefixed_rows() {
     assert!(end(alpha_row) < end(beta_row), "{text}");
     let json = trace.to_chrome_json();
     for pid in [1, 2] {
-        assert!(json.contains(&format!("\"ph\":\"M\",\"pid\":{pid},\"name\":\"process_name\"")), "{json}");
+        assert!(
+            json.contains(&format!(
+                "\"ph\":\"M\",\"pid\":{pid},\"name\":\"process_name\""
+            )),
+            "{json}"
+        );
     }
     assert!(json.contains("\"pid\":2,\"tid\"") && json.contains("\"name\":\"beta\""));
     assert!(json.contains("\"name\":\"poll\""));
-    assert!(json.starts_with("{\"traceEvents\":[") && json.ends_with("],\"displayTimeUnit\":\"ms\"}"));
+    assert!(
+        json.starts_with("{\"traceEvents\":[") && json.ends_with("],\"displayTimeUnit\":\"ms\"}")
+    );
     // After the shutdown, the report keeps each shard's final trace.
     let report = rt.shutdown_timeout(Duration::from_secs(1));
     let last = report.trace().unwrap();
     assert_eq!(last.shards().len(), 2);
-    assert!(last.get(1).unwrap().tasks().iter().any(|t| t.name.as_deref() == Some("beta")));
+    assert!(last
+        .get(1)
+        .unwrap()
+        .tasks()
+        .iter()
+        .any(|t| t.name.as_deref() == Some("beta")));
 }
 
 #[test]

@@ -8,7 +8,10 @@ use std::time::Duration;
 use boucle::runtime::{spawn_on, ShardException};
 use boucle::Runtime;
 
-fn recorder() -> (Arc<Mutex<Vec<String>>>, impl Fn(&ShardException<'_>) + Send + Sync) {
+fn recorder() -> (
+    Arc<Mutex<Vec<String>>>,
+    impl Fn(&ShardException<'_>) + Send + Sync,
+) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     (seen, move |e: &ShardException<'_>| {
@@ -118,7 +121,10 @@ fn unobserved_panics_on_a_shard_are_reported_and_do_not_stop_it() {
         assert!(r.unwrap_err().is_panic());
         shard.id()
     });
-    assert_eq!(out.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(
+        out.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+        [0, 1]
+    );
     assert_eq!(
         *seen.lock().unwrap(),
         ["0 main=false task=loose nobody awaits me"]

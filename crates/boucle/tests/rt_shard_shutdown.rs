@@ -9,7 +9,11 @@ use boucle::Runtime;
 
 #[test]
 fn every_shard_drains_within_the_grace_on_virtual_time() {
-    let rt = Runtime::builder().virtual_time(true).threads(3).build().unwrap();
+    let rt = Runtime::builder()
+        .virtual_time(true)
+        .threads(3)
+        .build()
+        .unwrap();
     // Each shard: a server-like root that drains for (shard + 1) s once
     // asked to stop, and shard 2 also has one that never ends.
     let roots: Vec<_> = (0..3)
@@ -24,12 +28,18 @@ fn every_shard_drains_within_the_grace_on_virtual_time() {
     let _never = rt.spawn_on(2, std::future::pending::<()>());
     let started = Instant::now();
     let report = rt.shutdown_timeout(Duration::from_secs(10));
-    assert!(started.elapsed() < Duration::from_secs(5), "virtual grace took real time");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "virtual grace took real time"
+    );
     let got: Vec<_> = roots.into_iter().map(|t| t.wait().unwrap()).collect();
     assert_eq!(got, [0, 1, 2]);
     assert!(report.all_in_time());
     assert!(report.shards[0].drained && report.shards[1].drained);
-    assert!(!report.shards[2].drained, "the pending root outlives the grace");
+    assert!(
+        !report.shards[2].drained,
+        "the pending root outlives the grace"
+    );
     assert!(report.shards[2].cancelled >= 1);
 }
 
@@ -57,7 +67,10 @@ fn stopping_completes_on_every_shard_and_off_the_shards() {
     t.join().unwrap();
     watcher.join().unwrap();
     assert!(shards.is_stopping());
-    assert_eq!(out.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(
+        out.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+        [0, 1]
+    );
     // A second shutdown call does not move the first one's deadline.
     let report = rt.shutdown_timeout(Duration::from_secs(3600));
     assert!(report.all_in_time() && report.all_drained());
@@ -76,7 +89,10 @@ fn a_shard_blocked_in_a_system_call_is_reported_and_left_running() {
     let started = Instant::now();
     let report = rt.shutdown_timeout(Duration::from_millis(50));
     let took = started.elapsed();
-    assert!(took < Duration::from_millis(700), "waited {took:?} for a stuck shard");
+    assert!(
+        took < Duration::from_millis(700),
+        "waited {took:?} for a stuck shard"
+    );
     assert!(report.shards[0].in_time);
     assert!(!report.shards[1].in_time);
     assert!(!report.all_in_time());

@@ -78,7 +78,11 @@ fn boucle_echo(n: usize, handoff: bool, conns: usize, trips: usize) -> Result<Du
     let start = Instant::now();
     let out = rt.block_on(move |shard| {
         let (port, bound) = (port.clone(), bound.clone());
-        let probe = if shard.id() == 0 { probe.lock().unwrap().take() } else { None };
+        let probe = if shard.id() == 0 {
+            probe.lock().unwrap().take()
+        } else {
+            None
+        };
         async move {
             if handoff {
                 if shard.id() == 0 {
@@ -116,7 +120,9 @@ fn boucle_echo(n: usize, handoff: bool, conns: usize, trips: usize) -> Result<Du
             let clients: Vec<_> = (0..mine)
                 .map(|c| {
                     boucle::spawn(async move {
-                        let mut s = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+                        let mut s = TcpStream::connect(("127.0.0.1", port))
+                            .await
+                            .expect("connect");
                         s.set_nodelay(true).unwrap();
                         let msg = [c as u8; BYTES];
                         let mut buf = [0u8; BYTES];
@@ -180,7 +186,9 @@ fn boucle_local(n: usize, conns: usize, trips: usize) -> Result<Duration, String
             let clients: Vec<_> = (0..mine)
                 .map(|c| {
                     boucle::spawn(async move {
-                        let mut s = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+                        let mut s = TcpStream::connect(("127.0.0.1", port))
+                            .await
+                            .expect("connect");
                         s.set_nodelay(true).unwrap();
                         let msg = [c as u8; BYTES];
                         let mut buf = [0u8; BYTES];
@@ -225,7 +233,9 @@ fn tokio_echo(workers: usize, conns: usize, trips: usize) -> Result<Duration, St
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async move {
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let start = Instant::now();
         tokio::spawn(async move {
@@ -312,10 +322,13 @@ fn monoio_echo(threads: usize, conns: usize, trips: usize) -> Result<Duration, S
                     let clients: Vec<_> = (0..mine)
                         .map(|c| {
                             monoio::spawn(async move {
-                                let mut s = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+                                let mut s = TcpStream::connect(("127.0.0.1", port))
+                                    .await
+                                    .expect("connect");
                                 s.set_nodelay(true).unwrap();
                                 let expected = [c as u8; BYTES];
-                                let (mut msg, mut buf) = (Box::new(expected), Box::new([0u8; BYTES]));
+                                let (mut msg, mut buf) =
+                                    (Box::new(expected), Box::new([0u8; BYTES]));
                                 for _ in 0..trips {
                                     let (r, m) = s.write_all(msg).await;
                                     r.expect("write");
@@ -345,7 +358,8 @@ fn monoio_echo(threads: usize, conns: usize, trips: usize) -> Result<Duration, S
     let start = Instant::now();
     start_at.wait();
     for h in handles {
-        h.join().map_err(|_| "a monoio thread panicked".to_owned())?;
+        h.join()
+            .map_err(|_| "a monoio thread panicked".to_owned())?;
     }
     Ok(start.elapsed())
 }

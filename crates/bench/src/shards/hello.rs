@@ -65,7 +65,10 @@ fn boucle_hello(n: usize, handoff: bool, port: u16) -> Result<(), String> {
                 .map_err(|e| e.to_string())
         }
     });
-    match out.into_iter().find_map(|r| r.map_err(|e| e.to_string()).and_then(|r| r).err()) {
+    match out
+        .into_iter()
+        .find_map(|r| r.map_err(|e| e.to_string()).and_then(|r| r).err())
+    {
         Some(e) => Err(e),
         None => Ok(()),
     }
@@ -93,9 +96,9 @@ fn tokio_hello(workers: usize, port: u16) -> Result<(), String> {
             let _ = stream.set_nodelay(true);
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(|_req| async {
-                    let mut r = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(
-                        HELLO.as_bytes(),
-                    )));
+                    let mut r = hyper::Response::new(http_body_util::Full::new(
+                        bytes::Bytes::from_static(HELLO.as_bytes()),
+                    ));
                     r.headers_mut().insert(
                         hyper::header::CONTENT_TYPE,
                         hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),

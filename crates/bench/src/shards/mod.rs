@@ -97,7 +97,9 @@ pub fn worker(args: &[String]) -> Result<(), String> {
             let port = port.parse().map_err(|_| format!("bad PORT `{port}`"))?;
             hello::serve(config, port)
         }
-        _ => Err("usage: boucle-bench shard-worker echo CONFIG CONNS TRIPS | hello CONFIG PORT".into()),
+        _ => Err(
+            "usage: boucle-bench shard-worker echo CONFIG CONNS TRIPS | hello CONFIG PORT".into(),
+        ),
     }
 }
 
@@ -139,7 +141,13 @@ fn run_echo(runs: usize, quick: bool) -> Result<String, String> {
     for round in 0..=runs {
         for (i, (name, config)) in ECHO_CONFIGS.iter().enumerate() {
             let out = Command::new(&exe)
-                .args(["shard-worker", "echo", config, &conns.to_string(), &trips.to_string()])
+                .args([
+                    "shard-worker",
+                    "echo",
+                    config,
+                    &conns.to_string(),
+                    &trips.to_string(),
+                ])
                 .output()
                 .map_err(|e| format!("{name}: {e}"))?;
             let text = String::from_utf8_lossy(&out.stdout);
@@ -154,7 +162,10 @@ fn run_echo(runs: usize, quick: bool) -> Result<String, String> {
                         String::from_utf8_lossy(&out.stderr)
                     )
                 })?;
-            eprintln!("  shards::tcp_echo {name:<34} {:<9} {rps:10.0} round trips/s", which(round));
+            eprintln!(
+                "  shards::tcp_echo {name:<34} {:<9} {rps:10.0} round trips/s",
+                which(round)
+            );
             if round > 0 {
                 results[i].push(rps);
             }
@@ -187,7 +198,15 @@ fn run_hello(runs: usize, quick: bool) -> Result<String, String> {
                 port,
             )?;
             let out = Command::new(&wrk)
-                .args(["-t", "1", "-c", "256", "-d", &format!("{secs}s"), &format!("http://127.0.0.1:{port}/")])
+                .args([
+                    "-t",
+                    "1",
+                    "-c",
+                    "256",
+                    "-d",
+                    &format!("{secs}s"),
+                    &format!("http://127.0.0.1:{port}/"),
+                ])
                 .output()
                 .map_err(|e| format!("wrk: {e}"))?;
             let text = String::from_utf8_lossy(&out.stdout);
@@ -200,7 +219,10 @@ fn run_hello(runs: usize, quick: bool) -> Result<String, String> {
                 .and_then(|v| v.trim().parse().ok())
                 .filter(|_| !errors)
                 .ok_or_else(|| format!("{name}: wrk failed or saw errors:\n{text}"))?;
-            eprintln!("  shards::hello {name:<40} {:<9} {rps:10.0} req/s", which(round));
+            eprintln!(
+                "  shards::hello {name:<40} {:<9} {rps:10.0} req/s",
+                which(round)
+            );
             if round > 0 {
                 results[i].push(rps);
             }

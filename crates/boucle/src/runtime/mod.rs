@@ -12,7 +12,7 @@ pub(crate) mod core;
 pub(crate) mod exception;
 mod handle;
 mod remote;
-pub(crate) mod shard;
+pub mod shard;
 pub(crate) mod shared;
 
 use std::future::Future;
@@ -29,8 +29,8 @@ pub use exception::ExceptionContext;
 pub use handle::{run_coroutine_threadsafe, Handle, RemoteTask};
 pub use shard::{
     run_sharded, shard_id, spawn_on, spawn_on_with, Shard, ShardError, ShardException,
-    ShardMetrics, ShardStop, ShardTask, ShardTrace, ShardedBuilder, ShardedHandle,
-    ShardedRuntime, ShardedTrace, ShutdownReport,
+    ShardMetrics, ShardStop, ShardTask, ShardTrace, ShardedBuilder, ShardedHandle, ShardedRuntime,
+    ShardedTrace, ShutdownReport,
 };
 
 use self::core::Core;

@@ -210,16 +210,18 @@ impl HandoffListener {
         // Refused (the shard stopped since `pick`): the job drops, which
         // closes the socket and uncounts it. Not retried: the peer sees a
         // reset, as with a server that is going away.
-        self.shards
-            .handle(target)
-            .call_soon_threadsafe(job);
+        self.shards.handle(target).call_soon_threadsafe(job);
         true
     }
 }
 
 /// On the target shard: register the socket, spawn its handler.
-fn serve_here<F, Fut>(stream: std::net::TcpStream, peer: SocketAddr, handler: Arc<F>, guard: ConnGuard)
-where
+fn serve_here<F, Fut>(
+    stream: std::net::TcpStream,
+    peer: SocketAddr,
+    handler: Arc<F>,
+    guard: ConnGuard,
+) where
     F: Fn(TcpStream, SocketAddr) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {

@@ -6,8 +6,8 @@ mod reuseport;
 mod split;
 mod stream;
 
-pub(crate) use listener::bind_std;
 pub use handoff::HandoffListener;
+pub(crate) use listener::bind_std;
 pub use listener::{TcpListener, DEFAULT_BACKLOG};
 pub use reuseport::bind_reuseport_std;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};

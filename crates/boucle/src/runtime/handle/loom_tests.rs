@@ -72,7 +72,10 @@ fn an_awaiting_task_is_woken_by_the_completion() {
             Poll::Ready(r) => assert_eq!(r.unwrap(), 4),
             Poll::Pending => {
                 assert_eq!(count.0.load(Ordering::SeqCst), 1, "lost wake-up");
-                assert_eq!(Pin::new(&mut task).poll(&mut cx).map(Result::unwrap), Poll::Ready(4));
+                assert_eq!(
+                    Pin::new(&mut task).poll(&mut cx).map(Result::unwrap),
+                    Poll::Ready(4)
+                );
             }
         }
     });

@@ -100,11 +100,7 @@ impl fmt::Display for ShardError {
                 self.shard,
                 payload_str(&**p).unwrap_or("Box<dyn Any>")
             ),
-            Kind::Stopped => write!(
-                f,
-                "shard {} stopped before the future finished",
-                self.shard
-            ),
+            Kind::Stopped => write!(f, "shard {} stopped before the future finished", self.shard),
         }
     }
 }
@@ -236,7 +232,11 @@ impl fmt::Display for ShardException<'_> {
             Source::Main { task, payload } => {
                 let msg = payload_str(*payload).unwrap_or("Box<dyn Any>");
                 match task {
-                    Some(info) => write!(f, "{}: its main future ({info}) panicked: {msg}", self.shard)?,
+                    Some(info) => write!(
+                        f,
+                        "{}: its main future ({info}) panicked: {msg}",
+                        self.shard
+                    )?,
                     None => write!(f, "{}: its main future panicked: {msg}", self.shard)?,
                 }
                 write!(f, "; the shard is stopped, the others go on")

@@ -222,10 +222,9 @@ impl ShardedHandle {
     pub fn poll_stopping(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
         // On a shard of this runtime: its stop job wakes it (see
         // `control::Roots`); elsewhere the flag itself does.
-        let here = with_local(|l| {
-            Arc::ptr_eq(&l.fleet, &self.fleet).then(|| l.roots.poll_stopping(cx))
-        })
-        .flatten();
+        let here =
+            with_local(|l| Arc::ptr_eq(&l.fleet, &self.fleet).then(|| l.roots.poll_stopping(cx)))
+                .flatten();
         match here {
             Some(polled) => polled,
             None => self.fleet.stop.poll_raised(cx).map(|_| ()),

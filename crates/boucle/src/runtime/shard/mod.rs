@@ -9,9 +9,9 @@
 //!
 //! * [`spawn_on`] / [`ShardedHandle::spawn_on`] (a `Send` future) and
 //!   [`spawn_on_with`] (a closure that builds a `!Send` future on the
-//!   target shard), which give a [`RemoteTask`](super::RemoteTask) to
+//!   target shard), which give a [`RemoteTask`] to
 //!   await from any shard or wait for from any thread;
-//! * each shard's [`Handle`](super::Handle), usable from any thread;
+//! * each shard's [`Handle`](crate::runtime::Handle), usable from any thread;
 //! * the cross-thread channels [`sync::oneshot`](crate::sync::oneshot) and
 //!   [`sync::mpsc`](crate::sync::mpsc): their senders are `Send`, and a
 //!   receiver is awaited on the shard that holds it;
@@ -153,7 +153,7 @@ pub fn shard_id() -> Option<usize> {
 /// [`RemoteTask`] from any shard, or wait for it from any thread.
 ///
 /// # Examples
-/// See the [module docs](self).
+/// See the [module docs](crate::runtime::shard).
 ///
 /// # Panics
 /// Outside a shard (use [`ShardedHandle::spawn_on`] there), or if `shard`

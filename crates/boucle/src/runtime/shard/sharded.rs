@@ -30,7 +30,7 @@ use crate::trace::Trace;
 const JOIN_SLACK: Duration = Duration::from_millis(250);
 
 /// n event loops on n threads that share nothing: see the
-/// [module docs](super). Made by [`Builder::threads`] (or
+/// [module docs](crate::runtime::shard). Made by [`Builder::threads`] (or
 /// [`Builder::sharded`] for one shard per core); [`run_sharded`] is the
 /// one-call form.
 ///
@@ -199,7 +199,9 @@ impl ShardedRuntime {
                     failed.get_or_insert(e);
                 }
                 Err(_) => {
-                    failed.get_or_insert(io::Error::other("boucle: a shard thread died while starting"));
+                    failed.get_or_insert(io::Error::other(
+                        "boucle: a shard thread died while starting",
+                    ));
                     break;
                 }
             }
@@ -220,7 +222,9 @@ impl ShardedRuntime {
             (failed, _) => {
                 drop(fleet_txs);
                 threads.into_iter().for_each(|t| drop(t.join()));
-                return Err(failed.unwrap_or_else(|| io::Error::other("boucle: a shard did not start")));
+                return Err(
+                    failed.unwrap_or_else(|| io::Error::other("boucle: a shard did not start"))
+                );
             }
         };
         let fleet = Arc::new(Fleet {
@@ -399,7 +403,9 @@ impl ShardedRuntime {
         let now = Instant::now();
         self.finish(Stop {
             grace: timeout,
-            deadline: now.checked_add(timeout).unwrap_or(now + Duration::from_secs(86_400)),
+            deadline: now
+                .checked_add(timeout)
+                .unwrap_or(now + Duration::from_secs(86_400)),
         })
     }
 
@@ -410,7 +416,9 @@ impl ShardedRuntime {
         let now = Instant::now();
         self.finish(Stop {
             grace: Duration::ZERO,
-            deadline: now.checked_add(timeout).unwrap_or(now + Duration::from_secs(86_400)),
+            deadline: now
+                .checked_add(timeout)
+                .unwrap_or(now + Duration::from_secs(86_400)),
         })
     }
 
@@ -535,7 +543,11 @@ where
     let (tx, rx) = reply(shard.id());
     let job = move || {
         let name: Rc<str> = Rc::from(format!("shard-{} main", shard.id()));
-        drop(context::spawn(main_future(shard, make, tx), Some(name), location));
+        drop(context::spawn(
+            main_future(shard, make, tx),
+            Some(name),
+            location,
+        ));
     };
     // Refused (the shard has stopped): the job drops unrun, and its
     // reply says Stopped.
@@ -559,8 +571,9 @@ where
     match result {
         Ok(v) => tx.send(Ok(v)),
         Err(payload) => {
-            let task = context::with_current(|core| core.current_task().map(|t| TaskInfo::from_ref(&t)))
-                .flatten();
+            let task =
+                context::with_current(|core| core.current_task().map(|t| TaskInfo::from_ref(&t)))
+                    .flatten();
             let e = ShardException::main(shard, task.as_ref(), &*payload);
             error::report(handler.as_deref(), &e);
             roots.kill();
@@ -627,7 +640,10 @@ fn shard_thread(args: ThreadArgs) {
     let run = panic::catch_unwind(AssertUnwindSafe(|| rt.block_on(idle(&fleet, &roots))));
     fleet.loads.set_dead(shard.id());
     let (drained, panicked) = match run {
-        Ok((killed, drained)) => (drained, killed.then(|| "its main future panicked".to_owned())),
+        Ok((killed, drained)) => (
+            drained,
+            killed.then(|| "its main future panicked".to_owned()),
+        ),
         Err(p) => {
             let msg = payload_str(&*p).unwrap_or("Box<dyn Any>").to_owned();
             eprintln!("boucle: {shard}: its loop failed: {msg}; the shard is stopped");
