@@ -40,9 +40,10 @@ fn reserve_port() -> Result<(std::net::TcpListener, u16), String> {
 pub fn run(config: &str, conns: usize, trips: usize) -> Result<f64, String> {
     let total = (conns * trips) as f64;
     let wall = match config {
-        "boucle-1" => boucle_echo(1, false, conns, trips)?,
-        "boucle-2" => boucle_echo(2, false, conns, trips)?,
-        "boucle-2-handoff" => boucle_echo(2, true, conns, trips)?,
+        "boucle-1" => boucle_echo(1, false, true, conns, trips)?,
+        "boucle-2" => boucle_echo(2, false, true, conns, trips)?,
+        "boucle-2-unpinned" => boucle_echo(2, false, false, conns, trips)?,
+        "boucle-2-handoff" => boucle_echo(2, true, true, conns, trips)?,
         "boucle-2-local" => boucle_local(2, conns, trips)?,
         "tokio-mt1" => tokio_echo(1, conns, trips)?,
         "tokio-mt2" => tokio_echo(2, conns, trips)?,
@@ -54,7 +55,13 @@ pub fn run(config: &str, conns: usize, trips: usize) -> Result<f64, String> {
 }
 
 #[cfg(feature = "boucle")]
-fn boucle_echo(n: usize, handoff: bool, conns: usize, trips: usize) -> Result<Duration, String> {
+fn boucle_echo(
+    n: usize,
+    handoff: bool,
+    pin: bool,
+    conns: usize,
+    trips: usize,
+) -> Result<Duration, String> {
     use boucle::net::{HandoffListener, TcpListener, TcpStream};
 
     async fn serve(mut s: TcpStream) {
@@ -69,6 +76,7 @@ fn boucle_echo(n: usize, handoff: bool, conns: usize, trips: usize) -> Result<Du
 
     let rt = boucle::Runtime::builder()
         .threads(n)
+        .pin(pin)
         .build()
         .map_err(|e| e.to_string())?;
     let (probe, reserved) = reserve_port()?;
@@ -219,7 +227,7 @@ fn boucle_local(_: usize, _: usize, _: usize) -> Result<Duration, String> {
 }
 
 #[cfg(not(feature = "boucle"))]
-fn boucle_echo(_: usize, _: bool, _: usize, _: usize) -> Result<Duration, String> {
+fn boucle_echo(_: usize, _: bool, _: bool, _: usize, _: usize) -> Result<Duration, String> {
     Err("built without boucle".into())
 }
 

@@ -19,9 +19,10 @@ use crate::http::servers::HELLO;
 /// Serves on 127.0.0.1:`port` until the process is killed.
 pub fn serve(config: &str, port: u16) -> Result<(), String> {
     match config {
-        "boucle-1" => boucle_hello(1, false, port),
-        "boucle-2" => boucle_hello(2, false, port),
-        "boucle-2-handoff" => boucle_hello(2, true, port),
+        "boucle-1" => boucle_hello(1, false, true, port),
+        "boucle-2" => boucle_hello(2, false, true, port),
+        "boucle-2-unpinned" => boucle_hello(2, false, false, port),
+        "boucle-2-handoff" => boucle_hello(2, true, true, port),
         "tokio-mt1" => tokio_hello(1, port),
         "tokio-mt2" => tokio_hello(2, port),
         other => Err(format!("unknown hello config `{other}`")),
@@ -29,11 +30,12 @@ pub fn serve(config: &str, port: u16) -> Result<(), String> {
 }
 
 #[cfg(feature = "boucle")]
-fn boucle_hello(n: usize, handoff: bool, port: u16) -> Result<(), String> {
+fn boucle_hello(n: usize, handoff: bool, pin: bool, port: u16) -> Result<(), String> {
     use boucle::net::{HandoffListener, TcpListener, TcpStream};
 
     let rt = boucle::Runtime::builder()
         .threads(n)
+        .pin(pin)
         .build()
         .map_err(|e| e.to_string())?;
     let out = rt.block_on(move |shard| async move {
@@ -75,7 +77,7 @@ fn boucle_hello(n: usize, handoff: bool, port: u16) -> Result<(), String> {
 }
 
 #[cfg(not(feature = "boucle"))]
-fn boucle_hello(_: usize, _: bool, _: u16) -> Result<(), String> {
+fn boucle_hello(_: usize, _: bool, _: bool, _: u16) -> Result<(), String> {
     Err("built without boucle".into())
 }
 

@@ -20,9 +20,13 @@ use std::time::Duration;
 
 use crate::http::{free_port, median, start_server, table, tool};
 
-const ECHO_CONFIGS: [(&str, &str); 8] = [
+const ECHO_CONFIGS: [(&str, &str); 9] = [
     ("boucle, 1 shard", "boucle-1"),
     ("boucle, 2 shards (SO_REUSEPORT)", "boucle-2"),
+    (
+        "boucle, 2 shards (SO_REUSEPORT, unpinned)",
+        "boucle-2-unpinned",
+    ),
     ("boucle, 2 shards (hand-off)", "boucle-2-handoff"),
     ("boucle, 2 shards (each its own port)", "boucle-2-local"),
     ("tokio multi_thread, 1 worker", "tokio-mt1"),
@@ -31,9 +35,13 @@ const ECHO_CONFIGS: [(&str, &str); 8] = [
     ("monoio, 2 threads (reuse_port)", "monoio-2"),
 ];
 
-const HELLO_CONFIGS: [(&str, &str); 5] = [
+const HELLO_CONFIGS: [(&str, &str); 6] = [
     ("boucle-http, 1 shard", "boucle-1"),
     ("boucle-http, 2 shards (SO_REUSEPORT)", "boucle-2"),
+    (
+        "boucle-http, 2 shards (SO_REUSEPORT, unpinned)",
+        "boucle-2-unpinned",
+    ),
     ("boucle-http, 2 shards (hand-off)", "boucle-2-handoff"),
     ("hyper on tokio multi_thread, 1 worker", "tokio-mt1"),
     ("hyper on tokio multi_thread, 2 workers", "tokio-mt2"),
