@@ -62,6 +62,7 @@ mod handle;
 mod observe;
 mod pin;
 mod sharded;
+mod thread;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
