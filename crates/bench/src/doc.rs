@@ -125,6 +125,14 @@ pub fn civil_date(days: u64) -> String {
 /// verbatim after the targets table.
 const ANALYSIS: &str = include_str!("../ANALYSIS.md");
 
+/// The hand-written results of the whole-program benchmarks (fs_hash_tree,
+/// http), which have their own harness; included after the results.
+const PROGRAMS: &str = include_str!("../PROGRAMS.md");
+
+/// The hand-written cost of the instrument hooks (boucle, boucle-count,
+/// boucle-rec); included last.
+const INSTRUMENTS: &str = include_str!("../INSTRUMENTS.md");
+
 /// The whole BENCHMARKS.md.
 pub fn benchmarks_md(
     info: &RunInfo,
@@ -193,6 +201,8 @@ pub fn benchmarks_md(
         out += "\n## Instructions per operation (callgrind; lower is better)\n\n";
         out += &counts.table().markdown_body();
     }
+    out += PROGRAMS;
+    out += INSTRUMENTS;
     out
 }
 

@@ -248,12 +248,13 @@ fn an_unobserved_panic_is_reported_once_with_name_and_location() {
 #[test]
 fn debug_mode_names_a_task_that_blocks_the_loop() {
     let stderr = run_child("slow_poll");
-    assert!(
-        stderr
-            .lines()
-            .any(|l| l.contains("task 'hog'") && l.contains("blocked the loop")),
-        "{stderr}"
-    );
+    let warnings = stderr
+        .lines()
+        .filter(|l| l.contains("blocked the loop"))
+        .collect::<Vec<_>>();
+    assert_eq!(warnings.len(), 1, "exactly one warning: {stderr}");
+    assert!(warnings[0].contains("task 'hog'"), "{stderr}");
+    assert!(warnings[0].contains("rt_run.rs:"), "{stderr}");
 }
 
 #[test]

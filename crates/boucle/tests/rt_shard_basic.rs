@@ -139,6 +139,21 @@ fn builder_errors_are_clear() {
         e.to_string().contains("ShardedBuilder::exception_handler"),
         "{e}"
     );
+    struct Quiet;
+    impl boucle::trace::Instrument for Quiet {}
+    let e = Runtime::builder()
+        .instrument(Quiet)
+        .threads(2)
+        .build()
+        .unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("ShardedBuilder::instrument"), "{e}");
+    let e = Runtime::builder()
+        .dump_on_signal(true)
+        .threads(2)
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("dump_on_signal"), "{e}");
     let e = Runtime::builder()
         .max_blocking_threads(0)
         .threads(1)

@@ -153,3 +153,64 @@ fn metrics_and_dumps_name_each_shard() {
         r.wait().unwrap();
     }
 }
+
+/// Each shard builds its own instrument on its thread; its hooks see that
+/// shard's tasks only.
+#[test]
+fn each_shard_has_its_own_instrument_and_it_sees_only_that_shards_tasks() {
+    use std::sync::{Arc, Mutex};
+
+    use boucle::trace::{Instrument, Spawned};
+
+    struct Names {
+        shard: usize,
+        seen: Arc<Mutex<Vec<(usize, String)>>>,
+        thread: std::thread::ThreadId,
+    }
+    impl Instrument for Names {
+        fn task_spawned(&self, s: &Spawned<'_>, _: Duration) {
+            assert_eq!(
+                std::thread::current().id(),
+                self.thread,
+                "hook off its shard"
+            );
+            if let Some(name) = s.name {
+                self.seen
+                    .lock()
+                    .unwrap()
+                    .push((self.shard, name.to_owned()));
+            }
+        }
+    }
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let rt = Runtime::builder()
+        .virtual_time(true)
+        .threads(2)
+        .instrument(move |shard| Names {
+            shard: shard.id(),
+            seen: log.clone(),
+            thread: std::thread::current().id(),
+        })
+        .build()
+        .unwrap();
+    rt.block_on(|shard| async move {
+        let name = ["left", "right"][shard.id()];
+        boucle::task::Builder::new()
+            .name(name)
+            .spawn(async {})
+            .await
+            .unwrap();
+    });
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (0, "left".to_owned()),
+            (0, "shard-0 main".to_owned()),
+            (1, "right".to_owned()),
+            (1, "shard-1 main".to_owned()),
+        ]
+    );
+}

@@ -13,11 +13,16 @@ fn short(kind: &EventKind) -> String {
             name.as_deref().unwrap_or("-"),
             parent.map_or("main".to_string(), |p| p.to_string())
         ),
+        EventKind::Scheduled { by } => format!("scheduled by {by:?}"),
         EventKind::PollStart => "poll".into(),
+        EventKind::Waits { on } => format!("waits {on:?}"),
         EventKind::PollEnd => "pending/ret".into(),
+        EventKind::TimerFired => "timer fired".into(),
+        EventKind::IoReady => "io ready".into(),
         EventKind::Done => "done".into(),
         EventKind::Cancelled => "cancelled".into(),
         EventKind::Panicked => "panicked".into(),
+        other => format!("{other:?}"),
     }
 }
 
@@ -52,25 +57,36 @@ fn exact_event_sequence() {
         .collect();
     let expected = [
         "0ms 1 created A by main",
+        "0ms 1 scheduled by Spawn",
         "0ms 2 created B by main",
+        "0ms 2 scheduled by Spawn",
         "0ms 1 poll",
+        "0ms 1 waits Timer(1s)",
         "0ms 1 pending/ret",
         "0ms 2 poll",
+        "0ms 2 waits Timer(5s)",
         "0ms 2 pending/ret",
+        "1000ms 1 timer fired",
+        "1000ms 1 scheduled by Timer",
         "1000ms 1 poll",
         "1000ms 3 created C by 1",
+        "1000ms 3 scheduled by Spawn",
+        "1000ms 1 waits Task(TaskId(3))",
         "1000ms 1 pending/ret",
         "1000ms 3 poll",
+        "1000ms 1 scheduled by Loop",
         "1000ms 3 pending/ret",
         "1000ms 3 done",
         "1000ms 1 poll",
         "1000ms 1 pending/ret",
         "1000ms 1 done",
+        "1000ms 2 scheduled by Loop",
         "1000ms 2 poll",
         "1000ms 2 pending/ret",
         "1000ms 2 cancelled",
     ];
-    assert_eq!(got, expected);
+
+    assert_eq!(got, expected, "{got:#?}");
     let spans = trace.tasks();
     assert_eq!(spans.len(), 3);
     assert_eq!(spans[0].label(), "A");

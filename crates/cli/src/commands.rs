@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 use boucle::trace::Trace;
 use boucle::Runtime;
 
-use crate::args::{self, Failure, PendingFile, SeedSource};
+use crate::args::{self, Failure, SeedSource};
 use crate::course;
 use crate::output::{self, clock_name, secs, secs_f64};
 use crate::say;
+use crate::trace_out::TraceFile;
 use crate::RunOpts;
 
 /// A run's settings, validated: clock, seed, what to draw afterwards.
@@ -19,29 +20,26 @@ pub struct Run {
     pub seed: u64,
     pub seed_source: SeedSource,
     pub timeline: bool,
-    chrome: Option<PendingFile>,
+    trace_file: Option<TraceFile>,
 }
 
 impl Run {
     /// Resolves the seed and opens the trace file (usage errors, exit 2).
     pub fn new(opts: &RunOpts, virtual_time: bool) -> Result<Run, Failure> {
         let (seed, seed_source) = args::resolve_seed(opts.seed)?;
-        let chrome = match &opts.chrome_trace {
-            Some(path) => Some(PendingFile::create(path, "Chrome trace")?),
-            None => None,
-        };
+        let trace_file = TraceFile::open(&opts.trace)?;
         Ok(Run {
             virtual_time,
             seed,
             seed_source,
             timeline: opts.timeline,
-            chrome,
+            trace_file,
         })
     }
 
     /// Whether the runtime must record a trace.
     pub fn traced(&self) -> bool {
-        self.timeline || self.chrome.is_some()
+        self.timeline || self.trace_file.is_some()
     }
 
     /// `Runtime::builder()` with this run's clock, seed and tracing.
@@ -80,7 +78,7 @@ impl Run {
         }
     }
 
-    /// After the run: the timeline and the Chrome trace, if asked for.
+    /// After the run: the timeline and the trace file, if asked for.
     pub fn finish(self, traces: &[(String, Trace)]) -> Result<(), Failure> {
         if self.timeline {
             for (label, trace) in traces {
@@ -91,19 +89,8 @@ impl Run {
                 }
             }
         }
-        if let Some(file) = self.chrome {
-            let path = file.target().to_path_buf();
-            file.commit(output::merge_chrome(traces).as_bytes())
-                .map_err(|e| {
-                    Failure::runtime(format!(
-                        "cannot write the Chrome trace to {}: {e}",
-                        path.display()
-                    ))
-                })?;
-            say!(
-                "Chrome trace written to {} (open it in Perfetto)",
-                path.display()
-            );
+        if let Some(file) = self.trace_file {
+            say!("{}", file.write(traces)?);
         }
         Ok(())
     }

@@ -12,6 +12,9 @@ mod fetch;
 mod files;
 mod net;
 mod output;
+mod ps;
+mod trace_out;
+mod trace_view;
 
 use boucle_course as course;
 
@@ -23,6 +26,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::args::{parse_count, parse_delay, parse_port, parse_positive, parse_seed, Failure};
 use crate::commands::{Flavour, Run};
+use crate::trace_out::TraceArgs;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -31,11 +35,14 @@ Examples:
   boucle wait-n 5 10 --virtual --seed 42   five random waits, in completion order
   boucle task-wait-n 10 3 --timeline       the same with tasks, then a timeline
   boucle measure-time 1000 10 --virtual    average time per task
-  boucle wait-n 8 2 --chrome-trace t.json  trace for Perfetto (ui.perfetto.dev)
+  boucle wait-n 8 2 --trace-out t.json     trace for Perfetto (ui.perfetto.dev)
+  boucle trace t.json                      ... drawn in the terminal
+  boucle wait-n 8 2 --trace-out t.svg      an SVG timeline, for a browser
   boucle echo-server --port 9000           a line echo server on boucle::net
   boucle echo-client hello --port 9000     talk to it
   boucle files ~/src --jobs 64             size, lines and SHA-256 of every file
   boucle fetch -c 64 -i urls.txt --json    fetch many URLs at once, one JSON line each
+  boucle ps PID                            the task tree of a running boucle program
 
 Every run prints its seed; --seed S (or BOUCLE_SEED=S) repeats it exactly with --virtual.
 Bad arguments print one line, `boucle: error: ...`, and exit with code 2.";
@@ -58,9 +65,8 @@ pub struct RunOpts {
     /// After the run, print an ASCII timeline of the tasks (one row per task)
     #[arg(long)]
     pub timeline: bool,
-    /// Write the run's trace as Chrome trace JSON to PATH (open in Perfetto)
-    #[arg(long, value_name = "PATH")]
-    pub chrome_trace: Option<PathBuf>,
+    #[command(flatten)]
+    pub trace: TraceArgs,
 }
 
 /// `--virtual` and the common options.
@@ -176,6 +182,8 @@ seconds, then cancels them and exits 0; a second Ctrl-C exits at once (130).")]
         /// On SIGINT/SIGTERM, seconds open connections get to finish
         #[arg(long, value_name = "SECS", default_value = "5", value_parser = parse_delay)]
         grace: f64,
+        #[command(flatten)]
+        trace: TraceArgs,
     },
 
     /// Size, line count and SHA-256 of every file under PATH..., concurrently
@@ -216,6 +224,8 @@ Examples:
         /// Walk into symbolic links to directories (loops are detected)
         #[arg(long, short = 'L')]
         follow_links: bool,
+        #[command(flatten)]
+        trace: TraceArgs,
     },
 
     /// Send lines to an echo server and print the replies
@@ -232,6 +242,8 @@ Examples:
         /// Send the messages this many times (replies printed once)
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         repeat: u32,
+        #[command(flatten)]
+        trace: TraceArgs,
     },
 
     /// Fetch many URLs at once and report each (the seeds' web scraper)
@@ -246,6 +258,41 @@ Examples:
   boucle fetch -i urls.txt -c 64 --per-host 16 --out pages/
   cat urls.txt | boucle fetch -i - --json --retries 3")]
     Fetch(fetch::FetchArgs),
+
+    /// Draw a saved trace (--trace-out FILE.json) as an ASCII timeline
+    #[command(after_help = "\
+One row per task: `#` where it ran (was polled), `-` where it waited, `>` where it
+returned, `x` cancelled, `!` panicked; the axis fits the terminal ($COLUMNS, or
+--width). A file with several runtimes (`boucle demo --trace-out t.json`) draws
+one timeline each.
+
+Examples:
+  boucle wait-n 5 2 --virtual --trace-out t.json && boucle trace t.json
+  boucle trace t.json --width 100")]
+    Trace {
+        /// A Chrome trace written by --trace-out FILE.json
+        #[arg(value_name = "FILE.json")]
+        file: PathBuf,
+        /// Columns of the time axis [default: what the terminal leaves]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(10..))]
+        width: Option<u16>,
+    },
+
+    /// Show the task tree of a running boucle program (sends it SIGUSR1)
+    #[command(after_help = "\
+The program must listen for it: Builder::dump_on_signal(true) in code, or one of
+the CLI's long-running commands (echo-server, echo-client, files, fetch). `ps`
+first checks that the process catches SIGUSR1 (otherwise the signal would end
+it), then prints the tree the program writes: each task with its id, state,
+what it awaits, polls, busy time, age and where it was spawned.
+
+Examples:
+  boucle echo-server --port 9000 &  boucle ps $!")]
+    Ps {
+        /// The process id
+        #[arg(value_parser = clap::value_parser!(u32).range(1..))]
+        pid: u32,
+    },
 }
 
 /// Where to listen or connect.
@@ -289,24 +336,30 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             at,
             max_connections,
             grace,
+            trace,
         } => net::echo_server(
             &at.host,
             at.port,
             max_connections,
             std::time::Duration::from_secs_f64(grace),
+            &trace,
         ),
         Command::Files {
             paths,
             jobs,
             json,
             follow_links,
-        } => files::run(paths, jobs, json, follow_links),
+            trace,
+        } => files::run(paths, jobs, json, follow_links, &trace),
         Command::EchoClient {
             messages,
             at,
             repeat,
-        } => net::echo_client(&at.host, at.port, &messages, repeat),
+            trace,
+        } => net::echo_client(&at.host, at.port, &messages, repeat, &trace),
         Command::Fetch(a) => fetch::run(a),
+        Command::Trace { file, width } => trace_view::run(&file, width.map(usize::from)),
+        Command::Ps { pid } => ps::run(pid),
     }
 }
 

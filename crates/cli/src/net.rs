@@ -9,6 +9,7 @@ use boucle::net::{open_connection, start_server, StreamReader, StreamWriter};
 use boucle::shutdown::{Outcome, Shutdown};
 
 use crate::args::Failure;
+use crate::trace_out::{self, TraceArgs, TraceFile};
 
 /// Serves on HOST:PORT until SIGINT or SIGTERM (or after
 /// `max_connections`). A signal stops the accepting at once; the
@@ -20,9 +21,13 @@ pub fn echo_server(
     port: u16,
     max_connections: Option<u64>,
     grace: Duration,
+    trace: &TraceArgs,
 ) -> Result<(), Failure> {
-    let rt = boucle::Runtime::new().map_err(|e| Failure::runtime(format!("event loop: {e}")))?;
-    rt.block_on(async move {
+    let file = TraceFile::open(trace)?;
+    let rt = trace_out::long_running(&file)
+        .build()
+        .map_err(|e| Failure::runtime(format!("event loop: {e}")))?;
+    let served = rt.block_on(async move {
         let done = Rc::new(std::cell::Cell::new(0u64));
         let limit_reached = Rc::new(boucle::sync::Event::new());
         let (d, l) = (done.clone(), limit_reached.clone());
@@ -96,7 +101,9 @@ pub fn echo_server(
             Outcome::Forced { .. } => {} // exit_on_second_signal is on
         }
         Ok(())
-    })
+    });
+    trace_out::finish(file, "echo-server", rt.trace())?;
+    served
 }
 
 async fn echo_lines(mut reader: StreamReader, writer: &StreamWriter) -> std::io::Result<u64> {
@@ -117,12 +124,21 @@ async fn echo_lines(mut reader: StreamReader, writer: &StreamWriter) -> std::io:
 
 /// Sends each message as a line, `repeat` times, and prints the replies and
 /// the round-trip times.
-pub fn echo_client(host: &str, port: u16, messages: &[String], repeat: u32) -> Result<(), Failure> {
+pub fn echo_client(
+    host: &str,
+    port: u16,
+    messages: &[String],
+    repeat: u32,
+    trace: &TraceArgs,
+) -> Result<(), Failure> {
     if messages.iter().any(|m| m.contains('\n')) {
         return Err(Failure::usage("a message cannot contain a newline"));
     }
-    let rt = boucle::Runtime::new().map_err(|e| Failure::runtime(format!("event loop: {e}")))?;
-    rt.block_on(async move {
+    let file = TraceFile::open(trace)?;
+    let rt = trace_out::long_running(&file)
+        .build()
+        .map_err(|e| Failure::runtime(format!("event loop: {e}")))?;
+    let talked = rt.block_on(async move {
         let (mut reader, writer) = open_connection(host, port)
             .await
             .map_err(|e| Failure::runtime(format!("cannot connect to {host}:{port}: {e}")))?;
@@ -161,5 +177,7 @@ pub fn echo_client(host: &str, port: u16, messages: &[String], repeat: u32) -> R
             median.as_secs_f64() * 1e6
         );
         Ok(())
-    })
+    });
+    trace_out::finish(file, "echo-client", rt.trace())?;
+    talked
 }

@@ -155,7 +155,7 @@ pub fn timeline_until(trace: &Trace, width: usize, until: Duration) -> String {
     elide_rows(&trace.timeline_until(width, until))
 }
 
-fn elide_rows(text: &str) -> String {
+pub fn elide_rows(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     // Every line but the last (the time axis) is a task.
     let rows = lines.len().saturating_sub(1);

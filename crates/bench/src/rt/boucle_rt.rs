@@ -11,13 +11,67 @@ use super::{
 };
 use crate::worker::rss_kb;
 
-pub fn run(job: Job<'_>) -> Result<Outcome, Unavailable> {
+/// Which instrument the run installs (`boucle-rec`, `boucle-count`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Instrumented {
+    No,
+    Recorder,
+    Counting,
+}
+
+/// Counts every hook call: the cost of the hooks with a trivial instrument.
+#[derive(Default)]
+struct Counting(Cell<u64>);
+
+impl Counting {
+    fn bump(&self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+impl boucle::trace::Instrument for Counting {
+    fn task_spawned(&self, _: &boucle::trace::Spawned<'_>, _: Duration) {
+        self.bump();
+    }
+    fn task_scheduled(&self, _: boucle::TaskId, _: boucle::trace::WokenBy, _: Duration) {
+        self.bump();
+    }
+    fn poll_start(&self, _: boucle::TaskId, _: Duration) {
+        self.bump();
+    }
+    fn poll_end(&self, _: boucle::TaskId, _: Duration, _: Duration) {
+        self.bump();
+    }
+    fn task_exited(&self, _: boucle::TaskId, _: boucle::trace::Exited, _: Duration) {
+        self.bump();
+    }
+    fn task_waits(&self, _: Option<boucle::TaskId>, _: boucle::trace::Awaiting, _: Duration) {
+        self.bump();
+    }
+    fn timer_fired(&self, _: Option<boucle::TaskId>, _: Duration) {
+        self.bump();
+    }
+    fn io_ready(&self, _: Option<boucle::TaskId>, _: Duration) {
+        self.bump();
+    }
+    fn iteration_start(&self, _: usize, _: Duration) {
+        self.bump();
+    }
+}
+
+pub fn run(job: Job<'_>, instrumented: Instrumented) -> Result<Outcome, Unavailable> {
     if let Some(why) = boucle_io::unavailable(&job) {
         return Err(why.to_owned());
     }
-    let rt = boucle::Runtime::builder()
-        .build()
-        .expect("build boucle runtime");
+    let builder = boucle::Runtime::builder();
+    let builder = match instrumented {
+        Instrumented::No => builder,
+        // The default ring (10^6 events): bounded memory, the oldest
+        // events dropped, as a user would run it.
+        Instrumented::Recorder => builder.trace(true),
+        Instrumented::Counting => builder.instrument(Counting::default()),
+    };
+    let rt = builder.build().expect("build boucle runtime");
     let rss_before_kb = rss_kb();
     let mut out = rt.block_on(async move {
         let _background = arm_background(|| boucle::sleep(BACKGROUND_DELAY)).await;

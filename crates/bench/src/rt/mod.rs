@@ -126,6 +126,10 @@ pub type Unavailable = String;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Runtime {
     Boucle,
+    /// boucle with its recorder on (`Builder::trace(true)`): the cost of tracing.
+    BoucleRecorder,
+    /// boucle with a counting instrument: the cost of the hooks themselves.
+    BoucleCounting,
     Tokio,
     TokioMt,
     Smol,
@@ -148,9 +152,14 @@ impl Runtime {
         Runtime::Uvloop,
     ];
 
+    /// Runtimes that run only when asked for by name (`--runtimes`).
+    pub const EXTRA: [Runtime; 2] = [Runtime::BoucleRecorder, Runtime::BoucleCounting];
+
     pub fn name(self) -> &'static str {
         match self {
             Runtime::Boucle => "boucle",
+            Runtime::BoucleRecorder => "boucle-rec",
+            Runtime::BoucleCounting => "boucle-count",
             Runtime::Tokio => "tokio",
             Runtime::TokioMt => "tokio-mt",
             Runtime::Smol => "smol",
@@ -165,6 +174,8 @@ impl Runtime {
     pub fn describe(self) -> &'static str {
         match self {
             Runtime::Boucle => "boucle Runtime::block_on, boucle::spawn",
+            Runtime::BoucleRecorder => "boucle with Builder::trace(true): the recorder instrument",
+            Runtime::BoucleCounting => "boucle with one instrument counting every hook call",
             Runtime::Tokio => "tokio current_thread runtime, enable_all",
             Runtime::TokioMt => "tokio multi_thread runtime, 2 worker threads, enable_all",
             Runtime::Smol => "smol::LocalExecutor run by smol::block_on, async-io timers",
@@ -179,13 +190,18 @@ impl Runtime {
     }
 
     pub fn parse(s: &str) -> Option<Runtime> {
-        Runtime::ALL.into_iter().find(|r| r.name() == s)
+        Runtime::ALL
+            .into_iter()
+            .chain(Runtime::EXTRA)
+            .find(|r| r.name() == s)
     }
 
     /// Whether this binary was built with it (boucle sits behind the `boucle` feature).
     pub fn is_built(self) -> bool {
         match self {
-            Runtime::Boucle => cfg!(feature = "boucle"),
+            Runtime::Boucle | Runtime::BoucleRecorder | Runtime::BoucleCounting => {
+                cfg!(feature = "boucle")
+            }
             _ => true,
         }
     }
@@ -199,7 +215,12 @@ impl Runtime {
     pub fn is_single_threaded_rust(self) -> bool {
         matches!(
             self,
-            Runtime::Boucle | Runtime::Tokio | Runtime::Smol | Runtime::Monoio
+            Runtime::Boucle
+                | Runtime::BoucleRecorder
+                | Runtime::BoucleCounting
+                | Runtime::Tokio
+                | Runtime::Smol
+                | Runtime::Monoio
         )
     }
 }
@@ -208,9 +229,15 @@ impl Runtime {
 pub fn run(rt: Runtime, job: Job<'_>) -> Result<Outcome, Unavailable> {
     match rt {
         #[cfg(feature = "boucle")]
-        Runtime::Boucle => boucle_rt::run(job),
+        Runtime::Boucle => boucle_rt::run(job, boucle_rt::Instrumented::No),
+        #[cfg(feature = "boucle")]
+        Runtime::BoucleRecorder => boucle_rt::run(job, boucle_rt::Instrumented::Recorder),
+        #[cfg(feature = "boucle")]
+        Runtime::BoucleCounting => boucle_rt::run(job, boucle_rt::Instrumented::Counting),
         #[cfg(not(feature = "boucle"))]
-        Runtime::Boucle => Err("built without the `boucle` feature".to_owned()),
+        Runtime::Boucle | Runtime::BoucleRecorder | Runtime::BoucleCounting => {
+            Err("built without the `boucle` feature".to_owned())
+        }
         Runtime::Tokio => tokio_rt::run(job, false),
         Runtime::TokioMt => tokio_rt::run(job, true),
         Runtime::Smol => smol_rt::run(job),
@@ -242,7 +269,7 @@ mod tests {
 
     #[test]
     fn runtime_names_round_trip() {
-        for rt in Runtime::ALL {
+        for rt in Runtime::ALL.into_iter().chain(Runtime::EXTRA) {
             assert_eq!(Runtime::parse(rt.name()), Some(rt));
         }
         assert_eq!(Runtime::parse("nope"), None);

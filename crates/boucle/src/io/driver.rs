@@ -11,8 +11,9 @@
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::rc::Rc;
 use std::task::{Context, Poll as TaskPoll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
@@ -24,6 +25,8 @@ use rustix::time::{
 use super::reactor::{Direction, IoKey, Reactor, Ready};
 use crate::task::waker::WakeHandle;
 use crate::time::clock::monotonic_ns;
+use crate::trace::hooks::Hooks;
+use crate::trace::{Awaiting, WokenBy};
 
 /// With I/O sources registered, busy turns look at I/O this often (as
 /// tokio's `event_interval`), so ready tasks cannot starve sockets.
@@ -62,6 +65,17 @@ pub(crate) struct IoDriver {
     wakes: RefCell<Vec<WakeHandle>>,
     /// Busy turns since the OS was last asked for I/O events.
     busy_turns: Cell<u32>,
+    hooks: Option<Rc<Hooks>>,
+    /// Counters for `Runtime::metrics`.
+    pub(crate) stats: IoStats,
+}
+
+/// What the I/O engine counts (`Runtime::metrics`).
+#[derive(Default)]
+pub(crate) struct IoStats {
+    pub(crate) events: Cell<u64>,
+    pub(crate) parks: Cell<u64>,
+    pub(crate) idle: Cell<Duration>,
 }
 
 struct TimerFd {
@@ -171,7 +185,7 @@ impl Driver {
 
 impl IoDriver {
     /// The engine and the waker other threads use to interrupt its park.
-    pub(crate) fn new() -> io::Result<(IoDriver, mio::Waker)> {
+    pub(crate) fn new(hooks: Option<Rc<Hooks>>) -> io::Result<(IoDriver, mio::Waker)> {
         let (driver, waker) = Driver::new()?;
         Ok((
             IoDriver {
@@ -180,6 +194,8 @@ impl IoDriver {
                 events: RefCell::new(Vec::new()),
                 wakes: RefCell::new(Vec::new()),
                 busy_turns: Cell::new(0),
+                hooks,
+                stats: IoStats::default(),
             },
             waker,
         ))
@@ -213,8 +229,21 @@ impl IoDriver {
     #[inline(never)]
     fn park_os(&self, park: Park) -> io::Result<usize> {
         self.busy_turns.set(0);
+        if let Some(hooks) = &self.hooks {
+            hooks.park_start();
+        }
         let mut io = self.events.take();
+        // The OS is called anyway: a clock read on each side is cheap here.
+        let start = Instant::now();
         let n = self.driver.borrow_mut().park(park, &mut io);
+        let idle = start.elapsed();
+        let s = &self.stats;
+        s.parks.set(s.parks.get() + 1);
+        s.idle.set(s.idle.get() + idle);
+        s.events.set(s.events.get() + io.len() as u64);
+        if let Some(hooks) = &self.hooks {
+            hooks.park_end(*n.as_ref().unwrap_or(&0), idle);
+        }
         self.dispatch(&mut io);
         *self.events.borrow_mut() = io;
         n
@@ -232,8 +261,18 @@ impl IoDriver {
                 reactor.dispatch(token, ready, &mut wakes);
             }
         }
-        for w in wakes.drain(..) {
-            w.wake();
+        match &self.hooks {
+            None => {
+                for w in wakes.drain(..) {
+                    w.wake();
+                }
+            }
+            Some(hooks) => hooks.waking(WokenBy::Io, || {
+                for w in wakes.drain(..) {
+                    hooks.io_ready(w.task_id());
+                    w.wake();
+                }
+            }),
         }
         *self.wakes.borrow_mut() = wakes;
     }
@@ -271,11 +310,21 @@ impl IoDriver {
     pub(crate) fn poll_ready(&self, key: IoKey, dir: Direction, cx: &Context<'_>) -> TaskPoll<()> {
         let (ready, old) = self.reactor.borrow_mut().poll_ready(key, dir, cx);
         drop(old);
+        if ready.is_pending() {
+            if let Some(hooks) = &self.hooks {
+                hooks.waits(Awaiting::Io(dir));
+            }
+        }
         ready.map(|_| ())
     }
 
     pub(crate) fn clear_ready(&self, key: IoKey, dir: Direction) {
         self.reactor.borrow_mut().clear(key, dir);
+    }
+
+    /// I/O sources registered now.
+    pub(crate) fn sources(&self) -> usize {
+        self.reactor.borrow().len()
     }
 
     /// Shutdown: the handles of every I/O waiter, to be dropped by the

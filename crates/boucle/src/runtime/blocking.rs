@@ -145,8 +145,12 @@ impl BlockingPool {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// How many jobs wait for a thread.
+    pub(crate) fn queued(&self) -> usize {
+        lock(&self.inner.state).queue.len()
+    }
+
     /// How many threads the pool has now (busy or idle).
-    #[cfg(test)]
     pub(crate) fn threads(&self) -> usize {
         lock(&self.inner.state).threads
     }

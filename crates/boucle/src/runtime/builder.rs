@@ -9,6 +9,7 @@ use super::exception::{ExceptionContext, Handler};
 use super::shard::ShardedBuilder;
 use super::Runtime;
 use crate::time::TimeBase;
+use crate::trace::Instrument;
 
 /// Configures a [`Runtime`]: virtual time, RNG seed, tracing, debug mode.
 ///
@@ -29,8 +30,15 @@ pub struct Builder {
     virtual_time: bool,
     seed: Option<u64>,
     trace: bool,
-    debug: bool,
+    trace_capacity: usize,
+    debug: Option<bool>,
     slow_poll: Duration,
+    watchdog: bool,
+    task_tree: bool,
+    dump_on_signal: bool,
+    instruments: Vec<Rc<dyn Instrument>>,
+    #[cfg(feature = "console")]
+    console: bool,
     max_blocking_threads: usize,
     keep_alive: Duration,
     task_slab: Option<bool>,
@@ -40,12 +48,19 @@ pub struct Builder {
 
 impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Builder")
-            .field("virtual_time", &self.virtual_time)
+        let mut d = f.debug_struct("Builder");
+        d.field("virtual_time", &self.virtual_time)
             .field("seed", &self.seed)
             .field("trace", &self.trace)
+            .field("trace_capacity", &self.trace_capacity)
             .field("debug", &self.debug)
-            .field("slow_poll", &self.slow_poll)
+            .field("watchdog", &self.watchdog)
+            .field("task_tree", &self.task_tree)
+            .field("dump_on_signal", &self.dump_on_signal)
+            .field("instruments", &self.instruments.len());
+        #[cfg(feature = "console")]
+        d.field("console", &self.console);
+        d.field("slow_poll", &self.slow_poll)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("keep_alive", &self.keep_alive)
             .field("task_slab", &self.task_slab)
@@ -83,8 +98,15 @@ impl Builder {
             virtual_time: false,
             seed: None,
             trace: false,
-            debug: false,
+            trace_capacity: crate::trace::DEFAULT_CAPACITY,
+            debug: None,
             slow_poll: Duration::from_millis(100),
+            watchdog: false,
+            task_tree: false,
+            dump_on_signal: false,
+            instruments: Vec::new(),
+            #[cfg(feature = "console")]
+            console: false,
             max_blocking_threads: super::blocking::DEFAULT_MAX_THREADS,
             keep_alive: super::blocking::DEFAULT_KEEP_ALIVE,
             task_slab: None,
@@ -110,17 +132,136 @@ impl Builder {
         self
     }
 
-    /// Records every task's life (see `boucle::trace`).
+    /// Records every task's life (see `boucle::trace`): the recorder
+    /// instrument, read back with `Runtime::trace`.
     pub fn trace(mut self, on: bool) -> Builder {
         self.trace = on;
+        self
+    }
+
+    /// The recorder's ring buffer size in events (default
+    /// [`DEFAULT_CAPACITY`](crate::trace::DEFAULT_CAPACITY), one million):
+    /// past it the oldest events are dropped and counted.
+    pub fn trace_capacity(mut self, events: usize) -> Builder {
+        self.trace_capacity = events.max(1);
+        self
+    }
+
+    /// Installs an instrument: the loop calls its hooks (see
+    /// [`Instrument`]). Several may be installed; they are called in the
+    /// order given. Pass an `Rc` to keep a handle to it.
+    ///
+    /// # Examples
+    /// See [`Instrument`].
+    pub fn instrument(mut self, instrument: impl Instrument + 'static) -> Builder {
+        self.instruments.push(Rc::new(instrument));
+        self
+    }
+
+    /// tokio-console support (feature `console`): the loop emits the
+    /// `tracing` spans and events of tokio's own task instrumentation, so
+    /// `console-subscriber` and `tokio-console` list boucle's tasks with
+    /// their names, ids, spawn locations, polls, busy and idle times and
+    /// wakes. Each task gets a span named `runtime.spawn` (target
+    /// `tokio::task`, fields `kind = local`, `task.name`, `task.id`,
+    /// `loc.file`, `loc.line`, `loc.col`), entered for each poll and closed
+    /// when the task ends; wakes are `tokio::task::waker` events
+    /// (`waker.wake`, or `waker.wake_by_ref` when a task wakes itself).
+    ///
+    /// boucle only emits `tracing` data, on the loop thread. Install a
+    /// subscriber that collects it before the loop spawns tasks (a task's
+    /// span is made when it is spawned): `console_subscriber::init()` sets
+    /// the global subscriber and starts the gRPC server that
+    /// `tokio-console` attaches to (127.0.0.1:6669, or
+    /// `TOKIO_CONSOLE_BIND`) on a thread of its own, which runs a small
+    /// tokio runtime; boucle's loop does not run on tokio. console-subscriber
+    /// refuses to start (it panics) unless it is compiled with
+    /// `--cfg tokio_unstable`, or with `--cfg console_without_tokio_unstable`,
+    /// its switch for other runtimes: build with
+    /// `RUSTFLAGS="--cfg console_without_tokio_unstable"` (or put the flag
+    /// in `.cargo/config.toml`'s `build.rustflags`). Without a subscriber
+    /// that wants the spans, a task costs one disabled span at spawn and
+    /// each hook a failed map lookup.
+    ///
+    /// Not shown: the `block_on` future (it is not a task), blocking-pool
+    /// jobs, and console's resources and async ops (timers, sync
+    /// primitives). A wake of a task that is already runnable is coalesced
+    /// by the loop and not counted. boucle's `Waker` has no hooks, so the
+    /// waker clone and drop counts are a model: one clone when a poll
+    /// leaves its task waiting, released by the wake that ends the wait or
+    /// by the task's end. console's "wakers" column is 1 for a waiting task
+    /// and 0 otherwise, and its "lost waker" warning cannot fire.
+    ///
+    /// # Examples
+    ///
+    /// In a program that depends on `console-subscriber`, built with
+    /// `RUSTFLAGS="--cfg console_without_tokio_unstable"` (then run
+    /// `tokio-console` in another terminal):
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// console_subscriber::init();
+    /// let rt = boucle::Runtime::builder().console(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let ticker = boucle::task::Builder::new().name("ticker").spawn(async {
+    ///         loop {
+    ///             boucle::sleep(Duration::from_secs(1)).await;
+    ///         }
+    ///     });
+    ///     ticker.await.ok();
+    /// });
+    /// ```
+    ///
+    /// With no subscriber installed it costs next to nothing and changes
+    /// nothing:
+    ///
+    /// ```
+    /// let rt = boucle::Runtime::builder().console(true).build().unwrap();
+    /// let answer = rt.block_on(async { boucle::spawn(async { 6 * 7 }).await.unwrap() });
+    /// assert_eq!(answer, 42);
+    /// ```
+    #[cfg(feature = "console")]
+    pub fn console(mut self, on: bool) -> Builder {
+        self.console = on;
+        self
+    }
+
+    /// Keeps the task tree (each task's parent, polls, busy time and what
+    /// it awaits) for [`boucle::trace::dump`](crate::trace::dump). Without
+    /// it, a dump lists the live tasks with their state and location only.
+    pub fn task_tree(mut self, on: bool) -> Builder {
+        self.task_tree = on;
+        self
+    }
+
+    /// On SIGUSR1, the loop prints its task tree (as `boucle::trace::dump`)
+    /// to stderr, or to the file named by the `BOUCLE_DUMP` environment
+    /// variable, and always to `/tmp/boucle-dump-<pid>.txt` where `boucle
+    /// ps PID` reads it. Turns the task tree on.
+    pub fn dump_on_signal(mut self, on: bool) -> Builder {
+        self.dump_on_signal = on;
         self
     }
 
     /// Debug mode: warns on stderr when one poll blocks the loop longer
     /// than `slow_poll_threshold` (default 100 ms, as asyncio's
     /// `slow_callback_duration`), naming the task and its spawn location.
+    /// Without a call, the environment variable `BOUCLE_DEBUG=1` turns it
+    /// on (as `PYTHONASYNCIODEBUG`).
     pub fn debug(mut self, on: bool) -> Builder {
-        self.debug = on;
+        self.debug = Some(on);
+        self
+    }
+
+    /// With debug mode, a watchdog thread also reports a poll that is
+    /// still running past `slow_poll_threshold`, while it runs (glommio's
+    /// stall detector): the loop is stuck now, not afterwards. It names the
+    /// task; it cannot print the loop thread's stack (that needs a signal
+    /// handler, which boucle's no-`unsafe` rule keeps out: attach gdb or
+    /// `perf` for it).
+    pub fn watchdog(mut self, on: bool) -> Builder {
+        self.watchdog = on;
         self
     }
 
@@ -223,21 +364,35 @@ impl Builder {
     }
 
     /// What a shard's thread needs to build its loop: these settings less
-    /// the exception handler, which is `!Send` (the sharded builder has its
-    /// own). The flag says whether one was set.
-    pub(crate) fn shard_settings(&self) -> (ShardSettings, bool) {
+    /// the exception handler and the instruments, which are `!Send` (the
+    /// sharded builder has its own). The second value names the first of
+    /// them that was set, if any.
+    pub(crate) fn shard_settings(&self) -> (ShardSettings, Option<&'static str>) {
         let settings = ShardSettings {
             virtual_time: self.virtual_time,
             seed: self.seed,
             trace: self.trace,
+            trace_capacity: self.trace_capacity,
             debug: self.debug,
             slow_poll: self.slow_poll,
+            watchdog: self.watchdog,
+            task_tree: self.task_tree,
+            dump_on_signal: self.dump_on_signal,
+            #[cfg(feature = "console")]
+            console: self.console,
             max_blocking_threads: self.max_blocking_threads,
             keep_alive: self.keep_alive,
             task_slab: self.task_slab,
             time_base: self.time_base,
         };
-        (settings, self.exception_handler.is_some())
+        let not_send = if self.exception_handler.is_some() {
+            Some("exception_handler")
+        } else if !self.instruments.is_empty() {
+            Some("instrument")
+        } else {
+            None
+        };
+        (settings, not_send)
     }
 
     /// Builds the runtime.
@@ -257,15 +412,32 @@ impl Builder {
                  runs spawn_blocking and boucle::fs)",
             ));
         }
+        let debug = self.debug.unwrap_or_else(|| {
+            std::env::var("BOUCLE_DEBUG").is_ok_and(|v| !matches!(v.trim(), "" | "0"))
+        });
         let seed = self
             .seed
             .or_else(env_seed)
             .unwrap_or_else(|| fastrand::u64(..));
+        #[allow(unused_mut)]
+        let mut instruments: Vec<Box<dyn Instrument>> = self
+            .instruments
+            .into_iter()
+            .map(|i| Box::new(i) as Box<dyn Instrument>)
+            .collect();
+        #[cfg(feature = "console")]
+        if self.console {
+            instruments.push(Box::new(crate::trace::console::Console::default()));
+        }
         let core = Core::new(Config {
             virtual_time: self.virtual_time,
             seed,
-            trace: self.trace,
-            slow_poll: self.debug.then_some(self.slow_poll),
+            trace: self.trace.then_some(self.trace_capacity),
+            slow_poll: debug.then_some(self.slow_poll),
+            watchdog: debug && self.watchdog,
+            task_tree: self.task_tree || self.dump_on_signal,
+            dump_on_signal: self.dump_on_signal,
+            instruments,
             max_blocking_threads: self.max_blocking_threads,
             blocking_keep_alive: self.keep_alive,
             task_slab: self.task_slab.unwrap_or_else(|| {
@@ -280,15 +452,21 @@ impl Builder {
     }
 }
 
-/// A [`Builder`] less its exception handler: `Send`, so each shard's thread
-/// can build its own loop from it.
+/// A [`Builder`] less its exception handler and instruments: `Send`, so
+/// each shard's thread can build its own loop from it.
 #[derive(Clone, Debug)]
 pub(crate) struct ShardSettings {
     virtual_time: bool,
     seed: Option<u64>,
     trace: bool,
-    debug: bool,
+    trace_capacity: usize,
+    debug: Option<bool>,
     slow_poll: Duration,
+    watchdog: bool,
+    task_tree: bool,
+    dump_on_signal: bool,
+    #[cfg(feature = "console")]
+    console: bool,
     max_blocking_threads: usize,
     keep_alive: Duration,
     task_slab: Option<bool>,
@@ -314,18 +492,31 @@ impl ShardSettings {
         self.max_blocking_threads
     }
 
-    /// A builder with these settings, this seed and this handler.
+    pub(crate) fn dump_on_signal(&self) -> bool {
+        self.dump_on_signal
+    }
+
+    /// A builder with these settings, this seed, this handler and these
+    /// instruments (built on the shard's thread).
     pub(crate) fn builder(
         &self,
         seed: u64,
         handler: impl Fn(&ExceptionContext<'_>) + 'static,
+        instruments: Vec<Rc<dyn Instrument>>,
     ) -> Builder {
         Builder {
             virtual_time: self.virtual_time,
             seed: Some(seed),
             trace: self.trace,
+            trace_capacity: self.trace_capacity,
             debug: self.debug,
             slow_poll: self.slow_poll,
+            watchdog: self.watchdog,
+            task_tree: self.task_tree,
+            dump_on_signal: self.dump_on_signal,
+            instruments,
+            #[cfg(feature = "console")]
+            console: self.console,
             max_blocking_threads: self.max_blocking_threads,
             keep_alive: self.keep_alive,
             task_slab: self.task_slab,

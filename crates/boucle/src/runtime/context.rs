@@ -83,8 +83,11 @@ pub(crate) fn enter(core: Rc<Core>) -> EnterGuard {
              await the future instead, or use spawn"
         );
     }
+    let on = core.hooks().is_some();
     CURRENT.with(|c| *c.borrow_mut() = Some(core));
-    EnterGuard(())
+    EnterGuard {
+        hooks_were_on: crate::trace::hooks::set_on(on),
+    }
 }
 
 /// Like [`enter`], but `None` once this thread's loop slot is gone (a
@@ -96,17 +99,23 @@ pub(crate) fn try_enter(core: Rc<Core>) -> Option<EnterGuard> {
             if slot.is_some() {
                 return None;
             }
+            let on = core.hooks().is_some();
             *slot = Some(core);
-            Some(EnterGuard(()))
+            Some(EnterGuard {
+                hooks_were_on: crate::trace::hooks::set_on(on),
+            })
         })
         .ok()
         .flatten()
 }
 
-pub(crate) struct EnterGuard(());
+pub(crate) struct EnterGuard {
+    hooks_were_on: bool,
+}
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
+        crate::trace::hooks::set_on(self.hooks_were_on);
         let old = CURRENT.try_with(|c| c.borrow_mut().take()).ok().flatten();
         drop(old);
     }

@@ -33,7 +33,12 @@ use crate::task::state::Exit;
 use crate::task::{Task, TaskId, TaskInfo};
 use crate::time::clock::TimeBase;
 use crate::time::driver::{TimeDriver, Turn};
-use crate::trace::{EventKind, Tracer};
+use crate::trace::dump::TreeKeeper;
+use crate::trace::hooks::Hooks;
+use crate::trace::recorder::Recorder;
+use crate::trace::slow_poll::SlowPoll;
+use crate::trace::watchdog::Watchdog;
+use crate::trace::{Exited, Instrument};
 
 /// An entry of the run queue.
 pub(crate) enum Runnable {
@@ -46,8 +51,13 @@ pub(crate) enum Runnable {
 pub(crate) struct Config {
     pub(crate) virtual_time: bool,
     pub(crate) seed: u64,
-    pub(crate) trace: bool,
+    /// The recorder's capacity, when tracing is on.
+    pub(crate) trace: Option<usize>,
     pub(crate) slow_poll: Option<Duration>,
+    pub(crate) watchdog: bool,
+    pub(crate) task_tree: bool,
+    pub(crate) dump_on_signal: bool,
+    pub(crate) instruments: Vec<Box<dyn Instrument>>,
     pub(crate) max_blocking_threads: usize,
     pub(crate) blocking_keep_alive: Duration,
     pub(crate) task_slab: bool,
@@ -70,18 +80,60 @@ pub(crate) struct Core {
     pub(crate) blocking: BlockingPool,
     rng: RefCell<fastrand::Rng>,
     seed: u64,
-    tracer: Option<Tracer>,
-    slow_poll: Option<Duration>,
+    hooks: Option<Rc<Hooks>>,
+    recorder: Option<Rc<Recorder>>,
+    tree: Option<Rc<TreeKeeper>>,
+    pub(crate) stats: LoopStats,
+    started: Instant,
+    /// Debug mode's watchdog thread, stopped with the core.
+    _watchdog: Option<Watchdog>,
+    /// `Builder::dump_on_signal`, and whether its listener task runs.
+    dump_on_signal: bool,
+    dump_listener: Cell<bool>,
     shut_down: Cell<bool>,
     exception_handler: Option<exception::Handler>,
 }
 
-/// In debug mode, a poll longer than this re-samples the loop time.
-const LONG_POLL: Duration = Duration::from_millis(1);
+/// What the loop counts for `Runtime::metrics` (plain `Cell`s: one add each).
+#[derive(Default)]
+pub(crate) struct LoopStats {
+    pub(crate) polls: Cell<u64>,
+    pub(crate) done: Cell<u64>,
+    pub(crate) cancelled: Cell<u64>,
+    pub(crate) panicked: Cell<u64>,
+    pub(crate) remote_wakes: Cell<u64>,
+    pub(crate) iterations: Cell<u64>,
+}
+
+fn bump(c: &Cell<u64>) {
+    c.set(c.get() + 1);
+}
 
 impl Core {
     pub(crate) fn new(config: Config) -> io::Result<Core> {
-        let (io, waker) = IoDriver::new()?;
+        let clock = TimeDriver::clock(config.virtual_time, config.time_base);
+        let recorder = config.trace.map(|cap| Rc::new(Recorder::new(cap)));
+        let tree = config.task_tree.then(|| Rc::new(TreeKeeper::default()));
+        let mut list: Vec<Box<dyn Instrument>> = Vec::new();
+        if let Some(r) = &recorder {
+            list.push(Box::new(r.clone()));
+        }
+        if let Some(t) = &tree {
+            list.push(Box::new(t.clone()));
+        }
+        let mut watchdog = None;
+        if let Some(limit) = config.slow_poll {
+            list.push(Box::new(SlowPoll::new(limit, clock.clone())));
+            if config.watchdog {
+                if let Some((dog, hook)) = Watchdog::start(limit) {
+                    watchdog = Some(dog);
+                    list.push(Box::new(hook));
+                }
+            }
+        }
+        list.extend(config.instruments);
+        let hooks = Hooks::new(list, clock.clone());
+        let (io, waker) = IoDriver::new(hooks.clone())?;
         let shared = Shared::new(waker);
         Ok(Core {
             blocking: BlockingPool::new(config.max_blocking_threads, config.blocking_keep_alive),
@@ -92,12 +144,18 @@ impl Core {
             next_id: Cell::new(1),
             current: Cell::new(None),
             main_scheduled: Cell::new(false),
-            time: Rc::new(TimeDriver::new(config.virtual_time, config.time_base)),
+            time: Rc::new(TimeDriver::new(clock, hooks.clone())),
             io: Rc::new(io),
             rng: RefCell::new(fastrand::Rng::with_seed(config.seed)),
             seed: config.seed,
-            tracer: config.trace.then(Tracer::default),
-            slow_poll: config.slow_poll,
+            hooks,
+            recorder,
+            tree,
+            stats: LoopStats::default(),
+            started: Instant::now(),
+            _watchdog: watchdog,
+            dump_on_signal: config.dump_on_signal,
+            dump_listener: Cell::new(false),
             shut_down: Cell::new(false),
             exception_handler: config.exception_handler,
         })
@@ -123,9 +181,35 @@ impl Core {
         self.seed
     }
 
-    /// The tracer, when tracing is on.
-    pub(crate) fn tracer(&self) -> Option<&Tracer> {
-        self.tracer.as_ref()
+    /// The installed instruments, if any.
+    pub(crate) fn hooks(&self) -> Option<&Rc<Hooks>> {
+        self.hooks.as_ref()
+    }
+
+    /// The recorder, when tracing is on.
+    pub(crate) fn recorder(&self) -> Option<&Rc<Recorder>> {
+        self.recorder.as_ref()
+    }
+
+    /// The task tree, when it is kept.
+    pub(crate) fn tree(&self) -> Option<&Rc<TreeKeeper>> {
+        self.tree.as_ref()
+    }
+
+    /// With `dump_on_signal`, starts the task that prints the task tree on
+    /// SIGUSR1 (once; the loop must be running).
+    pub(crate) fn start_dump_listener(&self) {
+        if self.dump_on_signal && !self.dump_listener.replace(true) {
+            let listener = crate::task::Builder::new()
+                .name("boucle dump on SIGUSR1")
+                .spawn(crate::trace::dump::on_signal());
+            drop(listener);
+        }
+    }
+
+    /// When the runtime was built (real clock).
+    pub(crate) fn started(&self) -> Instant {
+        self.started
     }
 
     /// Loop time as an `Instant`.
@@ -144,17 +228,8 @@ impl Core {
     {
         let id = TaskId(self.next_id.get());
         self.next_id.set(id.0 + 1);
-        if let Some(tracer) = &self.tracer {
-            let parent = self.current_task_id();
-            tracer.record(
-                self.time.now(),
-                id,
-                EventKind::Created {
-                    name: name.as_deref().map(str::to_owned),
-                    parent,
-                    location,
-                },
-            );
+        if let Some(hooks) = &self.hooks {
+            hooks.spawned(id, name.as_deref(), location);
         }
         let block = self.task_slab.as_ref().and_then(|slab| {
             let class = class_of(raw::layout_of::<F>())?;
@@ -176,7 +251,11 @@ impl Core {
     }
 
     /// Queues a task (its state already says scheduled).
+    #[inline]
     pub(crate) fn push_ready(&self, task: TaskRef) {
+        if let Some(hooks) = &self.hooks {
+            hooks.scheduled(task.id());
+        }
         self.run_queue.borrow_mut().push_back(Runnable::Task(task));
     }
 
@@ -193,8 +272,14 @@ impl Core {
         copy
     }
 
-    fn current_task_id(&self) -> Option<TaskId> {
-        self.current_task().map(|t| t.id())
+    /// Unfinished tasks, and tasks in the run queue now.
+    pub(crate) fn task_counts(&self) -> (usize, usize) {
+        (self.registry.borrow().len(), self.run_queue.borrow().len())
+    }
+
+    /// Tasks spawned so far.
+    pub(crate) fn spawned(&self) -> u64 {
+        self.next_id.get() - 1
     }
 
     pub(crate) fn all_tasks(&self) -> Vec<TaskInfo> {
@@ -209,10 +294,18 @@ impl Core {
     /// comes.
     pub(crate) fn run_batch(&self, mut main: impl FnMut()) {
         let n = self.run_queue.borrow().len();
+        bump(&self.stats.iterations);
+        if let Some(hooks) = &self.hooks {
+            hooks.iteration_start(n);
+        }
+        let mut polls = 0;
         for _ in 0..n {
             let next = self.run_queue.borrow_mut().pop_front();
             match next {
-                Some(Runnable::Task(task)) => self.run_task(task),
+                Some(Runnable::Task(task)) => {
+                    polls += 1;
+                    self.run_task(task);
+                }
                 Some(Runnable::Main) => {
                     self.main_scheduled.set(false);
                     main();
@@ -220,36 +313,18 @@ impl Core {
                 None => break,
             }
         }
+        // Counted once per batch: the per-task path stays as it was.
+        self.stats.polls.set(self.stats.polls.get() + polls);
     }
 
     fn run_task(&self, task: TaskRef) {
         crate::coop::reset();
-        let id = task.id();
-        let start = self.slow_poll.map(|_| Instant::now());
-        if let Some(tracer) = &self.tracer {
-            tracer.record(self.time.now(), id, EventKind::PollStart);
-        }
+        let hooked = self.hooks.as_ref().map(|h| (h, h.poll_start(task.id())));
         self.current.set(Some(task.clone()));
         let (_, outcome) = task.run();
         drop(self.current.take());
-        if let Some(tracer) = &self.tracer {
-            tracer.record(self.time.now(), id, EventKind::PollEnd);
-        }
-        if let (Some(limit), Some(start)) = (self.slow_poll, start) {
-            let took = start.elapsed();
-            if took > LONG_POLL {
-                // The loop knows this poll was long: later sleeps of this
-                // batch count from now, not from the iteration's start.
-                self.time.update();
-            }
-            if took > limit {
-                let info = TaskInfo::from_ref(&task);
-                eprintln!(
-                    "boucle: {info} blocked the loop for {:.3} s in one poll (limit {:.3} s)",
-                    took.as_secs_f64(),
-                    limit.as_secs_f64()
-                );
-            }
+        if let Some((hooks, started)) = hooked {
+            hooks.poll_end(task.id(), started);
         }
         if let PollOutcome::Complete {
             outcome,
@@ -266,13 +341,22 @@ impl Core {
         outcome: Exit,
         unobserved_panic: Option<Box<dyn Any + Send>>,
     ) {
-        if let Some(tracer) = &self.tracer {
-            let kind = match outcome {
-                Exit::Done => EventKind::Done,
-                Exit::Cancelled => EventKind::Cancelled,
-                Exit::Panicked => EventKind::Panicked,
-            };
-            tracer.record(self.time.now(), task.id(), kind);
+        let exited = match outcome {
+            Exit::Done => {
+                bump(&self.stats.done);
+                Exited::Done
+            }
+            Exit::Cancelled => {
+                bump(&self.stats.cancelled);
+                Exited::Cancelled
+            }
+            Exit::Panicked => {
+                bump(&self.stats.panicked);
+                Exited::Panicked
+            }
+        };
+        if let Some(hooks) = &self.hooks {
+            hooks.exited(task.id(), exited);
         }
         if let Some(payload) = unobserved_panic {
             self.report_panic(Some(task), &*payload);
@@ -325,8 +409,21 @@ impl Core {
         if wakes.main {
             self.schedule_main();
         }
-        for remote in wakes.items {
-            remote.schedule_on_loop(|task| self.push_ready(task));
+        let remote = wakes.items.len() + usize::from(wakes.main);
+        self.stats
+            .remote_wakes
+            .set(self.stats.remote_wakes.get() + remote as u64);
+        match &self.hooks {
+            None => {
+                for remote in wakes.items {
+                    remote.schedule_on_loop(|task| self.push_ready(task));
+                }
+            }
+            Some(hooks) => hooks.waking(crate::trace::WokenBy::Remote, || {
+                for remote in wakes.items {
+                    remote.schedule_on_loop(|task| self.push_ready(task));
+                }
+            }),
         }
         if !wakes.jobs.is_empty() {
             self.run_jobs(wakes.jobs);

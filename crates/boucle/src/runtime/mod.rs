@@ -11,6 +11,7 @@ pub(crate) mod context;
 pub(crate) mod core;
 pub(crate) mod exception;
 mod handle;
+mod metrics;
 mod remote;
 pub mod shard;
 pub(crate) mod shared;
@@ -27,6 +28,7 @@ pub use blocking::{spawn_blocking, to_thread, BlockingTask};
 pub use builder::Builder;
 pub use exception::ExceptionContext;
 pub use handle::{run_coroutine_threadsafe, Handle, RemoteTask};
+pub use metrics::Metrics;
 pub use shard::{
     run_sharded, shard_id, spawn_on, spawn_on_with, Shard, ShardError, ShardException,
     ShardMetrics, ShardStop, ShardTask, ShardTrace, ShardedBuilder, ShardedHandle, ShardedRuntime,
@@ -84,6 +86,7 @@ impl Runtime {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = context::enter(self.core.clone());
         let core = &self.core;
+        core.start_dump_listener();
         let waker = Waker::from(Arc::new(MainWaker {
             shared: core.shared.clone(),
         }));
@@ -119,8 +122,8 @@ impl Runtime {
     /// The trace recorded so far, if the runtime was built with
     /// `Builder::trace(true)`.
     pub fn trace(&self) -> Option<Trace> {
-        let now = self.core.time().now();
-        self.core.tracer().map(|t| t.snapshot(now))
+        let now = std::time::Duration::from_nanos(self.core.time().now());
+        self.core.recorder().map(|r| r.snapshot(now))
     }
 
     /// A [`Handle`] to this loop, usable from any thread: spawn `Send`
@@ -131,6 +134,15 @@ impl Runtime {
     /// See [`Handle`].
     pub fn handle(&self) -> Handle {
         Handle::new(self.core.shared.clone())
+    }
+
+    /// The loop's counters: tasks, polls, timers, I/O, remote wakes, idle
+    /// and busy time, the blocking pool.
+    ///
+    /// # Examples
+    /// See [`Metrics`].
+    pub fn metrics(&self) -> Metrics {
+        metrics::snapshot(&self.core)
     }
 
     /// The seed of this loop's random generator (`boucle::random`).

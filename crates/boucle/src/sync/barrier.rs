@@ -297,7 +297,7 @@ impl Future for BarrierWait<'_> {
                 return Poll::Ready(Err(BrokenBarrierError));
             }
             if st.waiters.waiting() + 1 < st.parties {
-                this.key = Some(st.waiters.push(cx));
+                this.key = Some(st.waiters.push(cx, "Barrier.wait"));
                 return Poll::Pending;
             }
             // The last arrival: everyone passes, indices in arrival order.

@@ -389,7 +389,7 @@ impl<'a> Future for ConditionWait<'a> {
         loop {
             match std::mem::replace(&mut this.state, WaitState::Done) {
                 WaitState::Start(guard) => {
-                    let key = inner.state.borrow_mut().waiters.push(cx);
+                    let key = inner.state.borrow_mut().waiters.push(cx, "Condition.wait");
                     this.state = WaitState::Waiting(key);
                     drop(guard);
                     return Poll::Pending;

@@ -209,7 +209,7 @@ impl Future for EventWait<'_> {
                 if st.set {
                     return Poll::Ready(());
                 }
-                this.key = Some(st.waiters.push(cx));
+                this.key = Some(st.waiters.push(cx, "Event.wait"));
                 Poll::Pending
             }
             Some(key) => {

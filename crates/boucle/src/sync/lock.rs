@@ -220,7 +220,7 @@ impl<'a> Future for Acquire<'a> {
                     st.locked = true;
                     return Poll::Ready(LockGuard { lock });
                 }
-                this.key = Some(st.waiters.push(cx));
+                this.key = Some(st.waiters.push(cx, "Lock.acquire"));
                 Poll::Pending
             }
             Some(key) => {

@@ -371,7 +371,7 @@ impl<'a> Future for SemaphoreAcquire<'a> {
                     st.permits -= 1;
                     return Poll::Ready(SemaphorePermit { sem });
                 }
-                this.key = Some(st.waiters.push(cx));
+                this.key = Some(st.waiters.push(cx, "Semaphore.acquire"));
                 Poll::Pending
             }
             Some(key) => {

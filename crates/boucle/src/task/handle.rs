@@ -231,10 +231,13 @@ impl<T> Future for Task<T> {
         // the task's output type: `Task<T>` is only built by `Core::spawn`
         // for a future whose output is `T`.
         unsafe { self.raw.poll_output(&mut out as *mut _ as *mut (), cx) };
-        if out.is_pending() && self.raw.is_woken_by(cx.waker()) {
-            // asyncio raises "Task cannot await on itself"; waiting would
-            // never end.
-            panic!("boucle: a task cannot await its own Task handle (it would wait forever)");
+        if out.is_pending() {
+            if self.raw.is_woken_by(cx.waker()) {
+                // asyncio raises "Task cannot await on itself"; waiting would
+                // never end.
+                panic!("boucle: a task cannot await its own Task handle (it would wait forever)");
+            }
+            crate::trace::hooks::waits(crate::trace::Awaiting::Task(self.raw.id()));
         }
         out
     }

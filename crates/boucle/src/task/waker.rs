@@ -95,6 +95,14 @@ impl WakeHandle {
         }
     }
 
+    /// The task this handle wakes, when it is one of this loop's.
+    pub(crate) fn task_id(&self) -> Option<TaskId> {
+        match self {
+            WakeHandle::Local(task) => Some(task.id()),
+            _ => None,
+        }
+    }
+
     pub(crate) fn wake(self) {
         match self {
             WakeHandle::Local(task) => task.wake_local(),

@@ -108,6 +108,13 @@ impl Clock {
         self.now.get()
     }
 
+    /// The loop time as last sampled, without sampling (the instruments'
+    /// timestamps: watching the loop must not make it read the clock).
+    #[inline]
+    pub(crate) fn peek(&self) -> u64 {
+        self.now.get()
+    }
+
     /// Moves a real clock's cached time to the present (libuv's
     /// `uv_update_time`); nothing for a virtual clock.
     pub(crate) fn update(&self) {

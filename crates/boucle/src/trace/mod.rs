@@ -1,10 +1,17 @@
-//! Tracing: every task's life as timed events, recorded when the runtime is
-//! built with `Builder::trace(true)`. When off, each hook is one branch on an
-//! `Option`.
+//! Seeing the loop: instrument hooks ([`Instrument`]), the recorder behind
+//! `Builder::trace(true)` and its [`Trace`]s, and the task tree
+//! ([`dump`]).
+//!
+//! The loop calls named hooks at each point of a task's life (spawned,
+//! scheduled and by whom, poll start and end, waits, exited) and of its own
+//! iteration (start, park); with no instrument installed each call site is
+//! one branch. The recorder is one instrument: it keeps task events in a
+//! bounded ring buffer (default [`DEFAULT_CAPACITY`] events; older ones are
+//! dropped and counted in [`Trace::dropped`]).
 //!
 //! A [`Trace`] renders as an ASCII timeline for the terminal
-//! ([`Trace::timeline`]) or as Chrome trace JSON that opens in Perfetto
-//! ([`Trace::to_chrome_json`]).
+//! ([`Trace::timeline`]), as Chrome trace JSON that opens in Perfetto
+//! ([`Trace::to_chrome_json`]), or as a standalone SVG ([`Trace::to_svg`]).
 //!
 //! # Examples
 //!
@@ -24,28 +31,58 @@
 //! println!("{}", trace.timeline(40));
 //! ```
 
+#[cfg(feature = "console")]
+pub(crate) mod console;
+pub(crate) mod dump;
+pub(crate) mod hooks;
+mod instrument;
+pub(crate) mod recorder;
 mod render;
+pub(crate) mod slow_poll;
+mod svg;
+pub(crate) mod watchdog;
 
-use std::cell::RefCell;
 use std::panic::Location;
+use std::sync::Arc;
 use std::time::Duration;
+
+pub use dump::{dump, dump_path, TaskNode, TaskTree};
+pub use instrument::{Awaiting, Exited, Instrument, Spawned, WokenBy};
+pub use recorder::DEFAULT_CAPACITY;
+pub use render::{timeline, Row};
 
 use crate::task::TaskId;
 
 /// What happened to a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EventKind {
     /// The task was spawned (by `parent`, if a task spawned it).
     Created {
-        /// The task's name, if it was given one.
-        name: Option<String>,
+        /// The task's name, if it was given one (interned: one allocation
+        /// per distinct name).
+        name: Option<Arc<str>>,
         /// The task running when this one was spawned.
         parent: Option<TaskId>,
         /// Where `spawn` was called.
         location: &'static Location<'static>,
     },
+    /// The task was made runnable, by `by`.
+    Scheduled {
+        /// Who woke it.
+        by: WokenBy,
+    },
     /// A poll of the task's future began.
     PollStart,
+    /// During a poll, the task began to wait for `on`.
+    Waits {
+        /// What it waits for.
+        on: Awaiting,
+    },
+    /// A timer the task waited for fired.
+    TimerFired,
+    /// I/O the task waited for became ready.
+    IoReady,
     /// That poll returned.
     PollEnd,
     /// The future completed with a value.
@@ -112,6 +149,8 @@ pub struct Trace {
     events: Vec<Event>,
     /// Loop time when the snapshot was taken.
     taken_at: Duration,
+    /// Events the ring buffer dropped before this snapshot.
+    dropped: u64,
 }
 
 impl Trace {
@@ -120,9 +159,26 @@ impl Trace {
         self.taken_at
     }
 
-    /// Every event, in the order they happened.
+    /// Every event kept, in the order they happened.
     pub fn events(&self) -> &[Event] {
         &self.events
+    }
+
+    /// How many older events the recorder dropped (its ring buffer was
+    /// full); tasks created before them are missing from [`Trace::tasks`].
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// A trace from events (a saved trace read back, say): `taken_at` is
+    /// the right edge of its timelines.
+    pub fn from_events(events: Vec<Event>, taken_at: Duration) -> Trace {
+        let last = events.last().map(|e| e.time).unwrap_or_default();
+        Trace {
+            events,
+            taken_at: taken_at.max(last),
+            dropped: 0,
+        }
     }
 
     /// One summary per task, in creation order.
@@ -135,7 +191,7 @@ impl Trace {
                     index.insert(e.task, spans.len());
                     spans.push(TaskSpan {
                         id: e.task,
-                        name: name.clone(),
+                        name: name.as_deref().map(str::to_owned),
                         location,
                         start: e.time,
                         first_poll: None,
@@ -175,37 +231,12 @@ impl Trace {
     }
 }
 
-/// The recorder the loop owns when tracing is on.
-#[derive(Default)]
-pub(crate) struct Tracer {
-    events: RefCell<Vec<Event>>,
-}
-
-impl Tracer {
-    pub(crate) fn record(&self, ticks: u64, task: TaskId, kind: EventKind) {
-        self.events.borrow_mut().push(Event {
-            time: Duration::from_nanos(ticks),
-            task,
-            kind,
-        });
-    }
-
-    pub(crate) fn snapshot(&self, now_ticks: u64) -> Trace {
-        let events = self.events.borrow().clone();
-        let last = events.last().map(|e| e.time).unwrap_or_default();
-        Trace {
-            taken_at: last.max(Duration::from_nanos(now_ticks)),
-            events,
-        }
-    }
-}
-
 /// The trace of the running loop so far, if it was built with tracing on.
 ///
 /// # Panics
 /// Outside a running loop.
 pub fn snapshot() -> Option<Trace> {
     let core = crate::runtime::context::current();
-    let now = core.time().now();
-    core.tracer().map(|t| t.snapshot(now))
+    let now = Duration::from_nanos(core.time().now());
+    core.recorder().map(|r| r.snapshot(now))
 }

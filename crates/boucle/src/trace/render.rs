@@ -4,21 +4,21 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use super::{End, EventKind, TaskSpan, Trace};
+use super::{End, EventKind, Trace};
 
 impl Trace {
     /// An ASCII timeline, one row per task in creation order:
     ///
     /// ```text
-    /// A  |---------->                    | 1.000s
-    /// B  |------------------------------>| 2.000s
+    /// A  |#---------#>                   | 1.000s
+    /// B  |#----------------------------#>| 2.000s
     ///     0s                          2.000s
     /// ```
     ///
-    /// `-` while the task is alive, then `>` where it returned, `x` where it
-    /// was cancelled, `!` where it panicked; a row that runs off the right
-    /// edge is still alive. `width` is the number of columns for the time
-    /// axis (at least 10).
+    /// `#` where the task ran (a poll in that column), `-` while it waited,
+    /// then `>` where it returned, `x` where it was cancelled, `!` where it
+    /// panicked; a row that runs off the right edge is still alive. `width`
+    /// is the number of columns for the time axis (at least 10).
     pub fn timeline(&self, width: usize) -> String {
         self.timeline_until(width, Duration::ZERO)
     }
@@ -27,51 +27,43 @@ impl Trace {
     /// `until`: two runs drawn with the same `until` share one scale, so
     /// the shorter one looks shorter (sequential vs concurrent, say).
     pub fn timeline_until(&self, width: usize, until: Duration) -> String {
-        let width = width.max(10);
-        let spans = self.tasks();
-        if spans.is_empty() {
-            return String::from("(no tasks)\n");
-        }
-        let last = self.taken_at.max(until);
-        let total = last.as_nanos().max(1);
-        let col = |t: Duration| -> usize {
-            ((t.as_nanos() * (width as u128 - 1)) / total).min(width as u128 - 1) as usize
-        };
-        let labels: Vec<String> = spans.iter().map(TaskSpan::label).collect();
-        let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
-        let mut out = String::new();
-        for (span, label) in spans.iter().zip(&labels) {
-            let start = col(span.start);
-            let end = span.end.map(col);
-            let mut row = String::with_capacity(width);
-            for c in 0..width {
-                let ch = match end {
-                    _ if c < start => ' ',
-                    Some(e) if c < e => '-',
-                    Some(e) if c == e => match span.outcome {
-                        Some(End::Cancelled) => 'x',
-                        Some(End::Panicked) => '!',
-                        _ => '>',
-                    },
-                    Some(_) => ' ',
-                    None => '-',
-                };
-                row.push(ch);
+        let mut polls: std::collections::HashMap<u64, Vec<(Duration, Duration)>> =
+            Default::default();
+        let mut open: std::collections::HashMap<u64, Duration> = Default::default();
+        for e in &self.events {
+            match e.kind {
+                EventKind::PollStart => {
+                    open.insert(e.task.as_u64(), e.time);
+                }
+                EventKind::PollEnd => {
+                    if let Some(start) = open.remove(&e.task.as_u64()) {
+                        polls
+                            .entry(e.task.as_u64())
+                            .or_default()
+                            .push((start, e.time));
+                    }
+                }
+                _ => {}
             }
-            let lifetime = match span.end {
-                Some(e) => format_secs(e.saturating_sub(span.start)),
-                None => String::from("running"),
-            };
-            let _ = writeln!(out, "{label:<label_width$} |{row}| {lifetime}");
         }
-        let end_label = format_secs(last);
-        let pad = width.saturating_sub(end_label.len() + 2);
-        let _ = writeln!(out, "{:label_width$}  0s{:pad$}{end_label}", "", "",);
-        out
+        let rows: Vec<Row> = self
+            .tasks()
+            .into_iter()
+            .map(|span| Row {
+                label: span.label(),
+                start: span.start,
+                end: span.end,
+                outcome: span.outcome,
+                polls: polls.remove(&span.id.as_u64()).unwrap_or_default(),
+            })
+            .collect();
+        timeline(&rows, self.taken_at.max(until), width)
     }
 
     /// The trace as Chrome trace-event JSON: one row per task, a slice for
-    /// its whole life and one for each poll. Times are loop times in
+    /// its whole life and one for each poll, and instant events for its
+    /// wake-ups (`scheduled`, with who woke it), waits (`waits`, with what
+    /// it waits for), fired timers and ready I/O. Times are loop times in
     /// microseconds.
     pub fn to_chrome_json(&self) -> String {
         let spans = self.tasks();
@@ -122,12 +114,115 @@ impl Trace {
                         ));
                     }
                 }
-                _ => {}
+                ref other => {
+                    let (name, detail) = match other {
+                        EventKind::Scheduled { by } => ("scheduled", format!("{by:?}")),
+                        EventKind::Waits { on } => ("waits", format!("{on:?}")),
+                        EventKind::TimerFired => ("timer fired", String::new()),
+                        EventKind::IoReady => ("io ready", String::new()),
+                        _ => continue,
+                    };
+                    push(format!(
+                        "{{\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":{},\"name\":\"{name}\",\"cat\":\"event\",\"ts\":{},\"args\":{{\"detail\":{}}}}}",
+                        e.task.as_u64(),
+                        micros(e.time),
+                        json_string(&detail)
+                    ));
+                }
             }
         }
         out.push_str("],\"displayTimeUnit\":\"ms\"}");
         out
     }
+}
+
+/// One row of a timeline: a task's life and its polls. A [`Trace`] makes
+/// them from its events; a saved trace read back (`boucle trace FILE.json`)
+/// makes them from the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The task's name, or `Task-<id>`.
+    pub label: String,
+    /// When it was created.
+    pub start: Duration,
+    /// When it ended (`None`: still alive at the right edge).
+    pub end: Option<Duration>,
+    /// How it ended.
+    pub outcome: Option<End>,
+    /// Its polls, as (start, end) loop times.
+    pub polls: Vec<(Duration, Duration)>,
+}
+
+/// Draws `rows` as an ASCII timeline whose axis runs from 0 to `last`, in
+/// `width` columns (at least 10): see [`Trace::timeline`] for the symbols.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use boucle::trace::{timeline, End, Row};
+///
+/// let rows = [Row {
+///     label: "A".into(),
+///     start: Duration::ZERO,
+///     end: Some(Duration::from_secs(1)),
+///     outcome: Some(End::Done),
+///     polls: vec![(Duration::ZERO, Duration::ZERO)],
+/// }];
+/// assert_eq!(timeline(&rows, Duration::from_secs(2), 11).lines().next(), Some("A |#---->     | 1.000s"));
+/// ```
+pub fn timeline(rows: &[Row], last: Duration, width: usize) -> String {
+    let width = width.max(10);
+    if rows.is_empty() {
+        return String::from("(no tasks)\n");
+    }
+    let total = last.as_nanos().max(1);
+    let col = |t: Duration| -> usize {
+        ((t.as_nanos() * (width as u128 - 1)) / total).min(width as u128 - 1) as usize
+    };
+    let label_width = rows
+        .iter()
+        .map(|r| r.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for r in rows {
+        // Columns in which the task was polled (running, not waiting).
+        let mut ran = vec![false; width];
+        for &(s, e) in &r.polls {
+            for c in &mut ran[col(s)..=col(e).max(col(s))] {
+                *c = true;
+            }
+        }
+        let start = col(r.start);
+        let end = r.end.map(col);
+        let mut line = String::with_capacity(width);
+        for (c, &busy) in ran.iter().enumerate() {
+            let ch = match end {
+                _ if c < start => ' ',
+                Some(e) if c < e && busy => '#',
+                Some(e) if c < e => '-',
+                Some(e) if c == e => match r.outcome {
+                    Some(End::Cancelled) => 'x',
+                    Some(End::Panicked) => '!',
+                    _ => '>',
+                },
+                Some(_) => ' ',
+                None if busy => '#',
+                None => '-',
+            };
+            line.push(ch);
+        }
+        let lifetime = match r.end {
+            Some(e) => format_secs(e.saturating_sub(r.start)),
+            None => String::from("running"),
+        };
+        let _ = writeln!(out, "{:<label_width$} |{line}| {lifetime}", r.label);
+    }
+    let end_label = format_secs(last);
+    let pad = width.saturating_sub(end_label.len() + 2);
+    let _ = writeln!(out, "{:label_width$}  0s{:pad$}{end_label}", "", "");
+    out
 }
 
 fn micros(d: Duration) -> String {
@@ -183,6 +278,7 @@ mod tests {
     #[test]
     fn timeline_draws_lifetimes_and_endings() {
         let trace = Trace {
+            dropped: 0,
             taken_at: Duration::from_secs(2),
             events: vec![
                 ev(0, 1, created("A")),
@@ -195,11 +291,11 @@ mod tests {
         };
         let text = trace.timeline(21);
         let rows: Vec<&str> = text.lines().collect();
-        assert_eq!(rows[0], "A   |---------->          | 1.000s");
+        assert_eq!(rows[0], "A   |#--------->          | 1.000s");
         assert_eq!(rows[1], "B\"q |--------------------x| 2.000s");
         let scaled = trace.timeline_until(21, Duration::from_secs(4));
         let rows: Vec<&str> = scaled.lines().collect();
-        assert_eq!(rows[0], "A   |----->               | 1.000s");
+        assert_eq!(rows[0], "A   |#---->               | 1.000s");
         assert_eq!(rows[1], "B\"q |----------x          | 2.000s");
         assert!(rows[2].ends_with("4.000s"), "{scaled}");
         let json = trace.to_chrome_json();

@@ -24,6 +24,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::Failure;
 use crate::say;
+use crate::trace_out::{self, TraceArgs, TraceFile};
 use report::{Outcome, Totals};
 
 /// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
@@ -77,6 +78,8 @@ pub struct FetchArgs {
     /// Accept any TLS certificate (no check of issuer or host name: unsafe)
     #[arg(long = "insecure")]
     insecure: bool,
+    #[command(flatten)]
+    trace: TraceArgs,
 }
 
 /// Seconds: a finite number > 0, at most 1e6.
@@ -134,6 +137,7 @@ pub fn run(args: FetchArgs) -> Result<(), Failure> {
     if let Some(dir) = &args.out {
         prepare_out(dir)?;
     }
+    let trace_file = TraceFile::open(&args.trace)?;
     let mut builder = Client::builder()
         .limit(args.concurrency as usize)
         .limit_per_host(args.per_host as usize)
@@ -175,7 +179,9 @@ pub fn run(args: FetchArgs) -> Result<(), Failure> {
         done: Cell::new(0),
         bar,
     });
-    let rt = boucle::Runtime::new().map_err(|e| Failure::runtime(format!("event loop: {e}")))?;
+    let rt = trace_out::long_running(&trace_file)
+        .build()
+        .map_err(|e| Failure::runtime(format!("event loop: {e}")))?;
     let start = Instant::now();
     let interrupted = rt.block_on({
         let job = Rc::clone(&job);
@@ -211,6 +217,7 @@ pub fn run(args: FetchArgs) -> Result<(), Failure> {
     let cut = interrupted.then(|| (job.done.get(), all));
     eprintln!("{}", totals.line(wall, cut));
     let _ = std::io::stderr().flush();
+    trace_out::finish(trace_file, "fetch", rt.trace())?;
     if interrupted {
         return Err(Failure {
             code: INTERRUPTED,

@@ -25,6 +25,7 @@ use std::task::Poll;
 use boucle::sync::Queue;
 
 use crate::args::Failure;
+use crate::trace_out::{self, TraceArgs, TraceFile};
 use hash::Summary;
 use report::{error_json, ok_line, Out, Tally};
 
@@ -74,8 +75,10 @@ pub fn run(
     jobs: usize,
     json: bool,
     follow_links: bool,
+    trace: &TraceArgs,
 ) -> Result<(), Failure> {
-    let rt = boucle::Runtime::builder()
+    let mut trace_file = TraceFile::open(trace)?;
+    let rt = trace_out::long_running(&trace_file)
         .max_blocking_threads(jobs)
         .build()
         .map_err(|e| Failure::runtime(format!("event loop: {e}")))?;
@@ -85,6 +88,7 @@ pub fn run(
         json,
     }));
     let r = report.clone();
+    let file = &mut trace_file;
     rt.block_on(async move {
         let mut interrupt = boucle::signal::signal(boucle::signal::SignalKind::interrupt())
             .map_err(|e| Failure::runtime(format!("cannot handle Ctrl-C: {e}")))?;
@@ -113,6 +117,11 @@ pub fn run(
                 let mut rep = r.borrow_mut();
                 rep.out.flush();
                 rep.tally.finish(true);
+                // The hashing threads may still be reading: the trace so
+                // far, then out without waiting for them.
+                if let Err(e) = trace_out::finish(file.take(), "files", boucle::trace::snapshot()) {
+                    crate::output::complain(format_args!("boucle: error: {e}"));
+                }
                 std::process::exit(130);
             }
         }
@@ -120,6 +129,7 @@ pub fn run(
     let mut rep = report.borrow_mut();
     rep.out.flush();
     rep.tally.finish(false);
+    trace_out::finish(trace_file, "files", rt.trace())?;
     match rep.tally.errors {
         0 => Ok(()),
         n => Err(Failure::runtime(format!(

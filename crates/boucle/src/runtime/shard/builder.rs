@@ -1,12 +1,17 @@
-//! `ShardedBuilder`: how many shards, pinned or not, and the exception
-//! handler they share.
+//! `ShardedBuilder`: how many shards, pinned or not, the exception
+//! handler they share, and the instruments each shard builds for itself.
 
 use std::io;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use super::error::{ShardException, ShardHandler};
-use super::ShardedRuntime;
+use super::{Shard, ShardedRuntime};
 use crate::runtime::Builder;
+use crate::trace::Instrument;
+
+/// Builds one shard's instrument, on that shard's thread.
+pub(crate) type MakeInstrument = dyn Fn(Shard) -> Rc<dyn Instrument> + Send + Sync;
 
 /// Configures a [`ShardedRuntime`]: made by [`Builder::threads`] or
 /// [`Builder::sharded`], it carries that builder's settings (virtual time,
@@ -40,6 +45,7 @@ pub struct ShardedBuilder {
     threads: Option<usize>,
     pin: bool,
     handler: Option<Arc<ShardHandler>>,
+    instruments: Vec<Arc<MakeInstrument>>,
 }
 
 impl std::fmt::Debug for ShardedBuilder {
@@ -49,6 +55,7 @@ impl std::fmt::Debug for ShardedBuilder {
             .field("threads", &self.threads)
             .field("pin", &self.pin)
             .field("exception_handler", &self.handler.is_some())
+            .field("instruments", &self.instruments.len())
             .finish()
     }
 }
@@ -60,6 +67,7 @@ impl ShardedBuilder {
             threads: None,
             pin: true,
             handler: None,
+            instruments: Vec::new(),
         }
     }
 
@@ -96,12 +104,59 @@ impl ShardedBuilder {
         self
     }
 
+    /// Installs an instrument on every shard: `make` runs on each shard's
+    /// thread as its loop is built and returns that shard's instrument
+    /// (an [`Instrument`] is `!Send`, as the loop it watches); the loop
+    /// then calls its hooks as [`Builder::instrument`] does for one loop.
+    /// Several may be installed; each shard calls them in the order given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// use boucle::trace::{Instrument, Spawned};
+    ///
+    /// // Counts the spawns of one shard into its slot.
+    /// struct Spawns(Arc<[AtomicU64; 2]>, usize);
+    /// impl Instrument for Spawns {
+    ///     fn task_spawned(&self, _: &Spawned<'_>, _: Duration) {
+    ///         self.0[self.1].fetch_add(1, Ordering::Relaxed);
+    ///     }
+    /// }
+    ///
+    /// let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    /// let slots = counts.clone();
+    /// let rt = boucle::Runtime::builder()
+    ///     .threads(2)
+    ///     .instrument(move |shard| Spawns(slots.clone(), shard.id()))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(|_| async { boucle::spawn(async {}).await.unwrap() });
+    /// // On each shard: its main future and the task it spawned.
+    /// assert_eq!(counts[0].load(Ordering::Relaxed), 2);
+    /// assert_eq!(counts[1].load(Ordering::Relaxed), 2);
+    /// ```
+    pub fn instrument<I, M>(mut self, make: M) -> ShardedBuilder
+    where
+        M: Fn(Shard) -> I + Send + Sync + 'static,
+        I: Instrument + 'static,
+    {
+        self.instruments.push(Arc::new(move |shard| {
+            Rc::new(make(shard)) as Rc<dyn Instrument>
+        }));
+        self
+    }
+
     /// Starts the shards: each thread builds its loop, and this returns
     /// once all are ready (they then idle until given work).
     ///
     /// # Errors
-    /// `InvalidInput` for zero threads, for an exception handler set on the
-    /// loop builder (it is `!Send`: set it here), or as
+    /// `InvalidInput` for zero threads, for an exception handler or an
+    /// instrument set on the loop builder (they are `!Send`: set them
+    /// here), for `dump_on_signal` (one loop's), or as
     /// [`Builder::build`]; an OS error if a thread or a loop cannot be
     /// created (the shards already started are stopped).
     ///
@@ -116,11 +171,17 @@ impl ShardedBuilder {
         if n == 0 {
             return invalid("boucle: a sharded runtime needs at least one thread (threads(0))");
         }
-        let (settings, has_loop_handler) = self.loop_builder.shard_settings();
-        if has_loop_handler {
+        let (settings, not_send) = self.loop_builder.shard_settings();
+        if let Some(what) = not_send {
+            return invalid(&format!(
+                "boucle: the loop builder's {what} is !Send and cannot go to the shards: \
+                 set it with ShardedBuilder::{what} (after .threads(n))"
+            ));
+        }
+        if settings.dump_on_signal() {
             return invalid(
-                "boucle: the loop builder's exception_handler is !Send and cannot go to the \
-                 shards: set it with ShardedBuilder::exception_handler (after .threads(n))",
+                "boucle: dump_on_signal is one loop's (each shard would overwrite the \
+                 others' dump): on a sharded runtime, call ShardedRuntime::all_tasks",
             );
         }
         if settings.max_blocking_threads() == 0 {
@@ -129,6 +190,6 @@ impl ShardedBuilder {
                  runs spawn_blocking and boucle::fs)",
             );
         }
-        ShardedRuntime::start(n, settings, self.pin, self.handler)
+        ShardedRuntime::start(n, settings, self.pin, self.handler, self.instruments)
     }
 }

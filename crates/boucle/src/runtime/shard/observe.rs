@@ -9,20 +9,31 @@ use std::panic::Location;
 use std::time::Duration;
 
 use super::{with_local, Shard, ShardedHandle};
-use crate::runtime::RemoteTask;
+use crate::runtime::{Metrics, RemoteTask};
 use crate::task::{TaskId, TaskState};
 use crate::trace::{End, EventKind, Trace};
 
-/// One shard's numbers at one moment.
+/// One shard's numbers at one moment: the sharded runtime's own (roots,
+/// handed-off connections) and the shard loop's counters
+/// ([`Metrics`], as `Runtime::metrics` gives for one loop).
 ///
 /// # Examples
 ///
 /// ```
 /// let rt = boucle::Runtime::builder().threads(2).build().unwrap();
+/// rt.block_on(|shard| async move {
+///     for _ in 0..=shard.id() {
+///         boucle::spawn(async {}).await.unwrap();
+///     }
+/// });
 /// let m = rt.metrics();
 /// assert_eq!(m.len(), 2);
 /// assert_eq!(m[1].shard.id(), 1);
 /// assert_eq!(m[0].connections, 0);
+/// // Each shard counts its own: its main future, what that spawned, and
+/// // the job that took this snapshot.
+/// assert_eq!(m[0].counters.tasks_spawned, 3);
+/// assert_eq!(m[1].counters.tasks_spawned, 4);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -38,6 +49,9 @@ pub struct ShardMetrics {
     pub connections: usize,
     /// The shard's loop time.
     pub loop_time: Duration,
+    /// The shard loop's counters (tasks, polls, timers, I/O, idle and busy
+    /// time, blocking pool).
+    pub counters: Metrics,
 }
 
 /// One unfinished task of one shard (a `TaskInfo` that may cross threads).
@@ -100,13 +114,16 @@ where
 }
 
 fn metrics_here() -> Option<ShardMetrics> {
-    let now = crate::runtime::context::with_current(|core| core.time().now())?;
+    let (now, counters) = crate::runtime::context::with_current(|core| {
+        (core.time().now(), crate::runtime::metrics::snapshot(core))
+    })?;
     with_local(|l| ShardMetrics {
         shard: l.shard,
         tasks: crate::task::all_tasks().len(),
         roots: l.roots.live(),
         connections: l.fleet.loads.conns(l.shard.id()),
         loop_time: Duration::from_nanos(now),
+        counters,
     })
 }
 

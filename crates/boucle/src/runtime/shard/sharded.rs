@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use super::builder::MakeInstrument;
 use super::control::{Reply, Stop, StopFlag};
 use super::error::{ShardError, ShardHandler};
 use super::fleet::{Entry, Loads};
@@ -125,6 +126,7 @@ impl ShardedRuntime {
         settings: ShardSettings,
         pin_threads: bool,
         handler: Option<Arc<ShardHandler>>,
+        instruments: Vec<Arc<MakeInstrument>>,
     ) -> io::Result<ShardedRuntime> {
         let cpus = if pin_threads {
             pin::allowed_cpus()
@@ -146,6 +148,7 @@ impl ShardedRuntime {
                 seed: seed.wrapping_add(id as u64),
                 cpu: (!cpus.is_empty()).then(|| cpus[id % cpus.len()]),
                 handler: handler.clone(),
+                instruments: instruments.clone(),
                 ready: ready_tx.clone(),
                 fleet: fleet_rx,
                 exit: exit_tx.clone(),

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use super::builder::MakeInstrument;
 use super::control::{reply, Reply, ReplySender, RootGuard, Roots};
 use super::error::{self, ShardError, ShardException, ShardHandler};
 use super::fleet::Entry;
@@ -38,6 +39,7 @@ pub(crate) struct ThreadArgs {
     pub(crate) seed: u64,
     pub(crate) cpu: Option<usize>,
     pub(crate) handler: Option<Arc<ShardHandler>>,
+    pub(crate) instruments: Vec<Arc<MakeInstrument>>,
     pub(crate) ready: std_mpsc::Sender<(usize, io::Result<Ready>)>,
     pub(crate) fleet: std_mpsc::Receiver<Arc<Fleet>>,
     pub(crate) exit: std_mpsc::Sender<ShardStop>,
@@ -132,7 +134,9 @@ pub(crate) fn shard_thread(args: ThreadArgs) {
     let on_unobserved = move |cx: &crate::ExceptionContext<'_>| {
         error::report(handler.as_deref(), &ShardException::unobserved(shard, cx));
     };
-    let rt: Runtime = match args.settings.builder(args.seed, on_unobserved).build() {
+    let instruments = args.instruments.iter().map(|make| make(shard)).collect();
+    let builder = args.settings.builder(args.seed, on_unobserved, instruments);
+    let rt: Runtime = match builder.build() {
         Ok(rt) => rt,
         Err(e) => {
             let _ = args.ready.send((args.id, Err(e)));

@@ -222,7 +222,7 @@ impl<T> Future for SendFuture<'_, T> {
                 }
                 let mut st = this.chan.lock();
                 if !st.closed && !st.has_room() {
-                    this.key = Some(st.senders_waiting.push(cx));
+                    this.key = Some(st.senders_waiting.push(cx, "mpsc.send"));
                     return Poll::Pending;
                 }
                 st

@@ -208,7 +208,7 @@ impl<T, O: Order<T>> QueueCore<T, O> {
                 if st.shut_down {
                     return Poll::Ready(Err(QueueShutDown(())));
                 }
-                *key = Some(st.getters.push(cx));
+                *key = Some(st.getters.push(cx, "Queue.get"));
                 return Poll::Pending;
             };
             drop(st);
@@ -301,7 +301,7 @@ impl<T, O: Order<T>> QueueCore<T, O> {
                 }
                 let mut st = self.state.borrow_mut();
                 if !st.shut_down && !st.has_room() {
-                    *key = Some(st.putters.push(cx));
+                    *key = Some(st.putters.push(cx, "Queue.put"));
                     return Poll::Pending;
                 }
                 st
@@ -351,7 +351,7 @@ impl<T, O: Order<T>> QueueCore<T, O> {
             if st.unfinished == 0 {
                 return Poll::Ready(());
             }
-            *key = Some(st.joiners.push(cx));
+            *key = Some(st.joiners.push(cx, "Queue.join"));
             return Poll::Pending;
         };
         let polled = self.state.borrow_mut().joiners.poll(k, cx);

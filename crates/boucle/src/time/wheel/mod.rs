@@ -13,6 +13,17 @@
 //! and the firing order is exact: deadline order, ties in insertion order.
 //! Only the slot that fires is sorted, and it is usually small or sorted.
 //!
+//! Cascades are staged ahead. A slot of a high level can hold most of the
+//! armed timers (10^5 sleeps of 1 to 3 s share one level-5 slot), and
+//! redistributing it in one go held the loop for most of a millisecond,
+//! making every timer due meanwhile late: the tail of the lateness. So each
+//! level below the top has two banks of slots: the live one, and a staging
+//! one that [`Wheel::stage`] fills, a few entries at a time while the loop
+//! is idle anyway, with the entries of the next slot of the level above,
+//! already sorted into the slots they will take. When that slot's time
+//! comes, the banks swap in O(1), and only its first sub-slot's entries
+//! (those that belong lower still) are placed one by one.
+//!
 //! Entries live in a slab owned by the wheel (index + generation keys).
 //! DESIGN.md asks for entries intrusive in the waiting future; a slab gives
 //! the same O(1) insert/cancel and no allocation in steady state (slots are
@@ -22,9 +33,11 @@
 const LEVELS: usize = 11;
 const SLOT_BITS: u32 = 6;
 const SLOTS: usize = 1 << SLOT_BITS;
+/// Slot lists: two banks of `SLOTS` per level.
+const LISTS: usize = LEVELS * 2 * SLOTS;
 const NIL: u32 = u32::MAX;
 /// `Entry::place` value for entries in the `expired` list.
-const EXPIRED_PLACE: u16 = (LEVELS * SLOTS) as u16;
+const EXPIRED_PLACE: u16 = LISTS as u16;
 /// `Entry::place` value for free slab entries.
 const FREE_PLACE: u16 = EXPIRED_PLACE + 1;
 
@@ -46,16 +59,34 @@ struct Entry<W> {
     payload: Option<W>,
 }
 
+/// A staging bank in use: which slot of the level above it holds entries
+/// for, and how many.
+#[derive(Clone, Copy, Debug)]
+struct Staged {
+    from_slot: usize,
+    count: usize,
+}
+
 pub(crate) struct Wheel<W> {
     elapsed: u64,
     next_seq: u64,
-    heads: Box<[u32; LEVELS * SLOTS + 1]>,
-    occupied: [u64; LEVELS],
+    /// List heads by place: `(level * 2 + bank) * SLOTS + slot`, then the
+    /// expired list.
+    heads: Box<[u32; LISTS + 1]>,
+    /// Non-empty lists, a bit per slot, by level and bank.
+    occupied: [[u64; 2]; LEVELS],
+    /// The live bank of each level; the other one stages.
+    live: [usize; LEVELS],
+    /// The staging bank of each level, when it holds entries.
+    staged: [Option<Staged>; LEVELS],
     entries: Vec<Entry<W>>,
     free: u32,
     len: usize,
     /// Scratch space for expiry, kept to avoid allocating per call.
     scratch: Vec<(u64, u64, u32)>,
+    /// Entries re-placed by `take_list` so far (the cost of cascades).
+    #[cfg(test)]
+    relinked: usize,
 }
 
 impl<W> Default for Wheel<W> {
@@ -69,12 +100,16 @@ impl<W> Wheel<W> {
         Wheel {
             elapsed: 0,
             next_seq: 0,
-            heads: Box::new([NIL; LEVELS * SLOTS + 1]),
-            occupied: [0; LEVELS],
+            heads: Box::new([NIL; LISTS + 1]),
+            occupied: [[0; 2]; LEVELS],
+            live: [0; LEVELS],
+            staged: [None; LEVELS],
             entries: Vec::new(),
             free: NIL,
             len: 0,
             scratch: Vec::new(),
+            #[cfg(test)]
+            relinked: 0,
         }
     }
 
@@ -171,9 +206,95 @@ impl<W> Wheel<W> {
                 break;
             }
             self.elapsed = self.elapsed.max(start);
-            self.take_list(level * SLOTS + slot, now, out);
+            if level > 0 {
+                self.swap_banks(level - 1, slot, start, now);
+            }
+            self.take_list(list(level, self.live[level], slot), now, out);
         }
         self.elapsed = now;
+    }
+
+    /// Sorts up to `budget` entries of the next slots to cascade into the
+    /// staging banks below them (see the module docs); returns whether
+    /// entries are left to stage. Call it when the loop is about to wait
+    /// anyway; it never changes what fires or when.
+    pub(crate) fn stage(&mut self, mut budget: usize) -> bool {
+        // Level 1 slots are 64 ns wide: nothing there is worth staging.
+        for level in 2..LEVELS {
+            let bank = self.live[level];
+            let shift = SLOT_BITS * level as u32;
+            let current = ((self.elapsed >> shift) & (SLOTS as u64 - 1)) as u32;
+            let ahead = self.occupied[level][bank] & (u64::MAX << current);
+            if ahead == 0 {
+                continue;
+            }
+            let slot = ahead.trailing_zeros() as usize;
+            let below = level - 1;
+            if self.staged[below].is_some_and(|st| st.from_slot != slot) {
+                // The staging bank below holds a later slot: this one, armed
+                // since and earlier, cascades first and unstages it then.
+                continue;
+            }
+            if budget == 0 {
+                return true;
+            }
+            let staging = 1 - self.live[below];
+            let from = list(level, bank, slot);
+            let below_shift = SLOT_BITS * below as u32;
+            let mut moved = 0;
+            while budget > 0 && self.heads[from] != NIL {
+                let i = self.heads[from];
+                self.unlink(i);
+                let deadline = self.entries[i as usize].deadline;
+                let sub = ((deadline >> below_shift) & (SLOTS as u64 - 1)) as usize;
+                self.push_front(i, list(below, staging, sub));
+                moved += 1;
+                budget -= 1;
+            }
+            if moved > 0 {
+                let st = self.staged[below].get_or_insert(Staged {
+                    from_slot: slot,
+                    count: 0,
+                });
+                st.count += moved;
+            }
+            if self.heads[from] != NIL {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Before level `below + 1` cascades `slot` (which starts at `start`,
+    /// now `elapsed`), advancing to `now`: its staged entries become the
+    /// live bank of `below`, whose live bank is empty (nothing lower than
+    /// the cascading level is left). Only the first sub-slot's entries go
+    /// back to the cascading slot, to be placed lower with the rest of it.
+    /// When `now` is already past that first sub-slot (a jump), everything
+    /// staged goes back, so that the cascade fires what is due in one
+    /// sorted batch. Entries staged for another slot go back up to it.
+    fn swap_banks(&mut self, below: usize, slot: usize, start: u64, now: u64) {
+        let Some(st) = self.staged[below].take() else {
+            return;
+        };
+        let up = list(below + 1, self.live[below + 1], st.from_slot);
+        let first_ends = start.saturating_add(1u64 << (SLOT_BITS * below as u32));
+        let staging = 1 - self.live[below];
+        let back = if st.from_slot == slot && now < first_ends {
+            debug_assert_eq!(self.occupied[below][self.live[below]], 0);
+            self.live[below] = staging;
+            0..1
+        } else {
+            0..SLOTS
+        };
+        for sub in back {
+            let from = list(below, staging, sub);
+            while self.heads[from] != NIL {
+                let i = self.heads[from];
+                self.unlink_list(i);
+                self.push_front(i, up);
+            }
+        }
     }
 
     /// Removes every timer, returning their payloads (shutdown).
@@ -196,8 +317,8 @@ impl<W> Wheel<W> {
             return;
         }
         self.heads[place] = NIL;
-        if place < LEVELS * SLOTS {
-            self.occupied[place / SLOTS] &= !(1u64 << (place % SLOTS));
+        if place < LISTS {
+            self.occupied[place / (2 * SLOTS)][(place / SLOTS) % 2] &= !(1u64 << (place % SLOTS));
         }
         let mut due = std::mem::take(&mut self.scratch);
         while i != NIL {
@@ -209,6 +330,10 @@ impl<W> Wheel<W> {
                 due.push((e.deadline, e.seq, i));
             } else {
                 self.link(i);
+                #[cfg(test)]
+                {
+                    self.relinked += 1;
+                }
             }
             i = next;
         }
@@ -221,9 +346,15 @@ impl<W> Wheel<W> {
     }
 
     /// The first occupied slot at the lowest occupied level, with its start.
+    /// A slot whose entries are all staged below still counts.
     fn next_slot(&self) -> Option<(usize, usize, u64)> {
         for level in 0..LEVELS {
-            let occupied = self.occupied[level];
+            let mut occupied = self.occupied[level][self.live[level]];
+            if level > 0 {
+                if let Some(st) = self.staged[level - 1] {
+                    occupied |= 1u64 << st.from_slot;
+                }
+            }
             if occupied == 0 {
                 continue;
             }
@@ -252,11 +383,16 @@ impl<W> Wheel<W> {
         let significant = 63 - masked.leading_zeros();
         let level = (significant / SLOT_BITS) as usize;
         let slot = ((deadline >> (SLOT_BITS * level as u32)) & (SLOTS as u64 - 1)) as usize;
-        level * SLOTS + slot
+        list(level, self.live[level], slot)
     }
 
     fn link(&mut self, index: u32) {
         let place = self.place_for(self.entries[index as usize].deadline);
+        self.push_front(index, place);
+    }
+
+    /// Links an unlinked entry at the front of the list at `place`.
+    fn push_front(&mut self, index: u32, place: usize) {
         let head = self.heads[place];
         {
             let e = &mut self.entries[index as usize];
@@ -268,12 +404,30 @@ impl<W> Wheel<W> {
             self.entries[head as usize].prev = index;
         }
         self.heads[place] = index;
-        if place < LEVELS * SLOTS {
-            self.occupied[place / SLOTS] |= 1u64 << (place % SLOTS);
+        if place < LISTS {
+            self.occupied[place / (2 * SLOTS)][(place / SLOTS) % 2] |= 1u64 << (place % SLOTS);
         }
     }
 
+    /// Unlinks an entry, keeping the count of a staging bank it leaves.
     fn unlink(&mut self, index: u32) {
+        let place = self.entries[index as usize].place as usize;
+        self.unlink_list(index);
+        if place < LISTS {
+            let (level, bank) = (place / (2 * SLOTS), (place / SLOTS) % 2);
+            if bank != self.live[level] {
+                if let Some(st) = &mut self.staged[level] {
+                    st.count -= 1;
+                    if st.count == 0 {
+                        self.staged[level] = None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Unlinks an entry from its list (no other bookkeeping).
+    fn unlink_list(&mut self, index: u32) {
         let (prev, next, place) = {
             let e = &self.entries[index as usize];
             (e.prev, e.next, e.place as usize)
@@ -282,8 +436,9 @@ impl<W> Wheel<W> {
             self.entries[prev as usize].next = next;
         } else {
             self.heads[place] = next;
-            if next == NIL && place < LEVELS * SLOTS {
-                self.occupied[place / SLOTS] &= !(1u64 << (place % SLOTS));
+            if next == NIL && place < LISTS {
+                self.occupied[place / (2 * SLOTS)][(place / SLOTS) % 2] &=
+                    !(1u64 << (place % SLOTS));
             }
         }
         if next != NIL {
@@ -305,127 +460,11 @@ impl<W> Wheel<W> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use std::collections::BTreeMap;
-
-    #[test]
-    fn fires_in_deadline_then_insertion_order() {
-        let mut w = Wheel::new();
-        w.insert(50, "c");
-        w.insert(10, "a");
-        w.insert(50, "d");
-        w.insert(10, "b");
-        w.insert(1 << 40, "z");
-        let mut out = Vec::new();
-        w.advance(49, &mut out);
-        assert_eq!(out, ["a", "b"]);
-        out.clear();
-        w.advance(50, &mut out);
-        assert_eq!(out, ["c", "d"]);
-        assert_eq!(w.len(), 1);
-        out.clear();
-        w.advance(u64::MAX, &mut out);
-        assert_eq!(out, ["z"]);
-    }
-
-    #[test]
-    fn never_fires_early() {
-        let mut w = Wheel::new();
-        w.insert(1_000_000_007, ());
-        let mut out = Vec::new();
-        let mut t = 0;
-        while out.is_empty() {
-            let wake = w.next_wake().unwrap();
-            assert!(wake > t || wake == w.elapsed());
-            t = wake;
-            w.advance(t, &mut out);
-            if out.is_empty() {
-                assert!(t < 1_000_000_007);
-            }
-        }
-        assert_eq!(t, 1_000_000_007);
-    }
-
-    #[test]
-    fn removed_and_stale_keys() {
-        let mut w = Wheel::new();
-        let a = w.insert(100, 1);
-        let b = w.insert(100, 2);
-        assert_eq!(w.remove(a), Some(1));
-        assert_eq!(w.remove(a), None);
-        let mut out = Vec::new();
-        w.advance(100, &mut out);
-        assert_eq!(out, [2]);
-        assert!(!w.is_armed(b));
-        let c = w.insert(200, 3);
-        assert_eq!(c.index, b.index, "slab entries are reused");
-        assert_eq!(w.remove(b), None, "a stale key cannot remove the new timer");
-        assert!(w.is_armed(c));
-    }
-
-    #[derive(Debug, Clone)]
-    enum Op {
-        Insert(u64),
-        Remove(usize),
-        Advance(u64),
-    }
-
-    fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            4 => prop_oneof![0u64..200, 0u64..100_000, 0u64..(1 << 40), Just(u64::MAX / 2)]
-                .prop_map(Op::Insert),
-            1 => any::<usize>().prop_map(Op::Remove),
-            2 => prop_oneof![0u64..300, 0u64..200_000, 0u64..(1 << 41)].prop_map(Op::Advance),
-        ]
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
-        /// The wheel fires exactly what a BTreeMap ordered by
-        /// (deadline, insertion) fires, in the same order.
-        #[test]
-        fn matches_btreemap_model(ops in proptest::collection::vec(op(), 1..300)) {
-            let mut wheel = Wheel::new();
-            let mut model: BTreeMap<(u64, u64), u64> = BTreeMap::new();
-            let mut keys: Vec<(TimerKey, (u64, u64))> = Vec::new();
-            let mut now = 0u64;
-            let mut id = 0u64;
-            for op in ops {
-                match op {
-                    Op::Insert(delta) => {
-                        let deadline = now.saturating_add(delta);
-                        let key = wheel.insert(deadline, id);
-                        model.insert((deadline, id), id);
-                        keys.push((key, (deadline, id)));
-                        id += 1;
-                    }
-                    Op::Remove(i) if !keys.is_empty() => {
-                        let (key, mk) = keys.swap_remove(i % keys.len());
-                        prop_assert_eq!(wheel.remove(key), model.remove(&mk));
-                    }
-                    Op::Remove(_) => {}
-                    Op::Advance(delta) => {
-                        now = now.saturating_add(delta);
-                        let mut out = Vec::new();
-                        wheel.advance(now, &mut out);
-                        let due: Vec<(u64, u64)> =
-                            model.range(..=(now, u64::MAX)).map(|(k, _)| *k).collect();
-                        let expected: Vec<u64> = due.iter().map(|k| model.remove(k).unwrap()).collect();
-                        prop_assert_eq!(out, expected);
-                        if let Some(wake) = wheel.next_wake() {
-                            let first = model.keys().next().unwrap().0;
-                            prop_assert!(wake <= first, "next_wake {} after first deadline {}", wake, first);
-                            prop_assert!(wake > now || first <= now);
-                        } else {
-                            prop_assert!(model.is_empty());
-                        }
-                    }
-                }
-                prop_assert_eq!(wheel.len(), model.len());
-            }
-        }
-    }
+/// The place of slot `slot` of bank `bank` at `level`.
+#[inline]
+fn list(level: usize, bank: usize, slot: usize) -> usize {
+    (level * 2 + bank) * SLOTS + slot
 }
+
+#[cfg(test)]
+mod tests;
