@@ -21,6 +21,7 @@ mod instructions;
 mod python;
 mod report;
 mod rt;
+mod shards;
 mod stats;
 mod targets;
 mod worker;
@@ -41,6 +42,7 @@ usage: boucle-bench [all|WORKLOAD...] [--quick] [--runs N] [--runtimes LIST] [--
        boucle-bench worker RUNTIME WORKLOAD SIZE
        boucle-bench fs_hash_tree [--runs N] [--files N] [--jobs N]
        boucle-bench http [fetch] [hello] [--runs N] [--quick]   (see src/http/mod.rs)
+       boucle-bench shards [echo] [hello] [--runs N] [--quick]  (see src/shards/mod.rs)
 
   all               every workload and size, then the instruction counts; a full (not
                     --quick) `all` also writes BENCHMARKS.md and the README's headline table
@@ -133,6 +135,8 @@ fn http_entry(args: &[String]) -> Option<ExitCode> {
     let run = match args.first().map(String::as_str) {
         Some("http") => http::main,
         Some("http-worker") => http::servers::main,
+        Some("shards") => shards::main,
+        Some("shard-worker") => shards::worker,
         _ => return None,
     };
     Some(match run(&args[1..]) {

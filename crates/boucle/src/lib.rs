@@ -61,6 +61,7 @@ pub use runtime::Builder as RuntimeBuilder;
 pub use runtime::{
     run, spawn_blocking, to_thread, BlockingTask, Builder, ExceptionContext, Runtime,
 };
+pub use runtime::{run_sharded, ShardedRuntime};
 pub use signal::shutdown;
 pub use task::{
     all_tasks, call_at, call_later, call_soon, create_task, current_task, spawn, CallHandle, Task,

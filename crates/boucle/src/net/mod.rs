@@ -59,6 +59,7 @@ pub use streams::{
     ServeForever, Server, ServerSocket, ServerWaitClosed, StreamAddr, StreamReader, StreamWriter,
     WaitClosed, DEFAULT_HIGH_WATER, DEFAULT_LIMIT, DEFAULT_LOW_WATER,
 };
+pub use tcp::{bind_reuseport_std, HandoffListener};
 pub use tcp::{
     OwnedReadHalf, OwnedWriteHalf, ReuniteError, TcpListener, TcpStream, DEFAULT_BACKLOG,
 };

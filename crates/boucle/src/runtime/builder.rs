@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::core::{Config, Core};
 use super::exception::{ExceptionContext, Handler};
+use super::shard::ShardedBuilder;
 use super::Runtime;
 use crate::time::TimeBase;
 use crate::trace::Instrument;
@@ -342,6 +343,58 @@ impl Builder {
         self
     }
 
+    /// A runtime of `n` loops, each on its own thread (pinned to a core
+    /// where the OS allows), each with these settings: see
+    /// [`ShardedRuntime`](crate::ShardedRuntime).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = boucle::Runtime::builder().virtual_time(true).threads(2).build().unwrap();
+    /// let ids = rt.block_on(|shard| async move { shard.id() });
+    /// assert_eq!(ids.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [0, 1]);
+    /// ```
+    pub fn threads(self, n: usize) -> ShardedBuilder {
+        ShardedBuilder::new(self).threads(n)
+    }
+
+    /// A sharded runtime with one loop per core (see [`threads`](Builder::threads)).
+    pub fn sharded(self) -> ShardedBuilder {
+        ShardedBuilder::new(self)
+    }
+
+    /// What a shard's thread needs to build its loop: these settings less
+    /// the exception handler and the instruments, which are `!Send` (the
+    /// sharded builder has its own). The second value names the first of
+    /// them that was set, if any.
+    pub(crate) fn shard_settings(&self) -> (ShardSettings, Option<&'static str>) {
+        let settings = ShardSettings {
+            virtual_time: self.virtual_time,
+            seed: self.seed,
+            trace: self.trace,
+            trace_capacity: self.trace_capacity,
+            debug: self.debug,
+            slow_poll: self.slow_poll,
+            watchdog: self.watchdog,
+            task_tree: self.task_tree,
+            dump_on_signal: self.dump_on_signal,
+            #[cfg(feature = "console")]
+            console: self.console,
+            max_blocking_threads: self.max_blocking_threads,
+            keep_alive: self.keep_alive,
+            task_slab: self.task_slab,
+            time_base: self.time_base,
+        };
+        let not_send = if self.exception_handler.is_some() {
+            Some("exception_handler")
+        } else if !self.instruments.is_empty() {
+            Some("instrument")
+        } else {
+            None
+        };
+        (settings, not_send)
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
@@ -396,5 +449,79 @@ impl Builder {
         Ok(Runtime {
             core: Rc::new(core),
         })
+    }
+}
+
+/// A [`Builder`] less its exception handler and instruments: `Send`, so
+/// each shard's thread can build its own loop from it.
+#[derive(Clone, Debug)]
+pub(crate) struct ShardSettings {
+    virtual_time: bool,
+    seed: Option<u64>,
+    trace: bool,
+    trace_capacity: usize,
+    debug: Option<bool>,
+    slow_poll: Duration,
+    watchdog: bool,
+    task_tree: bool,
+    dump_on_signal: bool,
+    #[cfg(feature = "console")]
+    console: bool,
+    max_blocking_threads: usize,
+    keep_alive: Duration,
+    task_slab: Option<bool>,
+    time_base: TimeBase,
+}
+
+impl ShardSettings {
+    /// The seed given, else `BOUCLE_SEED`, else a random one.
+    ///
+    /// # Panics
+    /// As [`Builder::build`], on a bad `BOUCLE_SEED`.
+    pub(crate) fn base_seed(&self) -> u64 {
+        self.seed
+            .or_else(env_seed)
+            .unwrap_or_else(|| fastrand::u64(..))
+    }
+
+    pub(crate) fn is_virtual(&self) -> bool {
+        self.virtual_time
+    }
+
+    pub(crate) fn max_blocking_threads(&self) -> usize {
+        self.max_blocking_threads
+    }
+
+    pub(crate) fn dump_on_signal(&self) -> bool {
+        self.dump_on_signal
+    }
+
+    /// A builder with these settings, this seed, this handler and these
+    /// instruments (built on the shard's thread).
+    pub(crate) fn builder(
+        &self,
+        seed: u64,
+        handler: impl Fn(&ExceptionContext<'_>) + 'static,
+        instruments: Vec<Rc<dyn Instrument>>,
+    ) -> Builder {
+        Builder {
+            virtual_time: self.virtual_time,
+            seed: Some(seed),
+            trace: self.trace,
+            trace_capacity: self.trace_capacity,
+            debug: self.debug,
+            slow_poll: self.slow_poll,
+            watchdog: self.watchdog,
+            task_tree: self.task_tree,
+            dump_on_signal: self.dump_on_signal,
+            instruments,
+            #[cfg(feature = "console")]
+            console: self.console,
+            max_blocking_threads: self.max_blocking_threads,
+            keep_alive: self.keep_alive,
+            task_slab: self.task_slab,
+            time_base: self.time_base,
+            exception_handler: Some(Rc::new(handler)),
+        }
     }
 }

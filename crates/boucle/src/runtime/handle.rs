@@ -9,8 +9,10 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
+
+// loom's under `--cfg loom`: the models in `handle/loom_tests.rs`.
+use crate::loom_shim::{AtomicBool, Condvar, Mutex, MutexGuard, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -418,3 +420,6 @@ impl<T> fmt::Debug for RemoteTask<T> {
             .finish()
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests;

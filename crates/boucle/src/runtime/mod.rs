@@ -13,6 +13,7 @@ pub(crate) mod exception;
 mod handle;
 mod metrics;
 mod remote;
+pub mod shard;
 pub(crate) mod shared;
 
 use std::future::Future;
@@ -28,6 +29,11 @@ pub use builder::Builder;
 pub use exception::ExceptionContext;
 pub use handle::{run_coroutine_threadsafe, Handle, RemoteTask};
 pub use metrics::Metrics;
+pub use shard::{
+    run_sharded, shard_id, spawn_on, spawn_on_with, Shard, ShardError, ShardException,
+    ShardMetrics, ShardStop, ShardTask, ShardTrace, ShardedBuilder, ShardedHandle, ShardedRuntime,
+    ShardedTrace, ShutdownReport,
+};
 
 use self::core::Core;
 use self::shared::Shared;

@@ -21,7 +21,10 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+// loom's under `--cfg loom`: the cross-shard channel models (runtime/shard/loom_tests.rs).
+use crate::loom_shim::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 /// A new channel: `Sender` and `Receiver` are `Send` when `T` is, so either

@@ -42,7 +42,10 @@ mod receiver;
 mod sender;
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+// loom's under `--cfg loom`: the cross-shard channel models (runtime/shard/loom_tests.rs).
+use crate::loom_shim::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 pub use self::error::{SendError, TryRecvError, TrySendError};
