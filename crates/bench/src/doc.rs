@@ -130,8 +130,15 @@ const ANALYSIS: &str = include_str!("../ANALYSIS.md");
 const PROGRAMS: &str = include_str!("../PROGRAMS.md");
 
 /// The hand-written cost of the instrument hooks (boucle, boucle-count,
-/// boucle-rec); included last.
+/// boucle-rec).
 const INSTRUMENTS: &str = include_str!("../INSTRUMENTS.md");
+
+/// The hand-written results of the `shards` command (its own harness).
+const SHARDS: &str = include_str!("../SHARDS.md");
+
+/// The hand-written results of `python/loops.py` (the Python loops side by
+/// side); included last.
+const PYTHON_LOOPS: &str = include_str!("../PYTHON-LOOPS.md");
 
 /// The whole BENCHMARKS.md.
 pub fn benchmarks_md(
@@ -203,6 +210,8 @@ pub fn benchmarks_md(
     }
     out += PROGRAMS;
     out += INSTRUMENTS;
+    out += SHARDS;
+    out += PYTHON_LOOPS;
     out
 }
 
