@@ -97,6 +97,26 @@ impl TaskRef {
         self.header().meta.get().location()
     }
 
+    /// Gives up the reference without its count: the count now belongs to
+    /// the pointer (`WakeHandle` keeps it in one tagged word).
+    pub(crate) fn into_raw(self) -> NonNull<Header> {
+        let ptr = self.ptr;
+        std::mem::forget(self);
+        ptr
+    }
+
+    /// Takes back a reference made by [`into_raw`](TaskRef::into_raw).
+    ///
+    /// # Safety
+    /// `ptr` came from `into_raw` and its count has not been taken back
+    /// yet (for a borrowed view, wrap the result in `ManuallyDrop`).
+    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> TaskRef {
+        TaskRef {
+            ptr,
+            _not_send: PhantomData,
+        }
+    }
+
     /// Whether `waker` is this task's own: a task awaiting itself.
     pub(crate) fn is_woken_by(&self, waker: &Waker) -> bool {
         waker_task(waker) == Some(self.ptr)
