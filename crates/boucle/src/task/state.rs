@@ -28,6 +28,24 @@ const STARTED: u32 = 1 << 9;
 /// The memory is a block of the loop's task slab (`slab.rs`). Set before
 /// the task is shared, read by whoever frees it.
 const IN_SLAB: u32 = 1 << 10;
+/// What the task's stage holds (`raw/cell.rs` keeps it in an untagged
+/// union, so that its tag costs no word in each task): neither bit, the
+/// future; `STAGE_FINISHED`, the output; `STAGE_CONSUMED`, nothing.
+const STAGE_FINISHED: u32 = 1 << 11;
+const STAGE_CONSUMED: u32 = 1 << 12;
+const STAGE: u32 = STAGE_FINISHED | STAGE_CONSUMED;
+
+/// What a task's stage holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// The future (from spawn until it completes or is dropped).
+    Running,
+    /// The output, kept for the handle.
+    Finished,
+    /// Nothing: the future was dropped and no output is kept (or it was
+    /// taken).
+    Consumed,
+}
 
 /// What `transition_to_scheduled` tells the waker to do.
 #[must_use]
@@ -123,6 +141,27 @@ impl State {
 
     pub(crate) fn in_slab(&self) -> bool {
         self.get() & IN_SLAB != 0
+    }
+
+    /// What the stage holds.
+    #[inline]
+    pub(crate) fn stage(&self) -> Stage {
+        match self.get() & STAGE {
+            0 => Stage::Running,
+            STAGE_FINISHED => Stage::Finished,
+            _ => Stage::Consumed,
+        }
+    }
+
+    /// Records what the stage now holds.
+    #[inline]
+    pub(crate) fn set_stage(&self, stage: Stage) {
+        let bits = match stage {
+            Stage::Running => 0,
+            Stage::Finished => STAGE_FINISHED,
+            Stage::Consumed => STAGE_CONSUMED,
+        };
+        self.set((self.get() & !STAGE) | bits);
     }
 
     /// Allocation: the memory came from the task slab.

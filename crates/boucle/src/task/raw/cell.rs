@@ -23,7 +23,7 @@ use super::{Header, PollOutcome, TaskRef};
 use crate::task::error::TaskError;
 use crate::task::refcount::WakerCount;
 use crate::task::schedule::Schedule;
-use crate::task::state::{Exit, State};
+use crate::task::state::{Exit, Stage as Holds, State};
 use crate::task::TaskId;
 
 #[repr(C)]
@@ -32,10 +32,12 @@ struct TaskCell<F: Future> {
     stage: UnsafeCell<Stage<F>>,
 }
 
-enum Stage<F: Future> {
-    Running(F),
-    Finished(Result<F::Output, TaskError>),
-    Consumed,
+/// The future, then the output: which one (or none) is recorded in the
+/// header's state word (`State::stage`), not in a tag here, which would
+/// cost a word per task.
+union Stage<F: Future> {
+    running: ManuallyDrop<F>,
+    finished: ManuallyDrop<Result<F::Output, TaskError>>,
 }
 
 pub(super) struct Vtable {
@@ -113,7 +115,9 @@ where
             join_waiter: Cell::new(None),
             meta: Cell::new(Meta::new(name, location)),
         },
-        stage: UnsafeCell::new(Stage::Running(future)),
+        stage: UnsafeCell::new(Stage {
+            running: ManuallyDrop::new(future),
+        }),
     };
     if in_slab {
         cell.header.state.set_in_slab();
@@ -141,21 +145,24 @@ unsafe fn stage<'a, F: Future>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
     unsafe { &mut *(*cell).stage.get() }
 }
 
-/// Drops the future in place (it is pinned) and leaves `Consumed`. A panic
-/// in its destructor is caught and returned.
+/// Drops the future in place (it is pinned) and records `Consumed`. A
+/// panic in its destructor is caught and returned.
 ///
 /// # Safety
-/// As `stage`; the stage must be `Running`.
+/// As `stage`; the stage must hold the future (`Running`).
 unsafe fn drop_future<F: Future>(ptr: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
+    // SAFETY: the caller holds a reference: the header is live.
+    let header = unsafe { ptr.as_ref() };
+    debug_assert_eq!(header.state.stage(), Holds::Running);
     // SAFETY: forwarded from the caller.
     let stage = unsafe { stage::<F>(ptr) };
-    let raw: *mut Stage<F> = stage;
-    // SAFETY: `raw` is valid and the stage is dropped exactly once here; if
-    // the destructor unwinds, drop glue has still dropped every field, so
-    // the memory is treated as dropped either way and overwritten.
-    let result = panic::catch_unwind(AssertUnwindSafe(|| unsafe { ptr::drop_in_place(raw) }));
-    // SAFETY: the old value is dropped (above); writing does not drop it again.
-    unsafe { ptr::write(raw, Stage::Consumed) };
+    // SAFETY: the stage holds the future (caller), dropped exactly once
+    // here; if its destructor unwinds, drop glue has still dropped every
+    // field, so it counts as dropped either way.
+    let result = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+        ManuallyDrop::drop(&mut stage.running)
+    }));
+    header.state.set_stage(Holds::Consumed);
     result.err()
 }
 
@@ -169,12 +176,15 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) -> PollOutcome {
     let header = unsafe { ptr.as_ref() };
     // SAFETY: the task is live and of type `F`; only this turn uses the stage
     // (the handle reads it only once the state says complete).
-    let Stage::Running(future) = (unsafe { stage::<F>(ptr) }) else {
-        unreachable!("boucle: a task was polled after its future was dropped");
-    };
-    // SAFETY: the future lives in the task allocation and is dropped in place
-    // (`drop_future`), never moved: it is pinned.
-    let future = unsafe { Pin::new_unchecked(future) };
+    let stage = unsafe { stage::<F>(ptr) };
+    assert!(
+        header.state.stage() == Holds::Running,
+        "boucle: a task was polled after its future was dropped"
+    );
+    // SAFETY: the stage holds the future (checked above); it lives in the
+    // task allocation and is dropped in place (`drop_future`), never moved:
+    // it is pinned.
+    let future = unsafe { Pin::new_unchecked(&mut *stage.running) };
     // The waker borrowed by this poll: it owns no count, so it is never
     // dropped; clones made from it take one.
     // SAFETY: the vtable's functions expect a `Header` pointer, which this is.
@@ -238,8 +248,10 @@ unsafe fn complete<F: Future + 'static>(
     };
     let mut unobserved_panic = None;
     if header.state.has_join_interest() {
-        // SAFETY: the caller holds a reference; nobody borrows the stage.
-        unsafe { *stage::<F>(ptr) = Stage::Finished(result) };
+        // SAFETY: the caller holds a reference; nobody borrows the stage,
+        // which holds nothing (`Consumed`): writing a field drops nothing.
+        unsafe { stage::<F>(ptr) }.finished = ManuallyDrop::new(result);
+        header.state.set_stage(Holds::Finished);
     } else {
         match result {
             Err(e) if e.is_panic() => unobserved_panic = e.into_panic().ok(),
@@ -268,16 +280,21 @@ unsafe fn complete<F: Future + 'static>(
 /// `ptr` is a live, complete task of type `F`; `dst` points to a valid
 /// `Poll<Result<F::Output, TaskError>>`.
 unsafe fn take_output<F: Future + 'static>(ptr: NonNull<Header>, dst: *mut ()) {
-    // SAFETY: the caller guarantees type and liveness; the task is complete,
-    // so no turn borrows the stage.
+    // SAFETY: the caller guarantees liveness.
+    let header = unsafe { ptr.as_ref() };
+    assert!(
+        header.state.stage() == Holds::Finished,
+        "boucle: a `Task` was polled again after it returned its result"
+    );
+    // SAFETY: the caller guarantees type; the task is complete, so no turn
+    // borrows the stage.
     let stage = unsafe { stage::<F>(ptr) };
-    match std::mem::replace(stage, Stage::Consumed) {
-        Stage::Finished(result) => {
-            // SAFETY: the caller guarantees `dst`'s type.
-            unsafe { *dst.cast::<Poll<Result<F::Output, TaskError>>>() = Poll::Ready(result) };
-        }
-        _ => panic!("boucle: a `Task` was polled again after it returned its result"),
-    }
+    // SAFETY: the stage holds the output (checked above); it is moved out
+    // once, and the state says so before anything else can look.
+    let result = unsafe { ManuallyDrop::take(&mut stage.finished) };
+    header.state.set_stage(Holds::Consumed);
+    // SAFETY: the caller guarantees `dst`'s type.
+    unsafe { *dst.cast::<Poll<Result<F::Output, TaskError>>>() = Poll::Ready(result) };
 }
 
 /// A pointer to the output, a `Result<F::Output, TaskError>`, if the task
@@ -286,12 +303,15 @@ unsafe fn take_output<F: Future + 'static>(ptr: NonNull<Header>, dst: *mut ()) {
 /// # Safety
 /// `ptr` is a live, complete task of type `F`, on its loop's thread.
 unsafe fn peek_output<F: Future + 'static>(ptr: NonNull<Header>) -> *const () {
-    // SAFETY: the caller guarantees type and liveness; the task is complete,
-    // so no turn borrows the stage.
-    match unsafe { stage::<F>(ptr) } {
-        Stage::Finished(result) => (result as *const Result<F::Output, TaskError>).cast(),
-        _ => ptr::null(),
+    // SAFETY: the caller guarantees liveness.
+    let header = unsafe { ptr.as_ref() };
+    if header.state.stage() != Holds::Finished {
+        return ptr::null();
     }
+    // SAFETY: the caller guarantees type; the task is complete, so no turn
+    // borrows the stage, which holds the output (checked above).
+    let result: &Result<F::Output, TaskError> = unsafe { &stage::<F>(ptr).finished };
+    (result as *const Result<F::Output, TaskError>).cast()
 }
 
 /// Drops whatever the stage holds. Returns the payload of a panic result
@@ -303,17 +323,21 @@ pub(super) unsafe fn drop_stage<F: Future + 'static>(
     ptr: NonNull<Header>,
 ) -> Option<Box<dyn Any + Send>> {
     // SAFETY: forwarded from the caller.
-    let stage = unsafe { stage::<F>(ptr) };
-    match stage {
-        Stage::Running(_) => {
-            // SAFETY: forwarded from the caller.
-            unsafe { drop_future::<F>(ptr) }
+    let header = unsafe { ptr.as_ref() };
+    match header.state.stage() {
+        // SAFETY: forwarded from the caller; the stage holds the future.
+        Holds::Running => unsafe { drop_future::<F>(ptr) },
+        Holds::Finished => {
+            // SAFETY: forwarded from the caller; the stage holds the output,
+            // moved out once (the state records it at once).
+            let result = unsafe { ManuallyDrop::take(&mut stage::<F>(ptr).finished) };
+            header.state.set_stage(Holds::Consumed);
+            match result {
+                Err(e) if e.is_panic() => e.into_panic().ok(),
+                other => panic::catch_unwind(AssertUnwindSafe(|| drop(other))).err(),
+            }
         }
-        Stage::Finished(_) => match std::mem::replace(stage, Stage::Consumed) {
-            Stage::Finished(Err(e)) if e.is_panic() => e.into_panic().ok(),
-            other => panic::catch_unwind(AssertUnwindSafe(|| drop(other))).err(),
-        },
-        Stage::Consumed => None,
+        Holds::Consumed => None,
     }
 }
 

@@ -340,4 +340,11 @@ fn header_stays_small() {
     assert_eq!(std::mem::size_of::<Option<WakeHandle>>(), 8);
     let header = std::mem::size_of::<super::Header>();
     assert!(header <= 56, "{header}");
+    // The stage is an untagged union (its tag lives in the state word): a
+    // task returning a word costs the header and two words.
+    fn cell_size<F: std::future::Future>(_: &F) -> usize {
+        super::layout_of::<F>().size()
+    }
+    let i = 7usize;
+    assert_eq!(cell_size(&async move { i }), header + 16);
 }
