@@ -526,3 +526,35 @@ def test_getaddrinfo_and_getnameinfo_match_the_socket_module(loop):
 def test_getaddrinfo_error_propagates(bloop):
     with pytest.raises(socket.gaierror):
         run(bloop, bloop.getaddrinfo("no such host.invalid", 80, flags=socket.AI_NUMERICHOST))
+
+
+def test_sock_sendfile_sends_the_range_asked(loop, pair, tmp_path):
+    a, b = pair
+    path = tmp_path / "data"
+    path.write_bytes(bytes(range(256)) * 1024)
+
+    async def main():
+        received = bytearray()
+
+        async def reader():
+            while len(received) < 100_000:
+                received.extend(await loop.sock_recv(a, 65536))
+
+        with open(path, "rb") as f:
+            sent, _ = await asyncio.gather(
+                loop.sock_sendfile(b, f, offset=10, count=100_000), reader()
+            )
+            assert f.tell() == 100_010
+        return sent, bytes(received)
+
+    sent, received = run(loop, main())
+    assert sent == 100_000
+    assert received == path.read_bytes()[10:100_010]
+
+
+def test_sock_sendfile_without_fallback_says_it_is_not_native(bloop, pair, tmp_path):
+    _, b = pair
+    path = tmp_path / "data"
+    path.write_bytes(b"x")
+    with open(path, "rb") as f, pytest.raises(asyncio.SendfileNotAvailableError):
+        run(bloop, bloop.sock_sendfile(b, f, fallback=False))
