@@ -14,6 +14,11 @@ process, with a time limit. The policy class also replaces
 (``set_event_loop_policy(None)``) get it back. "on loop" counts the tests that
 made at least one loop through the policy: the rest (many use asyncio's
 ``test_utils.TestLoop``) never touch the loop under test.
+
+The I/O modules in ``MIXIN_MODULES`` make their loops themselves (one test
+class per selector, each with its own ``create_event_loop``): their shared
+mixin runs once, in a class whose ``create_event_loop`` asks the policy.
+``--modules io`` runs those modules.
 """
 
 import argparse
@@ -35,8 +40,15 @@ MODULES = [
     "test_runners",
     "test_base_events",
 ]
+# module -> the mixin its per-selector test classes share.
+MIXIN_MODULES = {
+    "test_sock_lowlevel": "BaseSockTestsMixin",
+}
 LOOPS = ["asyncio", "boucle", "uvloop", "rloop"]
 TIME_LIMIT = 600
+# A test still running after this many seconds fails with a TimeoutError
+# raised by SIGALRM, so one hung test does not lose its module's results.
+TEST_LIMIT = 60
 
 
 def _policy_class(name):
@@ -62,9 +74,20 @@ def _policy_class(name):
     raise SystemExit(f"unknown loop {name!r}")
 
 
+class TestTimedOut(Exception):
+    pass
+
+
+def _on_alarm(_signum, _frame):
+    raise TestTimedOut(f"hung: still running after {TEST_LIMIT} s")
+
+
 def worker(loop_name, module):
     import asyncio
+    import signal
     import unittest
+
+    signal.signal(signal.SIGALRM, _on_alarm)
 
     base = _policy_class(loop_name)
     made = [0]
@@ -82,7 +105,12 @@ def worker(loop_name, module):
     class Result(unittest.TextTestResult):
         def startTest(self, test):
             self._made = made[0]
+            signal.alarm(TEST_LIMIT)
             super().startTest(test)
+
+        def stopTest(self, test):
+            signal.alarm(0)
+            super().stopTest(test)
 
         def _record(self, test, outcome, reason=""):
             results[test.id()] = {
@@ -115,10 +143,31 @@ def worker(loop_name, module):
             super().addUnexpectedSuccess(test)
             self._record(test, "fail", "unexpected success")
 
-    suite = unittest.defaultTestLoader.loadTestsFromName(f"test.test_asyncio.{module}")
+    if module in MIXIN_MODULES:
+        suite = _mixin_suite(module)
+    else:
+        suite = unittest.defaultTestLoader.loadTestsFromName(f"test.test_asyncio.{module}")
     with open(os.devnull, "w") as sink:
         unittest.TextTestRunner(stream=sink, resultclass=Result, verbosity=0).run(suite)
     print("@@RESULTS@@" + json.dumps(results))
+
+
+def _mixin_suite(module):
+    import asyncio
+    import importlib
+    import unittest
+
+    from test.test_asyncio import utils as test_utils
+
+    mod = importlib.import_module(f"test.test_asyncio.{module}")
+    mixin = getattr(mod, MIXIN_MODULES[module])
+
+    class PolicyLoopTests(mixin, test_utils.TestCase):
+        def create_event_loop(self):
+            return asyncio.new_event_loop()
+
+    PolicyLoopTests.__module__ = mod.__name__
+    return unittest.defaultTestLoader.loadTestsFromTestCase(PolicyLoopTests)
 
 
 def _reason(err):
@@ -169,7 +218,7 @@ def main():
         return
     python = sys.executable
     loops = args.loops.split(",")
-    modules = args.modules.split(",")
+    modules = list(MIXIN_MODULES) if args.modules == "io" else args.modules.split(",")
     results = {}
     for loop_name in loops:
         why = available(python, loop_name)

@@ -36,6 +36,7 @@ use pyo3::types::{PyDict, PyTuple};
 
 use crate::handle::{Callback, Handle, TimerHandle};
 use crate::poller::Poller;
+use crate::readiness::{Direction, IoTable};
 use crate::tracing::{trace_now, TaskTrace, Trace};
 
 /// A ready callback.
@@ -77,6 +78,8 @@ pub(crate) struct Local {
     /// call itself, and never before a timer due earlier.
     pub(crate) held: VecDeque<Py<TimerHandle>>,
     pub(crate) trace: Option<TaskTrace>,
+    /// The fds watched by `add_reader` / `add_writer` (`readiness.rs`).
+    pub(crate) io: IoTable,
 }
 
 /// The native core of `boucle.Loop` (subclassed in Python).
@@ -96,8 +99,8 @@ pub struct LoopCore {
     /// `call_soon_threadsafe` (executor jobs): a virtual clock waits for it
     /// rather than jumping past it.
     pub(crate) held: AtomicUsize,
-    /// Sources registered with the poller besides its waker and timer
-    /// (part 2's sockets): with none, an iteration that need not wait makes
+    /// Fds registered with the poller besides its waker and timer
+    /// (`add_reader`, `add_writer`): with none, an iteration that need not wait makes
     /// no system call.
     pub(crate) io_sources: AtomicUsize,
     /// Fixed when the loop is made.
@@ -166,12 +169,16 @@ impl LoopCore {
         self.local().wheel.remove(key)
     }
 
-    fn check_open(&self) -> PyResult<()> {
+    pub(crate) fn check_open(&self) -> PyResult<()> {
         if self.closed.load(Ordering::Relaxed) {
             Err(closed_error())
         } else {
             Ok(())
         }
+    }
+
+    pub(crate) fn set_io_sources(&self, n: usize) {
+        self.io_sources.store(n, Ordering::Relaxed);
     }
 
     fn debug_check(
@@ -316,6 +323,7 @@ impl LoopCore {
             }
         };
         let (poller, waker) = Poller::new()?;
+        let io = IoTable::new(poller.registry()?);
         let clock = LoopClock::new(virtual_time, base);
         let origin_mono = if virtual_time {
             0
@@ -330,6 +338,7 @@ impl LoopCore {
                 held: VecDeque::new(),
                 fired: Vec::new(),
                 trace: trace.then(TaskTrace::default),
+                io,
             }),
             poller: Mutex::new(poller),
             remote: Mutex::new(Vec::new()),
@@ -458,7 +467,7 @@ impl LoopCore {
     }
 
     /// Whether the loop was closed.
-    fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Relaxed)
     }
 
@@ -466,6 +475,34 @@ impl LoopCore {
     #[getter]
     fn virtual_time(&self) -> bool {
         self.is_virtual
+    }
+
+    /// `add_reader` (`write=False`) or `add_writer`: calls
+    /// `callback(*args)` when `fd` is ready; returns the `Handle`.
+    #[pyo3(signature = (fd, write, callback, args))]
+    fn _add_io(
+        slf: &Bound<'_, Self>,
+        fd: &Bound<'_, PyAny>,
+        write: bool,
+        callback: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+    ) -> PyResult<Py<Handle>> {
+        let dir = if write {
+            Direction::Write
+        } else {
+            Direction::Read
+        };
+        Self::add_io(slf, fd, dir, callback, args)
+    }
+
+    /// `remove_reader` / `remove_writer`: whether a callback was removed.
+    fn _remove_io(slf: &Bound<'_, Self>, fd: &Bound<'_, PyAny>, write: bool) -> PyResult<bool> {
+        let dir = if write {
+            Direction::Write
+        } else {
+            Direction::Read
+        };
+        Self::remove_io(slf, fd, dir)
     }
 
     /// Runs one iteration.
@@ -497,8 +534,11 @@ impl LoopCore {
     /// Marks the loop closed and drops every pending callback and timer.
     fn _close_core(&self) {
         self.closed.store(true, Ordering::Relaxed);
+        let mut watched = Vec::new();
         let (ready, timers, held) = {
             let mut l = self.local();
+            l.io.clear(&mut watched);
+            self.set_io_sources(0);
             (
                 std::mem::take(&mut l.ready),
                 l.wheel.drain(),
@@ -506,7 +546,7 @@ impl LoopCore {
             )
         };
         let sent = std::mem::take(&mut *lock(&self.remote));
-        drop((ready, timers, held, sent));
+        drop((ready, timers, held, sent, watched));
         let trace = self.local().trace.as_mut().map(TaskTrace::release);
         drop(trace);
     }

@@ -110,7 +110,7 @@ impl Handle {
 #[pymethods]
 impl Handle {
     /// Cancels the callback; it will not run.
-    fn cancel(&self) {
+    pub(crate) fn cancel(&self) {
         self.cancelled.store(true, Ordering::Relaxed);
     }
 

@@ -1,5 +1,8 @@
 //! Steps 1-3 of an iteration (see `core.rs`): park or not, then collect
-//! the batch of ready callbacks under one lock.
+//! the batch of ready callbacks under one lock. With fds watched
+//! (`readiness.rs`), the poller is always looked at, their handles are
+//! queued after the callbacks sent from other threads and before the due
+//! timers, and a virtual clock jumps only when no fd was ready.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -14,26 +17,35 @@ impl LoopCore {
     /// into `batch` (empty on entry). When nothing needs a park or a look
     /// at I/O, one lock does it all.
     pub(crate) fn prepare(&self, py: Python<'_>, batch: &mut VecDeque<Item>) -> PyResult<()> {
-        let park = {
+        let (park, jump) = {
             let mut guard = self.local();
             let l = &mut *guard;
-            let park = self.decide(l);
-            if park == Park::Poll && self.io_sources.load(Ordering::Relaxed) == 0 {
+            let watching = self.io_sources.load(Ordering::Relaxed) > 0;
+            if watching {
+                l.io.rearm();
+            }
+            let (park, jump) = self.decide(l, watching);
+            if park == Park::Poll && !watching {
                 // Nothing to look at but the waker, whose flag `collect` reads.
-                self.collect(l, batch);
+                self.collect(py, l, batch, None);
                 return Ok(());
             }
-            park
+            (park, jump)
         };
         let mut guard = lock(&self.poller);
         let poller: &mut Poller = &mut guard;
         let woke = match park {
             Park::Poll => poller.park(park),
-            _ => py.detach(move || poller.park(park)),
+            _ => py.detach(|| poller.park(park)),
         };
-        drop(guard);
-        let mut guard = self.local();
-        self.collect(&mut guard, batch);
+        let mut local = self.local();
+        self.collect(py, &mut local, batch, Some(&*poller));
+        if jump && batch.is_empty() {
+            // No fd was ready: the virtual clock goes to the next timer.
+            Self::virtual_jump(&mut local);
+            std::mem::swap(&mut local.ready, batch);
+        }
+        drop(local);
         drop(guard);
         match woke {
             Ok(Woke::Normally) => Ok(()),
@@ -48,26 +60,24 @@ impl LoopCore {
     }
 
     /// How to park; timers found by a virtual jump go to the ready queue.
-    fn decide(&self, l: &mut Local) -> Park {
+    /// With fds `watching`, a virtual clock first looks at them (`Poll`)
+    /// and jumps only if none was ready (the `bool`: jump then).
+    fn decide(&self, l: &mut Local, watching: bool) -> (Park, bool) {
         if !l.ready.is_empty()
             || self.stopping.load(Ordering::Relaxed)
             || self.notified.load(Ordering::Acquire)
         {
-            Park::Poll
+            (Park::Poll, false)
         } else if l.clock.is_virtual()
             && !l.wheel.is_empty()
             && self.held.load(Ordering::Acquire) == 0
         {
-            // Nothing can happen before the next timer: go there.
-            while let Some(t) = l.wheel.next_wake() {
-                l.clock.advance_to(t);
-                l.wheel.advance(l.clock.now(), &mut l.fired);
-                if !l.fired.is_empty() {
-                    break;
-                }
+            if watching {
+                return (Park::Poll, true);
             }
-            l.ready.extend(l.fired.drain(..).map(Item::Timer));
-            Park::Poll
+            // Nothing can happen before the next timer: go there.
+            Self::virtual_jump(l);
+            (Park::Poll, false)
         } else {
             // A cancelled timer holds nothing back.
             let held = l.held.front().map(|h| {
@@ -82,18 +92,41 @@ impl LoopCore {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            match next {
+            let park = match next {
                 Some(t) if !l.clock.is_virtual() => Park::Until(l.clock.monotonic_deadline(t)),
                 _ => Park::Forever,
-            }
+            };
+            (park, false)
         }
     }
 
-    /// Steps 2-3: the batch to run this iteration, swapped into `batch`.
-    fn collect(&self, l: &mut Local, batch: &mut VecDeque<Item>) {
+    /// Moves a virtual clock to the next timer that fires; queues it.
+    fn virtual_jump(l: &mut Local) {
+        while let Some(t) = l.wheel.next_wake() {
+            l.clock.advance_to(t);
+            l.wheel.advance(l.clock.now(), &mut l.fired);
+            if !l.fired.is_empty() {
+                break;
+            }
+        }
+        l.ready.extend(l.fired.drain(..).map(Item::Timer));
+    }
+
+    /// Steps 2-3: the batch to run this iteration, swapped into `batch`;
+    /// `poller`: the events of the park just done, if any.
+    fn collect(
+        &self,
+        py: Python<'_>,
+        l: &mut Local,
+        batch: &mut VecDeque<Item>,
+        poller: Option<&Poller>,
+    ) {
         if self.notified.swap(false, Ordering::Acquire) {
             let sent = std::mem::take(&mut *lock(&self.remote));
             l.ready.extend(sent);
+        }
+        if let Some(poller) = poller {
+            l.io.dispatch(py, poller.events(), &mut l.ready);
         }
         l.clock.tick();
         let now = l.clock.now();

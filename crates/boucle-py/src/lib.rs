@@ -11,6 +11,7 @@ mod handle;
 mod iteration;
 mod poller;
 mod random;
+mod readiness;
 mod tracing;
 
 use pyo3::prelude::*;

@@ -1,8 +1,8 @@
 //! Where the loop thread parks: one `epoll_wait` (through mio) serves
 //! foreign wakes (`mio::Waker`, an eventfd) and timers (a `timerfd` armed at
 //! the exact deadline, since mio rounds timeouts up to whole milliseconds).
-//! Part 2 registers sockets on the same `mio::Poll` (`registry`), so the
-//! loop stays one poller.
+//! `add_reader` / `add_writer` register fds on the same `mio::Poll`
+//! (`readiness.rs`, through `registry`), so the loop stays one poller.
 //!
 //! boucle's own driver (`runtime/driver.rs`) does the same, but it is
 //! private to the runtime; this is the Python loop's copy of the idea.
@@ -12,8 +12,9 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
+use mio::event::Event;
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use rustix::time::{
     timerfd_create, timerfd_settime, Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags,
     Timespec,
@@ -104,6 +105,17 @@ impl Poller {
             },
             waker,
         ))
+    }
+
+    /// A handle on the epoll set, for the fds of `add_reader`; their tokens
+    /// are their fd numbers (the waker's and the timer's are above any fd).
+    pub(crate) fn registry(&self) -> io::Result<Registry> {
+        self.poll.registry().try_clone()
+    }
+
+    /// The events of the last `park`.
+    pub(crate) fn events(&self) -> impl Iterator<Item = &Event> {
+        self.events.iter()
     }
 
     /// Parks the thread (the caller has released the GIL).

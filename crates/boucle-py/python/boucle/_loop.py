@@ -5,8 +5,10 @@ the clock and the iterations: ``call_soon``, ``call_soon_threadsafe``,
 ``call_later``, ``call_at``, ``time``, ``stop``, ``is_closed``. This class adds
 what is not on the hot path: running and closing, futures and tasks, the
 exception handler, debug mode, async generators and the default executor.
-Socket, pipe, signal and subprocess methods are part 2: until then they raise
-``NotImplementedError`` (``asyncio.AbstractEventLoop``'s defaults).
+``_sockets.SocketMethods`` adds the readiness API (native) and the ``sock_*``
+coroutines. Transports, servers, pipes, signals and subprocesses are not
+there yet: they raise ``NotImplementedError`` (``asyncio.AbstractEventLoop``'s
+defaults).
 """
 
 import asyncio
@@ -21,6 +23,7 @@ from asyncio import base_events as _base_events
 from asyncio import coroutines, events, futures, tasks
 
 from . import _boucle
+from ._sockets import SocketMethods
 
 __all__ = ["Loop"]
 
@@ -43,7 +46,7 @@ def _stop_when_done(fut):
     fut.get_loop().stop()
 
 
-class Loop(_boucle.LoopCore, asyncio.AbstractEventLoop):
+class Loop(_boucle.LoopCore, SocketMethods, asyncio.AbstractEventLoop):
     """An asyncio event loop on boucle's engine.
 
     ``virtual_time=True``: when nothing is ready, the clock jumps to the next
