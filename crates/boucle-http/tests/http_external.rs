@@ -10,6 +10,13 @@ use std::path::Path;
 use boucle_http::Client;
 use common::{body_of_size, nginx_server, python_server, TempDir};
 
+/// The two servers start one at a time: each gets its port from
+/// `free_port` (bind to port 0, then release), and two tests doing that at
+/// once on a loaded machine can be handed the same port, so that one server
+/// fails to bind and the test talks to the other one (seen as a refused
+/// connection in CI-like runs).
+static ONE_SERVER_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Files `f0.txt` ... of sizes 0, 1, 1000, ... in `root`.
 fn generate_tree(root: &Path) -> Vec<(String, usize)> {
     let sizes = [
@@ -28,6 +35,9 @@ fn generate_tree(root: &Path) -> Vec<(String, usize)> {
 
 #[test]
 fn python_http_server() {
+    let _one = ONE_SERVER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let tmp = TempDir::new("py");
     let files = generate_tree(tmp.path());
     let (_child, addr) = python_server(tmp.path());
@@ -66,6 +76,9 @@ fn python_http_server() {
 
 #[test]
 fn nginx_keep_alive_gzip_and_ipv6() {
+    let _one = ONE_SERVER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let tmp = TempDir::new("nginx");
     let root = tmp.path().join("root");
     std::fs::create_dir_all(&root).unwrap();
