@@ -8,17 +8,12 @@
 //! private to the runtime; this is the Python loop's copy of the idea.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
+use boucle::engine::TimerFd;
 use mio::event::Event;
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Registry, Token, Waker};
-use rustix::time::{
-    timerfd_create, timerfd_settime, Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags,
-    Timespec,
-};
+use mio::{Events, Poll, Registry, Token, Waker};
 
 const WAKER_TOKEN: Token = Token(usize::MAX);
 const TIMER_TOKEN: Token = Token(usize::MAX - 1);
@@ -49,54 +44,13 @@ pub(crate) struct Poller {
     timer: Option<TimerFd>,
 }
 
-struct TimerFd {
-    fd: OwnedFd,
-    armed: Option<u64>,
-}
-
-impl TimerFd {
-    fn new(poll: &Poll) -> io::Result<TimerFd> {
-        let fd = timerfd_create(
-            TimerfdClockId::Monotonic,
-            TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
-        )?;
-        poll.registry().register(
-            &mut SourceFd(&fd.as_fd().as_raw_fd()),
-            TIMER_TOKEN,
-            Interest::READABLE,
-        )?;
-        Ok(TimerFd { fd, armed: None })
-    }
-
-    fn arm(&mut self, deadline_ns: u64) -> io::Result<()> {
-        if self.armed == Some(deadline_ns) {
-            return Ok(());
-        }
-        // A zero `it_value` disarms: a deadline of 0 ns is long past anyway.
-        let deadline_ns = deadline_ns.max(1);
-        let spec = Itimerspec {
-            it_interval: Timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
-            it_value: Timespec {
-                tv_sec: (deadline_ns / 1_000_000_000) as _,
-                tv_nsec: (deadline_ns % 1_000_000_000) as _,
-            },
-        };
-        timerfd_settime(&self.fd, TimerfdTimerFlags::ABSTIME, &spec)?;
-        self.armed = Some(deadline_ns);
-        Ok(())
-    }
-}
-
 impl Poller {
     /// A poller and the waker other threads use to interrupt its park.
     pub(crate) fn new() -> io::Result<(Poller, Arc<Waker>)> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER_TOKEN)?);
         // No timerfd (seccomp, old kernel): fall back to rounded timeouts.
-        let timer = TimerFd::new(&poll).ok();
+        let timer = TimerFd::new(poll.registry(), TIMER_TOKEN).ok();
         Ok((
             Poller {
                 poll,
@@ -144,9 +98,7 @@ impl Poller {
         for event in self.events.iter() {
             if event.token() == TIMER_TOKEN {
                 if let Some(timer) = &mut self.timer {
-                    // Fired: the next `arm` must reprogram it, even for the
-                    // same deadline.
-                    timer.armed = None;
+                    timer.fired();
                 }
             }
         }

@@ -1,6 +1,6 @@
 //! The runtime's engines, reachable from other crates of this workspace
 //! (the Python event loop in `boucle-py`) without making them public API:
-//! the timer wheel, the loop clock and the trace recorder.
+//! the timer wheel, the loop clock, the trace recorder and the timerfd.
 //!
 //! Not part of boucle's stable surface: hidden from the docs, and free to
 //! change with the internals it wraps. Each item is a thin wrapper that
@@ -15,6 +15,7 @@ use crate::time::wheel::{TimerKey as WheelKey, Wheel};
 use crate::trace::recorder;
 use crate::trace::{EventKind, Exited, Instrument, Spawned, Trace};
 
+pub use crate::io::timerfd::TimerFd;
 pub use crate::time::TimeBase;
 
 /// The tick that stands for "never" (see `time::clock::NEVER`).

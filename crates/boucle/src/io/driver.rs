@@ -10,19 +10,14 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::rc::Rc;
 use std::task::{Context, Poll as TaskPoll};
 use std::time::{Duration, Instant};
 
-use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use rustix::time::{
-    timerfd_create, timerfd_settime, Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags,
-    Timespec,
-};
 
 use super::reactor::{Direction, IoKey, Reactor, Ready};
+use super::timerfd::TimerFd;
 use crate::task::waker::WakeHandle;
 use crate::time::clock::monotonic_ns;
 use crate::trace::hooks::Hooks;
@@ -78,54 +73,13 @@ pub(crate) struct IoStats {
     pub(crate) idle: Cell<Duration>,
 }
 
-struct TimerFd {
-    fd: OwnedFd,
-    armed: Option<u64>,
-}
-
-impl TimerFd {
-    fn new(poll: &Poll) -> io::Result<TimerFd> {
-        let fd = timerfd_create(
-            TimerfdClockId::Monotonic,
-            TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
-        )?;
-        poll.registry().register(
-            &mut SourceFd(&fd.as_fd().as_raw_fd()),
-            TIMER_TOKEN,
-            Interest::READABLE,
-        )?;
-        Ok(TimerFd { fd, armed: None })
-    }
-
-    fn arm(&mut self, deadline_ns: u64) -> io::Result<()> {
-        if self.armed == Some(deadline_ns) {
-            return Ok(());
-        }
-        // A zero `it_value` would disarm: a deadline of 0 ns is long past.
-        let deadline_ns = deadline_ns.max(1);
-        let spec = Itimerspec {
-            it_interval: Timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
-            it_value: Timespec {
-                tv_sec: (deadline_ns / 1_000_000_000) as _,
-                tv_nsec: (deadline_ns % 1_000_000_000) as _,
-            },
-        };
-        timerfd_settime(&self.fd, TimerfdTimerFlags::ABSTIME, &spec)?;
-        self.armed = Some(deadline_ns);
-        Ok(())
-    }
-}
-
 impl Driver {
     /// A driver and the waker other threads use to interrupt its park.
     fn new() -> io::Result<(Driver, mio::Waker)> {
         let poll = Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
         // No timerfd (seccomp, old kernel): fall back to rounded timeouts.
-        let timer = TimerFd::new(&poll).ok();
+        let timer = TimerFd::new(poll.registry(), TIMER_TOKEN).ok();
         Ok((
             Driver {
                 poll,
@@ -170,9 +124,7 @@ impl Driver {
             match event.token() {
                 TIMER_TOKEN => {
                     if let Some(timer) = &mut self.timer {
-                        // Fired: the next `arm` must reprogram it even for
-                        // the same deadline.
-                        timer.armed = None;
+                        timer.fired();
                     }
                 }
                 WAKER_TOKEN => {}

@@ -22,6 +22,7 @@ pub(crate) mod driver;
 pub(crate) mod fd;
 mod poll_evented;
 pub(crate) mod reactor;
+pub(crate) mod timerfd;
 
 pub use async_fd::{AsyncFd, Interest, ReadyGuard};
 pub(crate) use poll_evented::PollEvented;
