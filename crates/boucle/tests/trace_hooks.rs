@@ -257,7 +257,12 @@ fn a_task_tree_shows_parents_and_what_each_task_waits_for() {
         let child_line = lines.iter().find(|l| l.contains("child (id")).unwrap();
         // Under its parent, which is not the last root.
         assert!(child_line.starts_with("│   └── child"), "{text}");
-        assert!(child_line.contains("waiting on Lock.acquire"), "{text}");
+        assert!(
+            child_line.contains("waiting on Lock.acquire (locked, 1 waiting)"),
+            "{text}"
+        );
+        assert_eq!(c.statistics.as_deref(), Some("locked, 1 waiting"));
+        assert_eq!(n.statistics, None);
         assert!(
             text.contains("parent (id 1) waiting on task child"),
             "{text}"
@@ -269,6 +274,111 @@ fn a_task_tree_shows_parents_and_what_each_task_waits_for() {
         drop(held);
         napper.cancel();
         parent.await.unwrap();
+    });
+}
+
+#[test]
+fn the_tree_shows_the_statistics_of_the_primitive_a_task_waits_on() {
+    let rt = Runtime::builder()
+        .virtual_time(true)
+        .task_tree(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let q = boucle::sync::Queue::<u32>::new(8);
+        let sem = boucle::sync::Semaphore::new(0);
+        let event = boucle::sync::Event::new();
+        let barrier = boucle::sync::Barrier::new(3);
+        let readers: Vec<_> = (0..2)
+            .map(|i| {
+                let q = q.clone();
+                boucle::task::Builder::new()
+                    .name(format!("reader-{i}").as_str())
+                    .spawn(async move { q.get().await.unwrap() })
+            })
+            .collect();
+        let s2 = sem.clone();
+        let permit = boucle::task::Builder::new()
+            .name("permit")
+            .spawn(async move { drop(s2.acquire().await) });
+        let e2 = event.clone();
+        let flag = boucle::task::Builder::new()
+            .name("flag")
+            .spawn(async move { e2.wait().await });
+        let b2 = barrier.clone();
+        let party = boucle::task::Builder::new()
+            .name("party")
+            .spawn(async move { b2.wait().await.unwrap() });
+        boucle::yield_now().await;
+        let tree = boucle::trace::dump();
+        let stats = |label: &str| {
+            let node = tree.tasks().iter().find(|t| t.label == label).unwrap();
+            node.statistics.clone().unwrap()
+        };
+        // Each as it was when that task began to wait, itself counted.
+        assert_eq!(
+            stats("reader-0"),
+            "qsize 0 of 8, 0 unfinished, waiting: 1 get, 0 put, 0 join"
+        );
+        assert_eq!(
+            stats("reader-1"),
+            "qsize 0 of 8, 0 unfinished, waiting: 2 get, 0 put, 0 join"
+        );
+        assert_eq!(stats("permit"), "0 permits free, 1 waiting");
+        assert_eq!(stats("flag"), "not set, 1 waiting");
+        assert_eq!(stats("party"), "1 of 3 parties waiting");
+        let text = tree.to_string();
+        assert!(
+            text.contains(
+                "reader-1 (id 2) waiting on Queue.get (qsize 0 of 8, 0 unfinished, waiting: 2 get"
+            ),
+            "{text}"
+        );
+        // Woken and done: the statistics go with the wait.
+        q.put_nowait(1).unwrap();
+        q.put_nowait(2).unwrap();
+        sem.release();
+        event.set();
+        barrier.abort();
+        for r in readers {
+            r.await.unwrap();
+        }
+        permit.await.unwrap();
+        flag.await.unwrap();
+        assert!(party.await.is_err());
+        assert!(boucle::trace::dump().tasks().is_empty());
+    });
+}
+
+#[test]
+fn a_condition_wait_shows_the_condition_and_its_lock() {
+    let rt = Runtime::builder()
+        .virtual_time(true)
+        .task_tree(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let cond = boucle::sync::Condition::new();
+        let c2 = cond.clone();
+        let waiter = boucle::task::Builder::new()
+            .name("waiter")
+            .spawn(async move {
+                let guard = c2.acquire().await;
+                drop(c2.wait(guard).await);
+            });
+        boucle::yield_now().await;
+        let tree = boucle::trace::dump();
+        let node = tree.tasks().iter().find(|t| t.label == "waiter").unwrap();
+        assert_eq!(node.awaiting, Some(Awaiting::Sync("Condition.wait")));
+        // The guard is released after the wait is queued.
+        assert_eq!(
+            node.statistics.as_deref(),
+            Some("1 waiting, lock held, 0 waiting for the lock")
+        );
+        let guard = cond.acquire().await;
+        cond.notify_all();
+        drop(guard);
+        waiter.await.unwrap();
     });
 }
 

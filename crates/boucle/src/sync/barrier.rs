@@ -58,6 +58,16 @@ struct State {
     batch: Vec<WakeHandle>,
 }
 
+impl State {
+    fn statistics(&self) -> BarrierStatistics {
+        BarrierStatistics {
+            parties: self.parties,
+            n_waiting: self.waiters.waiting(),
+            broken: self.broken,
+        }
+    }
+}
+
 /// A snapshot of a [`Barrier`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -68,6 +78,17 @@ pub struct BarrierStatistics {
     pub n_waiting: usize,
     /// Whether the barrier is broken.
     pub broken: bool,
+}
+
+/// `2 of 3 parties waiting`, and `, broken` (as the task tree shows it).
+impl fmt::Display for BarrierStatistics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} of {} parties waiting", self.n_waiting, self.parties)?;
+        if self.broken {
+            f.write_str(", broken")?;
+        }
+        Ok(())
+    }
 }
 
 impl Barrier {
@@ -245,12 +266,7 @@ impl Barrier {
     /// assert_eq!((s.parties, s.n_waiting, s.broken), (4, 0, false));
     /// ```
     pub fn statistics(&self) -> BarrierStatistics {
-        let st = self.inner.borrow();
-        BarrierStatistics {
-            parties: st.parties,
-            n_waiting: st.waiters.waiting(),
-            broken: st.broken,
-        }
+        self.inner.borrow().statistics()
     }
 }
 
@@ -297,7 +313,8 @@ impl Future for BarrierWait<'_> {
                 return Poll::Ready(Err(BrokenBarrierError));
             }
             if st.waiters.waiting() + 1 < st.parties {
-                this.key = Some(st.waiters.push(cx, "Barrier.wait"));
+                this.key = Some(st.waiters.push(cx));
+                crate::trace::hooks::waits_sync("Barrier.wait", || st.statistics());
                 return Poll::Pending;
             }
             // The last arrival: everyone passes, indices in arrival order.

@@ -74,6 +74,18 @@ pub struct ConditionStatistics {
     pub lock_waiters: usize,
 }
 
+/// `2 waiting, lock held, 1 waiting for the lock` (as the task tree shows it).
+impl fmt::Display for ConditionStatistics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lock = if self.locked { "held" } else { "free" };
+        write!(
+            f,
+            "{} waiting, lock {lock}, {} waiting for the lock",
+            self.waiters, self.lock_waiters
+        )
+    }
+}
+
 impl Default for Condition {
     fn default() -> Self {
         Condition::new()
@@ -389,7 +401,8 @@ impl<'a> Future for ConditionWait<'a> {
         loop {
             match std::mem::replace(&mut this.state, WaitState::Done) {
                 WaitState::Start(guard) => {
-                    let key = inner.state.borrow_mut().waiters.push(cx, "Condition.wait");
+                    let key = inner.state.borrow_mut().waiters.push(cx);
+                    crate::trace::hooks::waits_sync("Condition.wait", || this.cond.statistics());
                     this.state = WaitState::Waiting(key);
                     drop(guard);
                     return Poll::Pending;

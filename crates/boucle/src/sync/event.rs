@@ -46,6 +46,15 @@ struct State {
     batch: Vec<WakeHandle>,
 }
 
+impl State {
+    fn statistics(&self) -> EventStatistics {
+        EventStatistics {
+            is_set: self.set,
+            waiters: self.waiters.waiting(),
+        }
+    }
+}
+
 /// A snapshot of an [`Event`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -54,6 +63,14 @@ pub struct EventStatistics {
     pub is_set: bool,
     /// Tasks waiting in `wait`.
     pub waiters: usize,
+}
+
+/// `not set, 2 waiting` (as the task tree shows it).
+impl fmt::Display for EventStatistics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flag = if self.is_set { "set" } else { "not set" };
+        write!(f, "{flag}, {} waiting", self.waiters)
+    }
 }
 
 impl Event {
@@ -166,11 +183,7 @@ impl Event {
     /// assert_eq!((s.is_set, s.waiters), (false, 0));
     /// ```
     pub fn statistics(&self) -> EventStatistics {
-        let st = self.inner.borrow();
-        EventStatistics {
-            is_set: st.set,
-            waiters: st.waiters.waiting(),
-        }
+        self.inner.borrow().statistics()
     }
 }
 
@@ -209,7 +222,8 @@ impl Future for EventWait<'_> {
                 if st.set {
                     return Poll::Ready(());
                 }
-                this.key = Some(st.waiters.push(cx, "Event.wait"));
+                this.key = Some(st.waiters.push(cx));
+                crate::trace::hooks::waits_sync("Event.wait", || st.statistics());
                 Poll::Pending
             }
             Some(key) => {

@@ -61,6 +61,15 @@ struct State {
     waiters: WaitList<()>,
 }
 
+impl State {
+    fn statistics(&self) -> LockStatistics {
+        LockStatistics {
+            locked: self.locked,
+            waiters: self.waiters.waiting(),
+        }
+    }
+}
+
 /// A snapshot of a [`Lock`] (trio's `statistics()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -69,6 +78,14 @@ pub struct LockStatistics {
     pub locked: bool,
     /// Tasks waiting in `acquire`.
     pub waiters: usize,
+}
+
+/// `locked, 2 waiting` (as the task tree shows it).
+impl fmt::Display for LockStatistics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let held = if self.locked { "locked" } else { "unlocked" };
+        write!(f, "{held}, {} waiting", self.waiters)
+    }
 }
 
 impl Lock {
@@ -157,11 +174,7 @@ impl Lock {
     /// assert_eq!(s.waiters, 0);
     /// ```
     pub fn statistics(&self) -> LockStatistics {
-        let st = self.inner.borrow();
-        LockStatistics {
-            locked: st.locked,
-            waiters: st.waiters.waiting(),
-        }
+        self.inner.borrow().statistics()
     }
 
     /// Whether `self` and `other` are handles to the same lock.
@@ -220,7 +233,8 @@ impl<'a> Future for Acquire<'a> {
                     st.locked = true;
                     return Poll::Ready(LockGuard { lock });
                 }
-                this.key = Some(st.waiters.push(cx, "Lock.acquire"));
+                this.key = Some(st.waiters.push(cx));
+                crate::trace::hooks::waits_sync("Lock.acquire", || st.statistics());
                 Poll::Pending
             }
             Some(key) => {

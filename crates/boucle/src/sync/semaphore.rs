@@ -91,6 +91,13 @@ struct State {
 }
 
 impl State {
+    fn statistics(&self) -> SemaphoreStatistics {
+        SemaphoreStatistics {
+            available_permits: self.permits,
+            waiters: self.waiters.waiting(),
+        }
+    }
+
     /// Whether a newcomer may take a free permit now.
     fn can_take(&self) -> bool {
         self.permits > 0 && self.waiters.waiting() == 0 && self.waiters.notified() == 0
@@ -105,6 +112,18 @@ pub struct SemaphoreStatistics {
     pub available_permits: usize,
     /// Tasks waiting in `acquire`.
     pub waiters: usize,
+}
+
+/// `0 permits free, 2 waiting` (as the task tree shows it).
+impl fmt::Display for SemaphoreStatistics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = if self.available_permits == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{} permit{s} free, {} waiting",
+            self.available_permits, self.waiters
+        )
+    }
 }
 
 impl Inner {
@@ -163,11 +182,7 @@ impl Inner {
     }
 
     fn statistics(&self) -> SemaphoreStatistics {
-        let st = self.state.borrow();
-        SemaphoreStatistics {
-            available_permits: st.permits,
-            waiters: st.waiters.waiting(),
-        }
+        self.state.borrow().statistics()
     }
 }
 
@@ -371,7 +386,8 @@ impl<'a> Future for SemaphoreAcquire<'a> {
                     st.permits -= 1;
                     return Poll::Ready(SemaphorePermit { sem });
                 }
-                this.key = Some(st.waiters.push(cx, "Semaphore.acquire"));
+                this.key = Some(st.waiters.push(cx));
+                crate::trace::hooks::waits_sync("Semaphore.acquire", || st.statistics());
                 Poll::Pending
             }
             Some(key) => {

@@ -142,10 +142,9 @@ impl<P, W: Wakeup> WaitList<P, W> {
         self.notified
     }
 
-    /// Queues a waiter for `cx` at the back. `what` names the wait for the
-    /// loop's instruments (`"Queue.get"`...).
-    pub(crate) fn push(&mut self, cx: &Context<'_>, what: &'static str) -> WaitKey {
-        crate::trace::hooks::waits(crate::trace::Awaiting::Sync(what));
+    /// Queues a waiter for `cx` at the back. The primitive tells the loop's
+    /// instruments what the wait is (`trace::hooks::waits_sync`).
+    pub(crate) fn push(&mut self, cx: &Context<'_>) -> WaitKey {
         let waker = W::from_cx(cx);
         let index = if self.free != NIL {
             let i = self.free;
@@ -325,7 +324,7 @@ mod tests {
     #[test]
     fn notifies_in_arrival_order() {
         let mut list = List::new();
-        let keys: Vec<_> = (0..3).map(|_| list.push(&cx(), "test")).collect();
+        let keys: Vec<_> = (0..3).map(|_| list.push(&cx())).collect();
         assert_eq!(list.waiting(), 3);
         for p in 10..13 {
             assert!(list.notify(p).is_ok());
@@ -346,9 +345,9 @@ mod tests {
     #[test]
     fn removing_from_the_middle_keeps_the_order() {
         let mut list = List::new();
-        let a = list.push(&cx(), "test");
-        let b = list.push(&cx(), "test");
-        let c = list.push(&cx(), "test");
+        let a = list.push(&cx());
+        let b = list.push(&cx());
+        let c = list.push(&cx());
         let removed = list.remove(b);
         assert!(removed.notified.is_none());
         assert!(removed.waker.is_some());
@@ -361,7 +360,7 @@ mod tests {
     #[test]
     fn removing_a_notified_entry_gives_the_payload_back() {
         let mut list = List::new();
-        let a = list.push(&cx(), "test");
+        let a = list.push(&cx());
         list.notify(7).ok().unwrap();
         let removed = list.remove(a);
         assert_eq!(removed.notified, Some(7));
@@ -371,9 +370,9 @@ mod tests {
     #[test]
     fn slots_are_reused_with_a_new_generation() {
         let mut list = List::new();
-        let a = list.push(&cx(), "test");
+        let a = list.push(&cx());
         let _ = list.remove(a);
-        let b = list.push(&cx(), "test");
+        let b = list.push(&cx());
         assert_eq!(b.index, a.index);
         assert_ne!(b.gen, a.gen);
         assert_eq!(list.slots.len(), 1);
@@ -382,7 +381,7 @@ mod tests {
     #[test]
     fn waiting_entries_stay_pending_on_poll() {
         let mut list = List::new();
-        let a = list.push(&cx(), "test");
+        let a = list.push(&cx());
         assert!(matches!(list.poll(a, &cx()), Polled::Waiting(None)));
         let mut all = Vec::new();
         list.notify_all(|| 5, &mut all);
@@ -400,7 +399,7 @@ mod tests {
         let mut notified: Vec<(WaitKey, u32)> = Vec::new();
         for step in 0..20_000u32 {
             match rng.u8(..4) {
-                0 => waiting.push_back(list.push(&cx(), "test")),
+                0 => waiting.push_back(list.push(&cx())),
                 1 => match list.notify(step) {
                     Ok(_) => notified.push((waiting.pop_front().unwrap(), step)),
                     Err(p) => assert!(waiting.is_empty() && p == step),

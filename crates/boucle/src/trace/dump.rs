@@ -21,6 +21,8 @@ struct Known {
     polls: u64,
     busy: Duration,
     awaiting: Option<Awaiting>,
+    /// The sync primitive's statistics when the wait began.
+    statistics: Option<String>,
 }
 
 /// The instrument behind `Builder::task_tree` (and `dump_on_signal`).
@@ -39,6 +41,7 @@ impl Instrument for TreeKeeper {
                 polls: 0,
                 busy: Duration::ZERO,
                 awaiting: None,
+                statistics: None,
             },
         );
     }
@@ -47,6 +50,7 @@ impl Instrument for TreeKeeper {
         if let Some(k) = self.tasks.borrow_mut().get_mut(&task) {
             k.polls += 1;
             k.awaiting = None;
+            k.statistics = None;
         }
     }
 
@@ -60,6 +64,7 @@ impl Instrument for TreeKeeper {
         if let Some(task) = task {
             if let Some(k) = self.tasks.borrow_mut().get_mut(&task) {
                 k.awaiting = Some(on);
+                k.statistics = None;
             }
         }
     }
@@ -70,6 +75,16 @@ impl Instrument for TreeKeeper {
 
     fn wants_poll_time(&self) -> bool {
         true
+    }
+}
+
+impl TreeKeeper {
+    /// The statistics of the primitive `task` has just begun to wait on
+    /// (after its `task_waits`).
+    pub(crate) fn set_statistics(&self, task: TaskId, statistics: String) {
+        if let Some(k) = self.tasks.borrow_mut().get_mut(&task) {
+            k.statistics = Some(statistics);
+        }
     }
 }
 
@@ -95,6 +110,11 @@ pub struct TaskNode {
     pub busy: Option<Duration>,
     /// What its last poll left it waiting for, when the loop can tell.
     pub awaiting: Option<Awaiting>,
+    /// For a wait on a `boucle::sync` primitive ([`Awaiting::Sync`]), the
+    /// primitive's `statistics()` as they were when the wait began, this
+    /// task counted (`"qsize 0 of 10, 1 getter waiting"`; known when the
+    /// tree is kept).
+    pub statistics: Option<String>,
 }
 
 /// The live tasks of a loop as a tree (parents first), from [`dump`].
@@ -103,7 +123,7 @@ pub struct TaskNode {
 /// ```text
 /// └── main (id 1) waiting on task worker-2, 3 polls, busy 0.012 ms, age 2.000 s, at src/main.rs:9:5
 ///     ├── worker-1 (id 2) waiting on sleep until 3.000 s, 2 polls, ...
-///     └── worker-2 (id 3) waiting on Queue.get, ...
+///     └── worker-2 (id 3) waiting on Queue.get (qsize 0 of 8, 0 unfinished, waiting: 1 get, 0 put, 0 join), ...
 /// ```
 #[derive(Debug, Clone)]
 pub struct TaskTree {
@@ -170,6 +190,7 @@ pub fn dump() -> TaskTree {
                 polls: k.map(|k| k.polls),
                 busy: k.map(|k| k.busy),
                 awaiting: k.and_then(|k| k.awaiting),
+                statistics: k.and_then(|k| k.statistics.clone()),
             }
         })
         .collect();
@@ -224,7 +245,10 @@ impl fmt::Display for TaskTree {
                 TaskState::Running => "running".to_owned(),
                 TaskState::Scheduled => "scheduled".to_owned(),
                 TaskState::Waiting => match &node.awaiting {
-                    Some(on) => format!("waiting on {}", describe(on, labels)),
+                    Some(on) => match &node.statistics {
+                        Some(s) => format!("waiting on {} ({s})", describe(on, labels)),
+                        None => format!("waiting on {}", describe(on, labels)),
+                    },
                     None => "waiting".to_owned(),
                 },
                 TaskState::Done => "done".to_owned(),

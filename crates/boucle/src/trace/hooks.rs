@@ -4,6 +4,7 @@
 //! the sync wait lists) check a thread-local flag first.
 
 use std::cell::Cell;
+use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -124,6 +125,11 @@ impl Hooks {
         }
     }
 
+    /// The task being polled, if any.
+    pub(crate) fn current_task(&self) -> Option<TaskId> {
+        self.current.get()
+    }
+
     pub(crate) fn timer_fired(&self, task: Option<TaskId>) {
         let at = self.at();
         for i in &self.list {
@@ -173,6 +179,30 @@ pub(crate) fn waits(on: Awaiting) {
     if ON.with(Cell::get) {
         waits_slow(on);
     }
+}
+
+/// A wait on the sync primitive `what` (`"Queue.get"`...), for the running
+/// loop's instruments; when the loop keeps the task tree, `statistics`
+/// (the primitive's `statistics()` now, the waiter counted) is kept with it
+/// for the dump. One thread-local read when no instrument is installed.
+#[inline]
+pub(crate) fn waits_sync<S: fmt::Display>(what: &'static str, statistics: impl FnOnce() -> S) {
+    if ON.with(Cell::get) {
+        waits_sync_slow(what, statistics);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn waits_sync_slow<S: fmt::Display>(what: &'static str, statistics: impl FnOnce() -> S) {
+    context::with_current(|core| {
+        if let Some(hooks) = core.hooks() {
+            hooks.waits(Awaiting::Sync(what));
+            if let (Some(tree), Some(task)) = (core.tree(), hooks.current_task()) {
+                tree.set_statistics(task, statistics().to_string());
+            }
+        }
+    });
 }
 
 #[cold]

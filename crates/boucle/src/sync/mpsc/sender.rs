@@ -222,7 +222,8 @@ impl<T> Future for SendFuture<'_, T> {
                 }
                 let mut st = this.chan.lock();
                 if !st.closed && !st.has_room() {
-                    this.key = Some(st.senders_waiting.push(cx, "mpsc.send"));
+                    this.key = Some(st.senders_waiting.push(cx));
+                    crate::trace::hooks::waits(crate::trace::Awaiting::Sync("mpsc.send"));
                     return Poll::Pending;
                 }
                 st

@@ -132,6 +132,29 @@ pub struct QueueStatistics {
     pub shut_down: bool,
 }
 
+/// `qsize 0 of 8, 0 unfinished, waiting: 1 get, 0 put, 0 join`, with
+/// `unbounded` for a maxsize of 0 and `, shut down` (as the task tree shows
+/// it).
+impl fmt::Display for QueueStatistics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "qsize {}", self.qsize)?;
+        if self.maxsize == 0 {
+            f.write_str(" (unbounded)")?;
+        } else {
+            write!(f, " of {}", self.maxsize)?;
+        }
+        write!(
+            f,
+            ", {} unfinished, waiting: {} get, {} put, {} join",
+            self.unfinished_tasks, self.getters, self.putters, self.joiners
+        )?;
+        if self.shut_down {
+            f.write_str(", shut down")?;
+        }
+        Ok(())
+    }
+}
+
 impl<T> BaseQueue<T, Fifo> {
     /// A FIFO queue holding at most `maxsize` items (`0`: no bound).
     ///

@@ -208,7 +208,8 @@ impl<T, O: Order<T>> QueueCore<T, O> {
                 if st.shut_down {
                     return Poll::Ready(Err(QueueShutDown(())));
                 }
-                *key = Some(st.getters.push(cx, "Queue.get"));
+                *key = Some(st.getters.push(cx));
+                crate::trace::hooks::waits_sync("Queue.get", || st.statistics());
                 return Poll::Pending;
             };
             drop(st);
@@ -301,7 +302,8 @@ impl<T, O: Order<T>> QueueCore<T, O> {
                 }
                 let mut st = self.state.borrow_mut();
                 if !st.shut_down && !st.has_room() {
-                    *key = Some(st.putters.push(cx, "Queue.put"));
+                    *key = Some(st.putters.push(cx));
+                    crate::trace::hooks::waits_sync("Queue.put", || st.statistics());
                     return Poll::Pending;
                 }
                 st
@@ -351,7 +353,8 @@ impl<T, O: Order<T>> QueueCore<T, O> {
             if st.unfinished == 0 {
                 return Poll::Ready(());
             }
-            *key = Some(st.joiners.push(cx, "Queue.join"));
+            *key = Some(st.joiners.push(cx));
+            crate::trace::hooks::waits_sync("Queue.join", || st.statistics());
             return Poll::Pending;
         };
         let polled = self.state.borrow_mut().joiners.poll(k, cx);
@@ -449,15 +452,20 @@ impl<T, O: Order<T>> QueueCore<T, O> {
     }
 
     pub(crate) fn statistics(&self) -> QueueStatistics {
-        let st = self.state.borrow();
+        self.state.borrow().statistics()
+    }
+}
+
+impl<T, O: Order<T>> State<T, O> {
+    fn statistics(&self) -> QueueStatistics {
         QueueStatistics {
-            qsize: st.len(),
-            maxsize: st.maxsize,
-            unfinished_tasks: st.unfinished,
-            getters: st.getters.waiting(),
-            putters: st.putters.waiting(),
-            joiners: st.joiners.waiting(),
-            shut_down: st.shut_down,
+            qsize: self.len(),
+            maxsize: self.maxsize,
+            unfinished_tasks: self.unfinished,
+            getters: self.getters.waiting(),
+            putters: self.putters.waiting(),
+            joiners: self.joiners.waiting(),
+            shut_down: self.shut_down,
         }
     }
 }
