@@ -149,12 +149,6 @@ fn builder_errors_are_clear() {
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
     assert!(e.to_string().contains("ShardedBuilder::instrument"), "{e}");
     let e = Runtime::builder()
-        .dump_on_signal(true)
-        .threads(2)
-        .build()
-        .unwrap_err();
-    assert!(e.to_string().contains("dump_on_signal"), "{e}");
-    let e = Runtime::builder()
         .max_blocking_threads(0)
         .threads(1)
         .build()

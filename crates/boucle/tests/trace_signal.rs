@@ -30,6 +30,26 @@ fn dump_child() {
     });
 }
 
+/// The child of the sharded dump: a named task waiting on each shard.
+fn shard_dump_child() {
+    let rt = Runtime::builder()
+        .dump_on_signal(true)
+        .threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(|shard| async move {
+        let name = format!("sleeper-{}", shard.id());
+        let sleeper = boucle::task::Builder::new()
+            .name(name.as_str())
+            .spawn(boucle::sleep(Duration::from_secs(600)));
+        boucle::yield_now().await;
+        if shard.id() == 0 {
+            println!("ready");
+        }
+        drop(sleeper.await);
+    });
+}
+
 fn watchdog_child() {
     let rt = Runtime::builder()
         .debug(true)
@@ -51,17 +71,22 @@ fn child_entry() {
     match child_mode().as_deref() {
         Some("dump") => dump_child(),
         Some("watchdog") => watchdog_child(),
+        Some("shard-dump") => shard_dump_child(),
         _ => {} // not a child: nothing to do
     }
 }
 
-#[test]
-fn sigusr1_makes_a_running_program_write_its_task_tree() {
-    let path = std::env::temp_dir().join(format!("boucle-trace-dump-{}.txt", std::process::id()));
+/// Starts this test binary as the child `mode`, waits for its "ready",
+/// sends it SIGUSR1 and returns the dump it writes to `$BOUCLE_DUMP`.
+fn dump_of_child(mode: &str) -> String {
+    let path = std::env::temp_dir().join(format!(
+        "boucle-trace-dump-{}-{mode}.txt",
+        std::process::id()
+    ));
     let _ = std::fs::remove_file(&path);
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_entry", "--nocapture", "--test-threads=1"])
-        .env("BOUCLE_TRACE_CHILD", "dump")
+        .env("BOUCLE_TRACE_CHILD", mode)
         .env("BOUCLE_DUMP", &path)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -93,6 +118,12 @@ fn sigusr1_makes_a_running_program_write_its_task_tree() {
     let _ = child.wait();
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(boucle::trace::dump_path(child.id()));
+    text
+}
+
+#[test]
+fn sigusr1_makes_a_running_program_write_its_task_tree() {
+    let text = dump_of_child("dump");
     assert!(text.contains("fetcher (id"), "{text}");
     assert!(text.contains("waiting on sleep until"), "{text}");
     assert!(
@@ -104,6 +135,27 @@ fn sigusr1_makes_a_running_program_write_its_task_tree() {
         text.contains("boucle dump on SIGUSR1"),
         "the listener is a named task: {text}"
     );
+}
+
+#[test]
+fn a_sharded_runtime_writes_every_shards_tree_on_one_sigusr1() {
+    let text = dump_of_child("shard-dump");
+    let shard0 = text.find("shard 0:").expect(&text);
+    let shard1 = text.find("shard 1:").expect(&text);
+    assert!(shard0 < shard1, "{text}");
+    // Each shard's tree under its heading, with its own task in it.
+    let (first, second) = text[shard0..].split_at(shard1 - shard0);
+    assert!(first.contains("sleeper-0 (id"), "{text}");
+    assert!(second.contains("sleeper-1 (id"), "{text}");
+    assert!(
+        first
+            .lines()
+            .any(|l| l.contains("sleeper-0") && l.contains("waiting on sleep until 600.")),
+        "each shard keeps its tree: {text}"
+    );
+    // One listener, on shard 0.
+    assert_eq!(text.matches("boucle dump on SIGUSR1").count(), 1, "{text}");
+    assert!(first.contains("boucle dump on SIGUSR1"), "{text}");
 }
 
 #[test]

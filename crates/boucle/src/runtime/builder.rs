@@ -238,7 +238,9 @@ impl Builder {
     /// On SIGUSR1, the loop prints its task tree (as `boucle::trace::dump`)
     /// to stderr, or to the file named by the `BOUCLE_DUMP` environment
     /// variable, and always to `/tmp/boucle-dump-<pid>.txt` where `boucle
-    /// ps PID` reads it. Turns the task tree on.
+    /// ps PID` reads it. Turns the task tree on. On a sharded runtime
+    /// (`.threads(n)`), one listener on shard 0 writes every shard's tree,
+    /// each under a `shard N:` heading.
     pub fn dump_on_signal(mut self, on: bool) -> Builder {
         self.dump_on_signal = on;
         self
@@ -494,6 +496,14 @@ impl ShardSettings {
 
     pub(crate) fn dump_on_signal(&self) -> bool {
         self.dump_on_signal
+    }
+
+    /// The same settings with the task tree kept but no SIGUSR1 listener of
+    /// each loop's own: a sharded runtime runs one for all its shards.
+    pub(crate) fn tree_without_listener(mut self) -> ShardSettings {
+        self.task_tree |= self.dump_on_signal;
+        self.dump_on_signal = false;
+        self
     }
 
     /// A builder with these settings, this seed, this handler and these

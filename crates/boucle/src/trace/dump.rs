@@ -299,13 +299,31 @@ pub fn dump_path(pid: u32) -> std::path::PathBuf {
 /// goes to stderr (or to `$BOUCLE_DUMP`) and to [`dump_path`], written whole
 /// (a temporary file renamed into place).
 pub(crate) async fn on_signal() {
-    let mut sig = match crate::signal::signal(crate::signal::SignalKind::user_defined1()) {
-        Ok(sig) => sig,
+    if let Some(sig) = listen_usr1() {
+        on_signal_print(sig, || std::future::ready(dump().to_string())).await;
+    }
+}
+
+/// SIGUSR1 listened to from now on (its handler installed), or `None`
+/// after a line on stderr.
+pub(crate) fn listen_usr1() -> Option<crate::signal::Signal> {
+    match crate::signal::signal(crate::signal::SignalKind::user_defined1()) {
+        Ok(sig) => Some(sig),
         Err(e) => {
             eprintln!("boucle: dump_on_signal: cannot listen to SIGUSR1: {e}");
-            return;
+            None
         }
-    };
+    }
+}
+
+/// On each delivery of `sig`, prints what `tree()` gives then, headed by
+/// the process and the time (a sharded runtime's listener gathers every
+/// shard's tree).
+pub(crate) async fn on_signal_print<F, Fut>(mut sig: crate::signal::Signal, mut tree: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
     while sig.recv().await.is_some() {
         let unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -314,7 +332,7 @@ pub(crate) async fn on_signal() {
             "boucle task tree of process {} (Unix time {:.3} s):\n{}",
             std::process::id(),
             unix.as_secs_f64(),
-            dump()
+            tree().await
         );
         let mut targets = vec![dump_path(std::process::id())];
         match std::env::var_os("BOUCLE_DUMP") {

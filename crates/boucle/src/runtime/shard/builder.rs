@@ -156,7 +156,7 @@ impl ShardedBuilder {
     /// # Errors
     /// `InvalidInput` for zero threads, for an exception handler or an
     /// instrument set on the loop builder (they are `!Send`: set them
-    /// here), for `dump_on_signal` (one loop's), or as
+    /// here), or as
     /// [`Builder::build`]; an OS error if a thread or a loop cannot be
     /// created (the shards already started are stopped).
     ///
@@ -178,18 +178,18 @@ impl ShardedBuilder {
                  set it with ShardedBuilder::{what} (after .threads(n))"
             ));
         }
-        if settings.dump_on_signal() {
-            return invalid(
-                "boucle: dump_on_signal is one loop's (each shard would overwrite the \
-                 others' dump): on a sharded runtime, call ShardedRuntime::all_tasks",
-            );
-        }
+        let dump_on_signal = settings.dump_on_signal();
+        let settings = settings.tree_without_listener();
         if settings.max_blocking_threads() == 0 {
             return invalid(
                 "boucle: max_blocking_threads must be at least 1 (the blocking pool \
                  runs spawn_blocking and boucle::fs)",
             );
         }
-        ShardedRuntime::start(n, settings, self.pin, self.handler, self.instruments)
+        let rt = ShardedRuntime::start(n, settings, self.pin, self.handler, self.instruments)?;
+        if dump_on_signal {
+            super::observe::start_dump_listener(&rt.handle());
+        }
+        Ok(rt)
     }
 }

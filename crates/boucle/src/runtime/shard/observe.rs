@@ -415,3 +415,43 @@ fn json_string(s: &str) -> String {
     out.push('"');
     out
 }
+
+/// Every running shard's task tree, shard by shard: what a sharded
+/// runtime's SIGUSR1 prints (`dump_on_signal`).
+pub(crate) async fn trees(h: &ShardedHandle) -> String {
+    let job = || {
+        let shard = with_local(|l| l.shard.id()).unwrap_or(usize::MAX);
+        (shard, crate::trace::dump().to_string())
+    };
+    let mut out = String::new();
+    for t in on_each(h, job) {
+        if let Ok((shard, tree)) = t.await {
+            let _ = writeln!(out, "shard {shard}:");
+            for line in tree.lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+    }
+    out
+}
+
+/// Starts the one SIGUSR1 listener of a sharded runtime, on shard 0, and
+/// returns once SIGUSR1 is caught (so a signal sent right after `build`
+/// cannot kill the process).
+pub(crate) fn start_dump_listener(h: &ShardedHandle) {
+    let all = h.clone();
+    let started = h.handle(0).spawn_with(move || async move {
+        let Some(sig) = crate::trace::dump::listen_usr1() else {
+            return;
+        };
+        let listener = crate::task::Builder::new()
+            .name("boucle dump on SIGUSR1")
+            .spawn(crate::trace::dump::on_signal_print(sig, move || {
+                let all = all.clone();
+                async move { trees(&all).await }
+            }));
+        drop(listener);
+    });
+    // Err only if shard 0 is already gone: then there is nobody to dump.
+    let _ = started.wait();
+}
