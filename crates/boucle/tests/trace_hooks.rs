@@ -383,6 +383,30 @@ fn a_condition_wait_shows_the_condition_and_its_lock() {
 }
 
 #[test]
+fn a_task_spawned_from_another_thread_is_stamped_after_the_park_it_ended() {
+    // Real time: the loop parks in a 200 ms sleep; 40 ms in, another thread
+    // spawns a task, which reads its own age in the tree. Stamped with the
+    // time sampled before the park, it would be about 40 ms old.
+    let rt = Runtime::builder().task_tree(true).build().unwrap();
+    let handle = rt.handle();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawner = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(40));
+        let remote = handle.spawn(async move {
+            let me = boucle::current_task().unwrap().id;
+            let tree = boucle::trace::dump();
+            let node = tree.tasks().iter().find(|t| t.id == me).unwrap();
+            tx.send(node.age.unwrap()).unwrap();
+        });
+        drop(remote);
+    });
+    rt.block_on(boucle::sleep(Duration::from_millis(200)));
+    spawner.join().unwrap();
+    let age = rx.recv().unwrap();
+    assert!(age < Duration::from_millis(20), "age {age:?}");
+}
+
+#[test]
 fn without_the_tree_a_dump_still_lists_the_live_tasks() {
     let rt = Runtime::builder().virtual_time(true).build().unwrap();
     rt.block_on(async {

@@ -391,6 +391,12 @@ impl Core {
             blocking_inflight: self.shared.blocking_inflight() > 0,
         };
         self.time.park(&self.io, turn, || {
+            // With instruments, read the clock now: the remote wakes and
+            // jobs below would else be stamped with the time before the
+            // park (instruments never sample the clock themselves).
+            if self.hooks.is_some() {
+                self.time.update();
+            }
             let woke = self.take_remote();
             if let Some(slab) = &self.task_slab {
                 slab.borrow_mut().reclaim(&self.shared.slab);
