@@ -404,11 +404,12 @@ def test_exit_seen_through_a_pidfd(bloop):
         os.fstat(seen[0])  # closed once the child was reaped
 
 
-def test_thread_fallback_without_pidfd(bloop, monkeypatch):
-    def refuse(pid, *args):
-        raise OSError(38, "Function not implemented")
+def _no_pidfd(pid, *args):
+    raise OSError(38, "Function not implemented")  # ENOSYS: an old kernel
 
-    monkeypatch.setattr(os, "pidfd_open", refuse)
+
+def test_thread_fallback_without_pidfd(bloop, monkeypatch):
+    monkeypatch.setattr(os, "pidfd_open", _no_pidfd)
 
     async def main():
         proc = await asyncio.create_subprocess_exec(
@@ -460,5 +461,29 @@ def test_subprocess_on_a_virtual_clock():
             return out, proc.returncode
 
         assert loop.run_until_complete(main()) == (b"v\n", 0)
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("pidfd", [True, False])
+def test_a_running_child_holds_a_virtual_clock(monkeypatch, pidfd):
+    # The clock waits for the child instead of jumping to the timeout.
+    if not pidfd:
+        monkeypatch.setattr(os, "pidfd_open", _no_pidfd)
+    loop = boucle.new_event_loop(virtual_time=True)
+    try:
+        async def main():
+            proc = await asyncio.create_subprocess_exec(
+                PY, "-c", "import time; time.sleep(0.05); raise SystemExit(6)"
+            )
+            code = await asyncio.wait_for(proc.wait(), 5.0)
+            # Once it is reaped, the clock jumps again.
+            before = loop.time()
+            await asyncio.sleep(3600)
+            return code, loop.time() - before
+
+        code, slept = loop.run_until_complete(main())
+        assert code == 6
+        assert slept == pytest.approx(3600.0)
     finally:
         loop.close()

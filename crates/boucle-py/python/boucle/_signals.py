@@ -154,7 +154,18 @@ class SignalMethods:
                 handlers.clear()
             else:
                 for sig in list(handlers):
-                    self.remove_signal_handler(sig)
+                    try:
+                        self.remove_signal_handler(sig)
+                    except ValueError:
+                        # signal.signal() outside the main thread: the loop
+                        # still closes; the handlers stay installed.
+                        handlers.pop(sig, None)
+                        warnings.warn(
+                            f"{self!r} closed outside the main thread: the "
+                            f"handler of signal {sig} could not be removed",
+                            RuntimeWarning,
+                            source=self,
+                        )
         socks = self._signal_socks
         if socks is not None:
             self._signal_socks = None

@@ -13,8 +13,12 @@ and the exit watch:
   ``os.waitpid(pid, WNOHANG)`` then reaps it without blocking. No thread,
   no ``SIGCHLD`` handler: the loop's own poller sees the exit.
 - Without pidfds (an old kernel, a seccomp filter), a daemon thread waits in
-  ``os.waitpid`` and hands the status back with ``call_soon_threadsafe``; a
-  virtual clock does not jump while such a thread waits (``_hold``).
+  ``os.waitpid`` and hands the status back with ``call_soon_threadsafe``.
+
+Either way, a running child holds a virtual clock (``_hold``, as executor
+jobs do): the clock does not jump to the next timer while a child runs, so
+``await asyncio.wait_for(proc.wait(), 5)`` on a virtual clock waits for the
+child rather than timing out at once.
 
 A child reaped by someone else first (``Popen.poll()`` from the transport's
 ``close()``, say) gives the status ``Popen`` recorded, or 255 with a warning
@@ -202,12 +206,18 @@ class SubprocessMethods:
     def _watch_child(self, popen, callback):
         """Calls ``callback(returncode)`` in the loop once ``popen``'s child
         has exited (and been reaped)."""
+        self._hold(1)
         try:
             pidfd = _PidFd(os.pidfd_open(popen.pid))
         except (AttributeError, OSError):
             self._wait_child_in_thread(popen, callback)
             return
-        self._add_io(pidfd.fd, False, self._child_ready, (pidfd, popen, callback))
+        try:
+            self._add_io(pidfd.fd, False, self._child_ready, (pidfd, popen, callback))
+        except BaseException:
+            self._hold(-1)
+            pidfd.close()
+            raise
 
     def _child_ready(self, pidfd, popen, callback):
         done, status = _reap(popen.pid)
@@ -215,6 +225,7 @@ class SubprocessMethods:
             return  # not yet (a spurious wake-up): keep watching
         self._remove_io(pidfd.fd, False)
         pidfd.close()
+        self._hold(-1)
         returncode = _exit_code(popen, status)
         if popen.returncode is None:
             # So that Popen never waits for the pid again (it may be reused).
@@ -222,7 +233,6 @@ class SubprocessMethods:
         callback(returncode)
 
     def _wait_child_in_thread(self, popen, callback):
-        self._hold(1)
         thread = threading.Thread(
             target=self._wait_child_blocking,
             args=(popen, callback),
