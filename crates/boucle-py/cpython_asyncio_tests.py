@@ -46,8 +46,9 @@ MODULES = [
 MIXIN_MODULES = {
     "test_sock_lowlevel": "BaseSockTestsMixin",
     "test_subprocess": "SubprocessMixin",
-    "test_events:subprocess": "SubprocessTestsMixin",
-    "test_events:pipes_signals": ("EventLoopTestsMixin", r"pipe|pty|signal"),
+    # test_events' subprocess tests, then its pipe, pty and signal tests.
+    "test_events:procs": "SubprocessTestsMixin",
+    "test_events:pipes": ("EventLoopTestsMixin", r"pipe|pty|signal"),
 }
 LOOPS = ["asyncio", "boucle", "uvloop", "rloop"]
 TIME_LIMIT = 600

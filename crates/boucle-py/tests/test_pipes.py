@@ -456,3 +456,30 @@ def test_write_pty(loop):
         assert b"to the tty" in run(loop, main())
     finally:
         os.close(master)
+
+
+def test_abort_after_close_reports_once():
+    # boucle only: asyncio 3.11 calls connection_lost twice here and logs
+    # the AttributeError of the second call.
+    loop = boucle.new_event_loop()
+    r, w = os.pipe()
+    proto = Writer(loop)
+    errors = []
+    loop.set_exception_handler(lambda lp, ctx: errors.append(ctx))
+
+    async def main():
+        transport, _ = await loop.connect_write_pipe(lambda: proto, open(w, "wb", 0))
+        transport.close()
+        transport.abort()
+        transport.abort()
+        await proto.lost
+        for _ in range(5):
+            await asyncio.sleep(0)
+
+    try:
+        run(loop, main())
+        assert proto.events == ["made", "lost"]
+        assert errors == []
+    finally:
+        loop.close()
+        os.close(r)

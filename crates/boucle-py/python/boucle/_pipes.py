@@ -122,6 +122,8 @@ class _PipeTransport:
         self._close(exc)
 
     def _call_connection_lost(self, exc):
+        if self._protocol is None:
+            return  # already told (abort() after close(), say)
         try:
             self._protocol.connection_lost(exc)
         finally:
