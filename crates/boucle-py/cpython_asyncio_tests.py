@@ -40,9 +40,15 @@ MODULES = [
     "test_runners",
     "test_base_events",
 ]
-# module -> the mixin its per-selector test classes share.
+# module -> the mixin its per-selector test classes share; a key
+# "module:label" runs another mixin of the same module, and a value
+# (mixin, regex) only the tests whose name matches the regex.
 MIXIN_MODULES = {
     "test_sock_lowlevel": "BaseSockTestsMixin",
+    "test_subprocess": "SubprocessMixin",
+    # test_events' subprocess tests, then its pipe, pty and signal tests.
+    "test_events:procs": "SubprocessTestsMixin",
+    "test_events:pipes": ("EventLoopTestsMixin", r"pipe|pty|signal"),
 }
 LOOPS = ["asyncio", "boucle", "uvloop", "rloop"]
 TIME_LIMIT = 600
@@ -159,15 +165,33 @@ def _mixin_suite(module):
 
     from test.test_asyncio import utils as test_utils
 
-    mod = importlib.import_module(f"test.test_asyncio.{module}")
-    mixin = getattr(mod, MIXIN_MODULES[module])
+    mixin_name, pattern = MIXIN_MODULES[module], None
+    if isinstance(mixin_name, tuple):
+        mixin_name, pattern = mixin_name
+    mod = importlib.import_module(f"test.test_asyncio.{module.split(':')[0]}")
+    mixin = getattr(mod, mixin_name)
 
     class PolicyLoopTests(mixin, test_utils.TestCase):
         def create_event_loop(self):
             return asyncio.new_event_loop()
 
+        def setUp(self):
+            super().setUp()
+            # Mixins without a setUp of their own (SubprocessMixin) expect
+            # the test class to make self.loop.
+            if getattr(self, "loop", None) is None:
+                self.loop = self.create_event_loop()
+                self.set_event_loop(self.loop)
+
     PolicyLoopTests.__module__ = mod.__name__
-    return unittest.defaultTestLoader.loadTestsFromTestCase(PolicyLoopTests)
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(PolicyLoopTests)
+    if pattern is not None:
+        import re
+
+        suite = unittest.TestSuite(
+            t for t in suite if re.search(pattern, t._testMethodName)
+        )
+    return suite
 
 
 def _reason(err):

@@ -6,9 +6,10 @@ the clock and the iterations: ``call_soon``, ``call_soon_threadsafe``,
 what is not on the hot path: running and closing, futures and tasks, the
 exception handler, debug mode, async generators and the default executor.
 ``_sockets.SocketMethods`` adds the readiness API (native) and the ``sock_*``
-coroutines. Transports, servers, pipes, signals and subprocesses are not
-there yet: they raise ``NotImplementedError`` (``asyncio.AbstractEventLoop``'s
-defaults).
+coroutines; ``_pipes.PipeMethods``, ``_subprocess.SubprocessMethods`` and
+``_signals.SignalMethods`` add pipes, subprocesses and signal handlers, in
+Python on that readiness API. Transports and servers are not there yet: they
+raise ``NotImplementedError`` (``asyncio.AbstractEventLoop``'s defaults).
 """
 
 import asyncio
@@ -23,7 +24,10 @@ from asyncio import base_events as _base_events
 from asyncio import coroutines, events, futures, tasks
 
 from . import _boucle
+from ._pipes import PipeMethods
+from ._signals import SignalMethods
 from ._sockets import SocketMethods
+from ._subprocess import SubprocessMethods
 
 __all__ = ["Loop"]
 
@@ -46,7 +50,7 @@ def _stop_when_done(fut):
     fut.get_loop().stop()
 
 
-class Loop(_boucle.LoopCore, SocketMethods, asyncio.AbstractEventLoop):
+class Loop(_boucle.LoopCore, SocketMethods, PipeMethods, SubprocessMethods, SignalMethods, asyncio.AbstractEventLoop):
     """An asyncio event loop on boucle's engine.
 
     ``virtual_time=True``: when nothing is ready, the clock jumps to the next
@@ -161,6 +165,7 @@ class Loop(_boucle.LoopCore, SocketMethods, asyncio.AbstractEventLoop):
             return
         if self._debug:
             _logger().debug("Close %r", self)
+        self._close_signals()
         self._close_core()
         self._executor_shutdown_called = True
         executor = self._default_executor
