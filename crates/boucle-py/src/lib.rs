@@ -10,6 +10,7 @@ mod core;
 mod handle;
 mod iteration;
 mod poller;
+mod pump;
 mod random;
 mod readiness;
 mod tracing;
@@ -23,6 +24,7 @@ fn _boucle(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handle::Handle>()?;
     m.add_class::<handle::TimerHandle>()?;
     m.add_class::<tracing::Trace>()?;
+    m.add_class::<pump::ReadPump>()?;
     random::register(m)?;
     Ok(())
 }

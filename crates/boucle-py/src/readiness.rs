@@ -16,6 +16,13 @@
 //!   still ready, so the fds whose handles ran are re-armed before the next
 //!   park (after their callbacks ran): level-triggered behaviour for one
 //!   `epoll_ctl` per fired fd.
+//!   A reader that read its fd dry (a `ReadPump` whose `recv` came back
+//!   short of its buffer: a stream socket's queue was emptied) says so, and
+//!   its fd is not re-armed: the next byte to arrive is an edge epoll
+//!   reports by itself. An echo round trip then costs no `epoll_ctl`. Not
+//!   when the event said the peer had closed (or the socket failed): the
+//!   end of stream stays to be read after the data, and no new edge would
+//!   announce it.
 //! - An fd closed while registered leaves the epoll set by itself; its
 //!   number may then be reused. A `MOD` that fails with `ENOENT` is retried
 //!   as an `ADD`; a `DEL` that fails is ignored (as Python's selectors do).
@@ -49,6 +56,8 @@ struct Watch {
     fileobj: Py<PyAny>,
     reader: Option<Py<Handle>>,
     writer: Option<Py<Handle>>,
+    /// Its reader read it dry since the last dispatch (see `drained`).
+    read_drained: bool,
 }
 
 impl Watch {
@@ -78,9 +87,12 @@ pub(crate) struct IoTable {
     /// A handle on the poller's epoll set (`Registry::try_clone`).
     registry: Registry,
     watches: HashMap<RawFd, Watch>,
-    /// Fds whose handles were queued by the last dispatch: re-armed before
-    /// the next park.
-    fired: Vec<RawFd>,
+    /// Fds whose handles were queued by the last dispatch, and whether they
+    /// must be re-armed even if their reader reads them dry (their writer
+    /// ran, or the peer had closed or failed: that state stays readable
+    /// after the data is read, and epoll reports it only once): re-armed
+    /// before the next park.
+    fired: Vec<(RawFd, bool)>,
 }
 
 fn token(fd: RawFd) -> Token {
@@ -117,6 +129,7 @@ impl IoTable {
                     fileobj,
                     reader: None,
                     writer: None,
+                    read_drained: false,
                 };
                 *watch.slot(dir) = Some(handle);
                 let interest = watch.interest().expect("one handle is set");
@@ -206,26 +219,49 @@ impl IoTable {
             };
             let read = event.is_readable() || event.is_read_closed() || event.is_error();
             let write = event.is_writable() || event.is_write_closed() || event.is_error();
-            let mut queued = false;
-            for (wanted, handle) in [(read, &watch.reader), (write, &watch.writer)] {
+            let mut queued = [false; 2];
+            for (i, (wanted, handle)) in [(read, &watch.reader), (write, &watch.writer)]
+                .into_iter()
+                .enumerate()
+            {
                 if let (true, Some(h)) = (wanted, handle) {
                     if !h.get().is_cancelled() {
                         ready.push_back(Item::Soon(h.clone_ref(py)));
-                        queued = true;
+                        queued[i] = true;
                     }
                 }
             }
-            if queued {
-                self.fired.push(fd);
+            if queued[0] || queued[1] {
+                let lasting = event.is_read_closed() || event.is_error();
+                self.fired.push((fd, queued[1] || lasting));
+                if let Some(watch) = self.watches.get_mut(&fd) {
+                    watch.read_drained = false;
+                }
             }
         }
     }
 
+    /// `fd`'s reader has just read it dry: no re-arm is needed for it (a
+    /// stream socket reports the next data as a new edge).
+    pub(crate) fn drained(&mut self, fd: RawFd) {
+        if let Some(watch) = self.watches.get_mut(&fd) {
+            watch.read_drained = true;
+        }
+    }
+
     /// Re-arms the fds whose handles ran, so that one still ready is
-    /// reported again (level-triggered, as asyncio's selectors).
+    /// reported again (level-triggered, as asyncio's selectors); a reader
+    /// that read its fd dry needs none, unless the fd must be re-armed
+    /// anyway (see `fired`).
     pub(crate) fn rearm(&mut self) {
-        for fd in self.fired.drain(..) {
-            if let Some(interest) = self.watches.get(&fd).and_then(Watch::interest) {
+        for (fd, must) in self.fired.drain(..) {
+            let Some(watch) = self.watches.get_mut(&fd) else {
+                continue;
+            };
+            if std::mem::take(&mut watch.read_drained) && !must {
+                continue;
+            }
+            if let Some(interest) = watch.interest() {
                 // An fd closed by its callback is gone from the set: fine.
                 let _ = self
                     .registry
@@ -332,6 +368,11 @@ impl LoopCore {
             old.get().cancel();
         }
         Ok(handle)
+    }
+
+    /// `fd`'s reader has read it dry: it needs no re-arm (`IoTable::drained`).
+    pub(crate) fn io_drained(&self, fd: RawFd) {
+        self.local().io.drained(fd);
     }
 
     /// `remove_reader` / `remove_writer`: whether there was a callback.
