@@ -17,16 +17,12 @@ import os
 import socket
 import ssl as _ssl
 import stat
-import warnings
 from asyncio import base_events as _base_events
 from asyncio import sslproto, staggered
 
 from ._transports import DatagramTransport, SocketTransport
 
 __all__ = ["ConnectionMethods"]
-
-_unset = object()
-
 
 def _check_ssl_args(ssl, server_hostname, handshake_timeout, shutdown_timeout):
     if server_hostname is not None and not ssl:
@@ -321,20 +317,18 @@ class ConnectionMethods:
 
     async def create_datagram_endpoint(
         self, protocol_factory, local_addr=None, remote_addr=None, *, family=0,
-        proto=0, flags=0, reuse_address=_unset, reuse_port=None,
-        allow_broadcast=None, sock=None,
+        proto=0, flags=0, reuse_port=None, allow_broadcast=None, sock=None,
     ):
         """A datagram endpoint bound to ``local_addr`` and/or connected to
         ``remote_addr`` (or on ``sock``): ``(transport, protocol)``."""
         if sock is not None:
             if sock.type != socket.SOCK_DGRAM:
-                raise ValueError(f"A datagram socket was expected, got {sock!r}")
+                raise ValueError(f"A UDP Socket was expected, got {sock!r}")
             given = dict(local_addr=local_addr, remote_addr=remote_addr, family=family,
-                         proto=proto, flags=flags, reuse_address=reuse_address,
-                         reuse_port=reuse_port, allow_broadcast=allow_broadcast)
-            if any(v and v is not _unset for v in given.values()):
-                problems = ", ".join(f"{k}={v}" for k, v in given.items()
-                                     if v and v is not _unset)
+                         proto=proto, flags=flags, reuse_port=reuse_port,
+                         allow_broadcast=allow_broadcast)
+            if any(given.values()):
+                problems = ", ".join(f"{k}={v}" for k, v in given.items() if v)
                 raise ValueError(
                     "socket modifier keyword arguments can not be used "
                     f"when sock is specified. ({problems})"
@@ -342,17 +336,6 @@ class ConnectionMethods:
             sock.setblocking(False)
             peer = None
         else:
-            if reuse_address is not _unset:
-                if reuse_address:
-                    raise ValueError(
-                        "Passing `reuse_address=True` is no longer supported, as the "
-                        "usage of SO_REUSEPORT in UDP poses a significant security concern."
-                    )
-                warnings.warn(
-                    "The *reuse_address* parameter has been deprecated as of "
-                    "3.5.10 and is scheduled for removal in 3.11.",
-                    DeprecationWarning, stacklevel=2,
-                )
             pairs = await self._datagram_addresses(local_addr, remote_addr, family,
                                                    proto, flags)
             sock, peer = await self._datagram_socket(pairs, local_addr, remote_addr,
