@@ -16,8 +16,10 @@ made at least one loop through the policy: the rest (many use asyncio's
 ``test_utils.TestLoop``) never touch the loop under test.
 
 The I/O modules in ``MIXIN_MODULES`` make their loops themselves (one test
-class per selector, each with its own ``create_event_loop``): their shared
-mixin runs once, in a class whose ``create_event_loop`` asks the policy.
+class per selector, each with its own ``create_event_loop`` or ``new_loop``):
+their shared mixin (or the selector class) runs once, in a subclass whose
+``create_event_loop`` and ``new_loop`` ask the policy. A module mapped to
+no class (``test_streams``) asks the policy itself and runs whole.
 ``--modules io`` runs those modules.
 """
 
@@ -40,15 +42,22 @@ MODULES = [
     "test_runners",
     "test_base_events",
 ]
-# module -> the mixin its per-selector test classes share; a key
-# "module:label" runs another mixin of the same module, and a value
-# (mixin, regex) only the tests whose name matches the regex.
+# key -> the mixins (or selector test classes) of a test_asyncio module to
+# run on the policy's loop; () runs the whole module as it is. A key
+# "module:label" runs other classes of the same module under its own name.
 MIXIN_MODULES = {
-    "test_sock_lowlevel": "BaseSockTestsMixin",
-    "test_subprocess": "SubprocessMixin",
-    # test_events' subprocess tests, then its pipe, pty and signal tests.
-    "test_events:procs": "SubprocessTestsMixin",
-    "test_events:pipes": ("EventLoopTestsMixin", r"pipe|pty|signal"),
+    "test_sock_lowlevel": ("BaseSockTestsMixin",),
+    # Sockets, transports, servers, pipes, ptys and signals.
+    "test_events": ("EventLoopTestsMixin",),
+    # test_events' subprocess tests.
+    "test_events:procs": ("SubprocessTestsMixin",),
+    "test_streams": (),
+    "test_server": ("SelectorStartServerTests",),
+    # SslProtoHandshakeTests asks the policy already.
+    "test_sslproto": ("SslProtoHandshakeTests", "SelectorStartTLSTests"),
+    "test_sendfile": ("SendfileTestsBase",),
+    "test_subprocess": ("SubprocessMixin",),
+}
 }
 LOOPS = ["asyncio", "boucle", "uvloop", "rloop"]
 TIME_LIMIT = 600
@@ -165,32 +174,33 @@ def _mixin_suite(module):
 
     from test.test_asyncio import utils as test_utils
 
-    mixin_name, pattern = MIXIN_MODULES[module], None
-    if isinstance(mixin_name, tuple):
-        mixin_name, pattern = mixin_name
     mod = importlib.import_module(f"test.test_asyncio.{module.split(':')[0]}")
-    mixin = getattr(mod, mixin_name)
+    names = MIXIN_MODULES[module]
+    if not names:
+        return unittest.defaultTestLoader.loadTestsFromModule(mod)
+    suite = unittest.TestSuite()
+    for name in names:
+        base = getattr(mod, name)
+        bases = (base,) if issubclass(base, unittest.TestCase) else (base, test_utils.TestCase)
 
-    class PolicyLoopTests(mixin, test_utils.TestCase):
-        def create_event_loop(self):
-            return asyncio.new_event_loop()
+        class PolicyLoopTests(*bases):
+            def create_event_loop(self):
+                return asyncio.new_event_loop()
 
-        def setUp(self):
-            super().setUp()
-            # Mixins without a setUp of their own (SubprocessMixin) expect
-            # the test class to make self.loop.
-            if getattr(self, "loop", None) is None:
-                self.loop = self.create_event_loop()
-                self.set_event_loop(self.loop)
+            def new_loop(self):
+                return asyncio.new_event_loop()
 
-    PolicyLoopTests.__module__ = mod.__name__
-    suite = unittest.defaultTestLoader.loadTestsFromTestCase(PolicyLoopTests)
-    if pattern is not None:
-        import re
+            def setUp(self):
+                super().setUp()
+                # Mixins without a setUp of their own (SubprocessMixin)
+                # expect the test class to make self.loop.
+                if getattr(self, "loop", None) is None:
+                    self.loop = self.create_event_loop()
+                    self.set_event_loop(self.loop)
 
-        suite = unittest.TestSuite(
-            t for t in suite if re.search(pattern, t._testMethodName)
-        )
+        PolicyLoopTests.__module__ = mod.__name__
+        PolicyLoopTests.__name__ = PolicyLoopTests.__qualname__ = f"Policy{name}"
+        suite.addTests(unittest.defaultTestLoader.loadTestsFromTestCase(PolicyLoopTests))
     return suite
 
 

@@ -6,10 +6,12 @@ the clock and the iterations: ``call_soon``, ``call_soon_threadsafe``,
 what is not on the hot path: running and closing, futures and tasks, the
 exception handler, debug mode, async generators and the default executor.
 ``_sockets.SocketMethods`` adds the readiness API (native) and the ``sock_*``
-coroutines; ``_pipes.PipeMethods``, ``_subprocess.SubprocessMethods`` and
-``_signals.SignalMethods`` add pipes, subprocesses and signal handlers, in
-Python on that readiness API. Transports and servers are not there yet: they
-raise ``NotImplementedError`` (``asyncio.AbstractEventLoop``'s defaults).
+coroutines; ``_connections.ConnectionMethods`` and ``_servers.ServerMethods``
+add transports, servers and TLS (``create_connection``, ``create_server``,
+``start_tls``, ...); ``_pipes.PipeMethods``, ``_subprocess.SubprocessMethods``
+and ``_signals.SignalMethods`` add pipes, subprocesses and signal handlers,
+all in Python on that readiness API (the stream transports' reader is native:
+``src/pump.rs``).
 """
 
 import asyncio
@@ -24,7 +26,9 @@ from asyncio import base_events as _base_events
 from asyncio import coroutines, events, futures, tasks
 
 from . import _boucle
+from ._connections import ConnectionMethods
 from ._pipes import PipeMethods
+from ._servers import ServerMethods
 from ._signals import SignalMethods
 from ._sockets import SocketMethods
 from ._subprocess import SubprocessMethods
@@ -50,7 +54,10 @@ def _stop_when_done(fut):
     fut.get_loop().stop()
 
 
-class Loop(_boucle.LoopCore, SocketMethods, PipeMethods, SubprocessMethods, SignalMethods, asyncio.AbstractEventLoop):
+class Loop(
+    _boucle.LoopCore, SocketMethods, ConnectionMethods, ServerMethods, PipeMethods,
+    SubprocessMethods, SignalMethods, asyncio.AbstractEventLoop,
+):
     """An asyncio event loop on boucle's engine.
 
     ``virtual_time=True``: when nothing is ready, the clock jumps to the next
@@ -81,6 +88,9 @@ class Loop(_boucle.LoopCore, SocketMethods, PipeMethods, SubprocessMethods, Sign
         self._debug = False
         self.slow_callback_duration = 0.1
         self._seed = seed
+        # The buffer every stream transport's native reader reads into
+        # (src/pump.rs): one per loop, as a loop runs on one thread.
+        self._read_view = memoryview(bytearray(256 * 1024))
         self._trace_on = self._tracing
         if seed is not None:
             _boucle.seed(int(seed))
