@@ -6,9 +6,10 @@ the clock and the iterations: ``call_soon``, ``call_soon_threadsafe``,
 what is not on the hot path: running and closing, futures and tasks, the
 exception handler, debug mode, async generators and the default executor.
 ``_sockets.SocketMethods`` adds the readiness API (native) and the ``sock_*``
-coroutines. Transports, servers, pipes, signals and subprocesses are not
-there yet: they raise ``NotImplementedError`` (``asyncio.AbstractEventLoop``'s
-defaults).
+coroutines; ``_connections.ConnectionMethods`` and ``_servers.ServerMethods``
+add transports, servers and TLS (``create_connection``, ``create_server``,
+``start_tls``, ...). Pipes, signals and subprocesses are not there yet: they
+raise ``NotImplementedError`` (``asyncio.AbstractEventLoop``'s defaults).
 """
 
 import asyncio
@@ -23,6 +24,8 @@ from asyncio import base_events as _base_events
 from asyncio import coroutines, events, futures, tasks
 
 from . import _boucle
+from ._connections import ConnectionMethods
+from ._servers import ServerMethods
 from ._sockets import SocketMethods
 
 __all__ = ["Loop"]
@@ -46,7 +49,10 @@ def _stop_when_done(fut):
     fut.get_loop().stop()
 
 
-class Loop(_boucle.LoopCore, SocketMethods, asyncio.AbstractEventLoop):
+class Loop(
+    _boucle.LoopCore, SocketMethods, ConnectionMethods, ServerMethods,
+    asyncio.AbstractEventLoop,
+):
     """An asyncio event loop on boucle's engine.
 
     ``virtual_time=True``: when nothing is ready, the clock jumps to the next

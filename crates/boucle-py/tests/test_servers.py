@@ -1,0 +1,742 @@
+"""Servers and connections: create_server / Server, create_connection,
+Unix sockets, connect_accepted_socket, datagram endpoints; bad input
+included. On boucle and on asyncio's selector loop where both behave alike
+(a few 3.12+/3.13 behaviours are checked on boucle only); loopback only."""
+
+import asyncio
+import errno
+import os
+import socket
+import sys
+from asyncio import trsock
+
+import pytest
+
+import boucle
+
+BOUND = 10.0
+HAS_IPV6 = socket.has_ipv6
+try:
+    socket.socket(socket.AF_INET6).close()
+except OSError:
+    HAS_IPV6 = False
+
+
+@pytest.fixture(params=["boucle", "asyncio"])
+def loop(request):
+    loop = boucle.new_event_loop() if request.param == "boucle" else asyncio.SelectorEventLoop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture
+def bloop():
+    loop = boucle.new_event_loop()
+    yield loop
+    loop.close()
+
+
+def run(loop, coro):
+    return loop.run_until_complete(asyncio.wait_for(coro, BOUND))
+
+
+class Echo(asyncio.Protocol):
+    """Sends back what it receives; records its transport."""
+
+    instances = None
+
+    def __init__(self, loop):
+        self.lost = loop.create_future()
+        if Echo.instances is not None:
+            Echo.instances.append(self)
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        self.transport.write(data)
+
+    def connection_lost(self, exc):
+        if not self.lost.done():
+            self.lost.set_result(exc)
+
+
+class Client(asyncio.Protocol):
+    def __init__(self, loop):
+        self.data = bytearray()
+        self.lost = loop.create_future()
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        self.data += data
+
+    def connection_lost(self, exc):
+        self.lost.set_result(exc)
+
+
+async def _until(predicate):
+    for _ in range(10_000):
+        if predicate():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("condition never became true")
+
+
+async def _echo_once(loop, transport, proto, payload=b"hello"):
+    transport.write(payload)
+    await _until(lambda: len(proto.data) >= len(payload))
+    assert bytes(proto.data) == payload
+
+
+# create_server and Server.
+
+
+def test_server_round_trip_and_attributes(loop):
+    async def main():
+        server = await loop.create_server(lambda: Echo(loop), "127.0.0.1", 0)
+        assert server.get_loop() is loop
+        assert server.is_serving()
+        (sock,) = server.sockets
+        assert isinstance(sock, trsock.TransportSocket)
+        host, port = sock.getsockname()
+        assert host == "127.0.0.1" and port > 0
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
+        transport, proto = await loop.create_connection(lambda: Client(loop), host, port)
+        assert transport.get_extra_info("peername") == (host, port)
+        await _echo_once(loop, transport, proto)
+        transport.close()
+        assert await proto.lost is None
+        server.close()
+        assert not server.is_serving()
+        assert server.sockets == ()
+        await server.wait_closed()
+        with pytest.raises(ConnectionRefusedError):
+            await loop.create_connection(lambda: Client(loop), host, port)
+    run(loop, main())
+
+
+@pytest.mark.skipif(not HAS_IPV6, reason="no IPv6")
+def test_server_on_a_host_list(loop):
+    async def main():
+        server = await loop.create_server(lambda: Echo(loop), ["127.0.0.1", "::1"], 0)
+        families = sorted(s.family for s in server.sockets)
+        assert families == sorted([socket.AF_INET, socket.AF_INET6])
+        for s in server.sockets:
+            if s.family == socket.AF_INET6:
+                assert s.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+            addr = s.getsockname()
+            transport, proto = await loop.create_connection(
+                lambda: Client(loop), addr[0], addr[1])
+            await _echo_once(loop, transport, proto, b"v%d" % s.family)
+            transport.close()
+            await proto.lost
+        server.close()
+        await server.wait_closed()
+    run(loop, main())
+
+
+def test_start_serving_false(loop):
+    async def main():
+        server = await loop.create_server(lambda: Echo(loop), "127.0.0.1", 0,
+                                          start_serving=False)
+        assert not server.is_serving()
+        port = server.sockets[0].getsockname()[1]
+        # Not listening yet: refused.
+        with pytest.raises(ConnectionRefusedError):
+            await loop.create_connection(lambda: Client(loop), "127.0.0.1", port)
+        await server.start_serving()
+        await server.start_serving()
+        assert server.is_serving()
+        transport, proto = await loop.create_connection(lambda: Client(loop),
+                                                        "127.0.0.1", port)
+        await _echo_once(loop, transport, proto)
+        transport.close()
+        server.close()
+        await server.wait_closed()
+    run(loop, main())
+
+
+def test_serve_forever_and_cancel(loop):
+    async def main():
+        server = await loop.create_server(lambda: Echo(loop), "127.0.0.1", 0,
+                                          start_serving=False)
+        task = asyncio.ensure_future(server.serve_forever())
+        await asyncio.sleep(0)
+        assert server.is_serving()
+        with pytest.raises(RuntimeError, match="already being awaited"):
+            await server.serve_forever()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not server.is_serving()
+        with pytest.raises(RuntimeError, match="is closed"):
+            await server.serve_forever()
+    run(loop, main())
+
+
+def test_serve_forever_ends_when_closed(loop):
+    async def main():
+        server = await loop.create_server(lambda: Echo(loop), "127.0.0.1", 0)
+        task = asyncio.ensure_future(server.serve_forever())
+        await asyncio.sleep(0)
+        server.close()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    run(loop, main())
+
+
+def test_async_with(loop):
+    async def main():
+        async with await loop.create_server(lambda: Echo(loop), "127.0.0.1", 0) as server:
+            assert server.is_serving()
+        assert not server.is_serving()
+        await server.wait_closed()
+    run(loop, main())
+
+
+def test_wait_closed_waits_for_connections(bloop):
+    # asyncio's 3.12 behaviour (3.11's wait_closed returns at once).
+    loop = bloop
+
+    async def main():
+        Echo.instances = []
+        server = await loop.create_server(lambda: Echo(loop), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        transport, proto = await loop.create_connection(lambda: Client(loop),
+                                                        "127.0.0.1", port)
+        await _echo_once(loop, transport, proto)
+        server.close()
+        waiting = asyncio.ensure_future(server.wait_closed())
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+        # The live connection goes on after close().
+        proto.data.clear()
+        await _echo_once(loop, transport, proto, b"more")
+        transport.close()
+        await waiting
+        await server.wait_closed()
+    try:
+        run(loop, main())
+    finally:
+        Echo.instances = None
+
+
+def test_close_and_abort_clients(bloop):
+    loop = bloop
+
+    async def main():
+        Echo.instances = []
+        server = await loop.create_server(lambda: Echo(loop), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        clients = []
+        for _ in range(3):
+            transport, proto = await loop.create_connection(lambda: Client(loop),
+                                                            "127.0.0.1", port)
+            await _echo_once(loop, transport, proto)
+            clients.append(proto)
+        server.close()
+        Echo.instances[0].transport.pause_reading()
+        server.close_clients()
+        await asyncio.gather(*(e.lost for e in Echo.instances))
+        for proto in clients:
+            await proto.lost
+        await server.wait_closed()
+        # abort_clients on a fresh server with a client.
+        Echo.instances = []
+        server = await loop.create_server(lambda: Echo(loop), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        transport, proto = await loop.create_connection(lambda: Client(loop),
+                                                        "127.0.0.1", port)
+        await _echo_once(loop, transport, proto)
+        server.abort_clients()
+        assert await Echo.instances[0].lost is None
+        await proto.lost
+        server.close()
+        await server.wait_closed()
+    try:
+        run(loop, main())
+    finally:
+        Echo.instances = None
+
+
+def test_many_clients_at_once(loop):
+    async def main():
+        server = await loop.create_server(lambda: Echo(loop), "127.0.0.1", 0, backlog=200)
+        port = server.sockets[0].getsockname()[1]
+
+        async def one(i):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"%d\n" % i)
+            line = await reader.readline()
+            writer.close()
+            await writer.wait_closed()
+            return int(line)
+
+        assert await asyncio.gather(*(one(i) for i in range(100))) == list(range(100))
+        server.close()
+        await server.wait_closed()
+    run(loop, main())
+
+
+def test_reuse_port(loop):
+    if not hasattr(socket, "SO_REUSEPORT"):
+        pytest.skip("no SO_REUSEPORT")
+
+    async def main():
+        first = await loop.create_server(lambda: Echo(loop), "127.0.0.1", 0, reuse_port=True)
+        port = first.sockets[0].getsockname()[1]
+        second = await loop.create_server(lambda: Echo(loop), "127.0.0.1", port,
+                                          reuse_port=True)
+        assert second.sockets[0].getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+        first.close()
+        second.close()
+        await first.wait_closed()
+        await second.wait_closed()
+    run(loop, main())
+
+
+def test_port_in_use(loop):
+    async def main():
+        first = await loop.create_server(lambda: Echo(loop), "127.0.0.1", 0)
+        port = first.sockets[0].getsockname()[1]
+        with pytest.raises(OSError, match="error while attempting to bind") as info:
+            await loop.create_server(lambda: Echo(loop), "127.0.0.1", port)
+        assert info.value.errno == errno.EADDRINUSE
+        first.close()
+        await first.wait_closed()
+    run(loop, main())
+
+
+def test_server_on_a_given_socket(loop):
+    async def main():
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        server = await loop.create_server(lambda: Echo(loop), sock=sock)
+        port = sock.getsockname()[1]
+        transport, proto = await loop.create_connection(lambda: Client(loop),
+                                                        "127.0.0.1", port)
+        await _echo_once(loop, transport, proto)
+        transport.close()
+        server.close()
+        await server.wait_closed()
+        assert sock.fileno() == -1
+    run(loop, main())
+
+
+def test_create_server_bad_arguments(loop):
+    async def main():
+        factory = lambda: Echo(loop)  # noqa: E731
+        with pytest.raises(ValueError, match="Neither host/port nor sock"):
+            await loop.create_server(factory)
+        with socket.socket() as sock:
+            with pytest.raises(ValueError, match="can not be specified at the same time"):
+                await loop.create_server(factory, "127.0.0.1", 0, sock=sock)
+        with socket.socket(type=socket.SOCK_DGRAM) as sock:
+            with pytest.raises(ValueError, match="A Stream Socket was expected"):
+                await loop.create_server(factory, sock=sock)
+        with pytest.raises(TypeError, match="ssl argument must be an SSLContext"):
+            await loop.create_server(factory, "127.0.0.1", 0, ssl=True)
+        with pytest.raises(ValueError, match="ssl_handshake_timeout is only meaningful"):
+            await loop.create_server(factory, "127.0.0.1", 0, ssl_handshake_timeout=1)
+        with pytest.raises(socket.gaierror):
+            await loop.create_server(factory, "no-such-host.invalid", 0)
+    run(loop, main())
+
+
+# create_connection.
+
+
+def test_connection_refused(loop):
+    async def main():
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        with pytest.raises(ConnectionRefusedError):
+            await loop.create_connection(lambda: Client(loop), "127.0.0.1", port)
+    run(loop, main())
+
+
+def test_all_errors_group(bloop):
+    loop = bloop
+
+    async def main():
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        with pytest.raises(ExceptionGroup) as info:
+            await loop.create_connection(lambda: Client(loop), "127.0.0.1", port,
+                                         all_errors=True)
+        assert isinstance(info.value.exceptions[0], ConnectionRefusedError)
+    run(loop, main())
+
+
+def test_local_addr_and_happy_eyeballs(loop):
+    async def main():
+        server = await loop.create_server(lambda: Echo(loop), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        transport, proto = await loop.create_connection(
+            lambda: Client(loop), "127.0.0.1", port, local_addr=("127.0.0.1", 0),
+            happy_eyeballs_delay=0.05, interleave=1,
+        )
+        assert transport.get_extra_info("sockname")[0] == "127.0.0.1"
+        await _echo_once(loop, transport, proto)
+        transport.close()
+        await proto.lost
+        if HAS_IPV6:
+            with pytest.raises(OSError, match="no matching local address"):
+                await loop.create_connection(lambda: Client(loop), "127.0.0.1", port,
+                                             local_addr=("::1", 0))
+        server.close()
+        await server.wait_closed()
+    run(loop, main())
+
+
+def test_create_connection_on_a_connected_socket(loop):
+    async def main():
+        server = await loop.create_server(lambda: Echo(loop), "127.0.0.1", 0)
+        sock = socket.create_connection(server.sockets[0].getsockname())
+        transport, proto = await loop.create_connection(lambda: Client(loop), sock=sock)
+        assert sock.gettimeout() == 0
+        await _echo_once(loop, transport, proto)
+        transport.close()
+        await proto.lost
+        server.close()
+        await server.wait_closed()
+    run(loop, main())
+
+
+def test_create_connection_bad_arguments(loop):
+    async def main():
+        factory = lambda: Client(loop)  # noqa: E731
+        with pytest.raises(ValueError, match="host and port was not specified"):
+            await loop.create_connection(factory)
+        with pytest.raises(ValueError, match="server_hostname is only meaningful"):
+            await loop.create_connection(factory, "127.0.0.1", 1, server_hostname="x")
+        with pytest.raises(ValueError, match="server_hostname when using ssl"):
+            await loop.create_connection(factory, ssl=True, sock=socket.socket())
+        with pytest.raises(ValueError, match="ssl_handshake_timeout is only meaningful"):
+            await loop.create_connection(factory, "127.0.0.1", 1, ssl_handshake_timeout=1)
+        with socket.socket() as sock:
+            with pytest.raises(ValueError, match="can not be specified at the same time"):
+                await loop.create_connection(factory, "127.0.0.1", 1, sock=sock)
+        with socket.socket(type=socket.SOCK_DGRAM) as sock:
+            with pytest.raises(ValueError, match="A Stream Socket was expected"):
+                await loop.create_connection(factory, sock=sock)
+        closed = socket.socket()
+        closed.close()
+        with pytest.raises(OSError):
+            await loop.create_connection(factory, sock=closed)
+    run(loop, main())
+
+
+def test_reset_by_server(loop):
+    class Resetter(asyncio.Protocol):
+        def connection_made(self, transport):
+            sock = transport.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+            transport.abort()
+
+    async def main():
+        server = await loop.create_server(Resetter, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        transport, proto = await loop.create_connection(lambda: Client(loop),
+                                                        "127.0.0.1", port)
+        exc = await proto.lost
+        assert exc is None or isinstance(exc, ConnectionResetError)
+        server.close()
+        await server.wait_closed()
+    run(loop, main())
+
+
+# Unix sockets.
+
+
+def test_unix_server_and_connection(loop, tmp_path):
+    path = str(tmp_path / "echo.sock")
+
+    async def main():
+        server = await loop.create_unix_server(lambda: Echo(loop), path)
+        assert server.sockets[0].getsockname() == path
+        transport, proto = await loop.create_unix_connection(lambda: Client(loop), path)
+        assert transport.get_extra_info("peername") == path
+        await _echo_once(loop, transport, proto)
+        transport.write_eof()
+        transport.close()
+        await proto.lost
+        server.close()
+        await server.wait_closed()
+        # Connecting through a given socket as well.
+        server = await loop.create_unix_server(lambda: Echo(loop), path)
+        sock = socket.socket(socket.AF_UNIX)
+        sock.connect(path)
+        transport, proto = await loop.create_unix_connection(lambda: Client(loop), sock=sock)
+        await _echo_once(loop, transport, proto)
+        transport.close()
+        server.close()
+        await server.wait_closed()
+    run(loop, main())
+
+
+def test_unix_server_replaces_a_stale_socket_only(loop, tmp_path):
+    path = str(tmp_path / "stale.sock")
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(path)
+    stale.close()  # the file stays
+    assert os.path.exists(path)
+
+    async def main():
+        server = await loop.create_unix_server(lambda: Echo(loop), path)
+        transport, proto = await loop.create_unix_connection(lambda: Client(loop), path)
+        await _echo_once(loop, transport, proto)
+        transport.close()
+        server.close()
+        await server.wait_closed()
+        other = tmp_path / "regular"
+        other.write_text("not a socket")
+        with pytest.raises(OSError) as info:
+            await loop.create_unix_server(lambda: Echo(loop), str(other))
+        assert info.value.errno == errno.EADDRINUSE
+        assert other.read_text() == "not a socket"
+    run(loop, main())
+
+
+def test_unix_server_removes_its_file_on_close(bloop, tmp_path):
+    # asyncio 3.13's cleanup_socket=True, on every version here.
+    loop = bloop
+    path = str(tmp_path / "clean.sock")
+
+    async def main():
+        server = await loop.create_unix_server(lambda: Echo(loop), path)
+        assert os.path.exists(path)
+        server.close()
+        await server.wait_closed()
+        assert not os.path.exists(path)
+        server = await loop.create_unix_server(lambda: Echo(loop), path, cleanup_socket=False)
+        server.close()
+        await server.wait_closed()
+        assert os.path.exists(path)
+    run(loop, main())
+
+
+def test_unix_bad_arguments(loop, tmp_path):
+    async def main():
+        factory = lambda: Client(loop)  # noqa: E731
+        with pytest.raises(FileNotFoundError):
+            await loop.create_unix_connection(factory, str(tmp_path / "missing"))
+        with pytest.raises(ValueError, match="no path and sock"):
+            await loop.create_unix_connection(factory)
+        with socket.socket() as sock:
+            with pytest.raises(ValueError, match="UNIX Domain Stream Socket"):
+                await loop.create_unix_connection(factory, sock=sock)
+            with pytest.raises(ValueError, match="UNIX Domain Stream Socket"):
+                await loop.create_unix_server(factory, sock=sock)
+        with pytest.raises(ValueError, match="path was not specified"):
+            await loop.create_unix_server(factory)
+        with socket.socket(socket.AF_UNIX) as sock:
+            with pytest.raises(ValueError, match="path and sock"):
+                await loop.create_unix_server(factory, str(tmp_path / "x"), sock=sock)
+    run(loop, main())
+
+
+def test_unix_streams(loop, tmp_path):
+    path = str(tmp_path / "streams.sock")
+
+    async def handle(reader, writer):
+        writer.write((await reader.readline())[::-1])
+        await writer.drain()
+        writer.close()
+
+    async def main():
+        server = await asyncio.start_unix_server(handle, path)
+        reader, writer = await asyncio.open_unix_connection(path)
+        writer.write(b"abc\n")
+        assert await reader.read() == b"\ncba"
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
+    run(loop, main())
+
+
+# connect_accepted_socket.
+
+
+def test_connect_accepted_socket(loop):
+    async def main():
+        listener = socket.create_server(("127.0.0.1", 0))
+        client = socket.create_connection(listener.getsockname())
+        conn, _ = listener.accept()
+        listener.close()
+        transport, proto = await loop.connect_accepted_socket(lambda: Echo(loop), conn)
+        assert transport.get_extra_info("peername") == client.getsockname()
+        client.setblocking(False)
+        await loop.sock_sendall(client, b"accepted")
+        assert await loop.sock_recv(client, 100) == b"accepted"
+        client.close()
+        await proto.lost
+        with socket.socket(type=socket.SOCK_DGRAM) as sock:
+            with pytest.raises(ValueError, match="A Stream Socket was expected"):
+                await loop.connect_accepted_socket(lambda: Echo(loop), sock)
+    run(loop, main())
+
+
+# Datagrams.
+
+
+class Datagrams(asyncio.DatagramProtocol):
+    def __init__(self, loop, echo=False):
+        self.echo = echo
+        self.received = []
+        self.errors = []
+        self.lost = loop.create_future()
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, addr):
+        self.received.append((data, addr))
+        if self.echo:
+            self.transport.sendto(data.upper(), addr)
+
+    def error_received(self, exc):
+        self.errors.append(exc)
+
+    def connection_lost(self, exc):
+        self.lost.set_result(exc)
+
+
+def test_udp_round_trip(loop):
+    async def main():
+        server_t, server_p = await loop.create_datagram_endpoint(
+            lambda: Datagrams(loop, echo=True), local_addr=("127.0.0.1", 0))
+        addr = server_t.get_extra_info("sockname")
+        assert server_t.get_extra_info("peername") is None
+        client_t, client_p = await loop.create_datagram_endpoint(
+            lambda: Datagrams(loop), remote_addr=addr)
+        assert client_t.get_extra_info("peername") == addr
+        assert isinstance(client_t.get_extra_info("socket"), trsock.TransportSocket)
+        client_t.sendto(b"one")
+        client_t.sendto(bytearray(b"two"), addr)
+        with pytest.raises(ValueError, match="Invalid address"):
+            client_t.sendto(b"x", ("127.0.0.1", 1))
+        with pytest.raises(TypeError):
+            client_t.sendto("text")
+        await _until(lambda: len(client_p.received) == 2)
+        assert [d for d, _ in client_p.received] == [b"ONE", b"TWO"]
+        assert client_p.received[0][1] == addr
+        assert client_t.get_write_buffer_size() == 0
+        assert not client_t.is_closing()
+        client_t.close()
+        assert client_t.is_closing()
+        assert await client_p.lost is None
+        server_t.abort()
+        assert await server_p.lost is None
+    run(loop, main())
+
+
+def test_udp_refused_is_error_received(loop):
+    async def main():
+        with socket.socket(type=socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            addr = probe.getsockname()
+        transport, proto = await loop.create_datagram_endpoint(
+            lambda: Datagrams(loop), remote_addr=addr)
+        transport.sendto(b"anyone?")
+        await _until(lambda: proto.errors)
+        assert isinstance(proto.errors[0], ConnectionRefusedError)
+        assert not transport.is_closing()
+        transport.close()
+        await proto.lost
+    run(loop, main())
+
+
+def test_udp_on_a_given_socket_and_bad_arguments(loop):
+    async def main():
+        sock = socket.socket(type=socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        transport, proto = await loop.create_datagram_endpoint(lambda: Datagrams(loop),
+                                                               sock=sock)
+        assert transport.get_extra_info("sockname") == sock.getsockname()
+        transport.close()
+        await proto.lost
+        factory = lambda: Datagrams(loop)  # noqa: E731
+        with socket.socket(type=socket.SOCK_DGRAM) as sock:
+            with pytest.raises(ValueError, match="socket modifier keyword arguments"):
+                await loop.create_datagram_endpoint(factory, sock=sock,
+                                                    local_addr=("127.0.0.1", 0))
+        with socket.socket() as sock:
+            with pytest.raises(ValueError, match="A UDP Socket was expected"):
+                await loop.create_datagram_endpoint(factory, sock=sock)
+        with pytest.raises(ValueError, match="unexpected address family"):
+            await loop.create_datagram_endpoint(factory)
+        with pytest.raises(TypeError):
+            await loop.create_datagram_endpoint(factory, local_addr=("127.0.0.1", 0),
+                                                reuse_address=False)
+        with pytest.raises(TypeError):
+            await loop.create_datagram_endpoint(factory, local_addr="127.0.0.1")
+    run(loop, main())
+
+
+def test_udp_family_only(loop):
+    async def main():
+        transport, proto = await loop.create_datagram_endpoint(
+            lambda: Datagrams(loop), family=socket.AF_INET)
+        assert transport.get_extra_info("socket").family == socket.AF_INET
+        transport.close()
+        await proto.lost
+    run(loop, main())
+
+
+def test_unix_datagrams(loop, tmp_path):
+    path = str(tmp_path / "dgram.sock")
+
+    async def main():
+        server_t, server_p = await loop.create_datagram_endpoint(
+            lambda: Datagrams(loop, echo=True), local_addr=path, family=socket.AF_UNIX)
+        client_path = str(tmp_path / "client.sock")
+        client_t, client_p = await loop.create_datagram_endpoint(
+            lambda: Datagrams(loop), local_addr=client_path, remote_addr=path,
+            family=socket.AF_UNIX)
+        client_t.sendto(b"unix")
+        await _until(lambda: client_p.received)
+        assert client_p.received == [(b"UNIX", path)]
+        client_t.close()
+        server_t.close()
+        await client_p.lost
+        await server_p.lost
+    run(loop, main())
+
+
+def test_udp_flow_control_buffer(bloop):
+    loop = bloop
+
+    async def main():
+        transport, proto = await loop.create_datagram_endpoint(
+            lambda: Datagrams(loop), local_addr=("127.0.0.1", 0))
+        assert transport.get_write_buffer_limits() == (16 * 1024, 64 * 1024)
+        transport.set_write_buffer_limits(high=0)
+        # The socket takes the datagram at once: nothing buffered.
+        transport.sendto(b"x", transport.get_extra_info("sockname"))
+        assert transport.get_write_buffer_size() == 0
+        await _until(lambda: proto.received)
+        transport.close()
+        await proto.lost
+    run(loop, main())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="linux loopback")
+def test_accept_survives_a_client_gone_before_accept(loop):
+    async def main():
+        server = await loop.create_server(lambda: Echo(loop), "127.0.0.1", 0)
+        addr = server.sockets[0].getsockname()
+        quitter = socket.create_connection(addr)
+        quitter.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+        quitter.close()
+        transport, proto = await loop.create_connection(lambda: Client(loop), *addr)
+        await _echo_once(loop, transport, proto)
+        transport.close()
+        server.close()
+        await server.wait_closed()
+    run(loop, main())
