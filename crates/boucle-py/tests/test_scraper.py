@@ -33,13 +33,7 @@ import boucle  # noqa: E402
 
 SEEDS = pathlib.Path(__file__).resolve().parent.parent / "examples" / "seeds"
 SCRAPER = "004_scraper_web_aiohttp.py"
-# Until transports land (branch py-tr), boucle's create_connection is
-# asyncio.AbstractEventLoop's, which raises NotImplementedError.
-HAS_TRANSPORTS = boucle.Loop.create_connection is not asyncio.AbstractEventLoop.create_connection
-needs_transports = pytest.mark.skipif(
-    not HAS_TRANSPORTS, reason="boucle.Loop has no create_connection yet (transports: branch py-tr)"
-)
-LOOPS = ["asyncio", pytest.param("boucle", marks=needs_transports)]
+LOOPS = ["asyncio", "boucle"]
 BIG = 1_000_000  # characters: many reads, and the client's flow control
 
 
@@ -235,7 +229,6 @@ def test_scraper_successes_and_errors_per_url(loop, servers, plain_urls):
     assert result_lines(out) == expected_plain(servers)
 
 
-@needs_transports
 def test_scraper_same_output_on_asyncio_and_boucle(plain_urls):
     on_asyncio = scrape("asyncio", plain_urls)
     on_boucle = scrape("boucle", plain_urls)
@@ -268,7 +261,6 @@ def test_scraper_over_https(loop, servers, tls_urls, certs):
     assert "SSL" in lines[4], lines[4]
 
 
-@needs_transports
 def test_scraper_over_https_same_output_on_asyncio_and_boucle(tls_urls, certs):
     ca = certs["trusted"][0]
     on_asyncio = scrape("asyncio", tls_urls, ca=ca)
