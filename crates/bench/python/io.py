@@ -2,9 +2,11 @@
 (crates/boucle-py) as servers, under one fixed client in a separate process
 (io_client.py on uvloop, or wrk for HTTP), one fresh server process per run,
 rounds interleaved, medians over rounds, and boucle's speed-up over each peer
-(boucle's median rate / the peer's, > 1 means boucle is faster).
+(the median over rounds of boucle's rate / the peer's in the same round, so a
+slow spell of the machine hits both sides of a ratio alike; > 1 means boucle
+is faster).
 
-    python crates/bench/python/io.py [--runs 3] [--seconds 1.5] [--only tcp_echo_streams,aiohttp_hello]
+    python crates/bench/python/io.py [--runs 5] [--seconds 1] [--only tcp_echo_streams,aiohttp_hello]
 
 Cases: tcp_echo in two flavours (asyncio streams: start_server, read, write,
 drain; and a Protocol whose data_received writes back), 50 connections each
@@ -171,6 +173,12 @@ def run_one(loop, kind, load, seconds):
     return {"rate": ops / elapsed, "cpu_us": cpu / ops * 1e6}
 
 
+def paired(rounds, a, b):
+    """The median over rounds of a's rate / b's, rounds where both ran."""
+    ratios = [r[a] / r[b] for r in rounds if a in r and b in r]
+    return statistics.median(ratios) if ratios else None
+
+
 def fmt(x):
     if x is None:
         return "-"
@@ -192,8 +200,8 @@ def versions():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--seconds", type=float, default=1.5, help="measured window per run")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=1.0, help="measured window per run")
     ap.add_argument("--only", help="comma-separated cases")
     ap.add_argument("--loops", default=",".join(LOOPS), help="comma-separated loops")
     args = ap.parse_args()
@@ -205,18 +213,23 @@ def main():
           f"one server process per run; client: io_client.py on uvloop, or wrk")
     for case, kind, load, unit in cases:
         samples = {loop: [] for loop in loops}
+        rounds = []  # per round: {loop: rate}
         why = {}
         if load == "wrk" and shutil.which("wrk") is None:
             print(f"\n{case}: wrk is not installed (apt-get install wrk)")
             continue
         for _ in range(args.runs):
+            rounds.append({})
             for loop in loops:
                 if loop in why:
                     continue
                 try:
-                    samples[loop].append(run_one(loop, kind, load, args.seconds))
+                    sample = run_one(loop, kind, load, args.seconds)
                 except (LookupError, RuntimeError) as e:
                     why[loop] = str(e)
+                    continue
+                samples[loop].append(sample)
+                rounds[-1][loop] = sample["rate"]
         med = {
             loop: {k: statistics.median(s[k] for s in ss) for k in ("rate", "cpu_us")}
             for loop, ss in samples.items() if ss
@@ -229,14 +242,15 @@ def main():
                 print(f"  {loop:<9}  unavailable: {why.get(loop, 'no sample')}")
                 continue
             m = med[loop]
-            ratio = b / m["rate"] if b and loop != "boucle" else None
+            ratio = paired(rounds, "boucle", loop) if loop != "boucle" else None
             cells = [fmt(m["rate"]), fmt(m["cpu_us"]), fmt(ratio) + "x" if ratio else "-"]
             print(f"  {loop:<9}" + "".join(f"{c:>18}" for c in cells))
             if loop in why:
                 print(f"  {'':<9}  (a later run failed: {why[loop]})")
-        best = [med[p]["rate"] for p in PEERS if p in med]
+        best = max((p for p in PEERS if p in med), key=lambda p: med[p]["rate"], default=None)
         if b and best:
-            print(f"  boucle vs the better of uvloop and rloop: {b / max(best):.2f}x")
+            print(f"  boucle vs the better of uvloop and rloop ({best}): "
+                  f"{paired(rounds, 'boucle', best):.2f}x")
     print(f"\n{time.monotonic() - began:.0f} s")
 
 
