@@ -16,8 +16,10 @@ made at least one loop through the policy: the rest (many use asyncio's
 ``test_utils.TestLoop``) never touch the loop under test.
 
 The I/O modules in ``MIXIN_MODULES`` make their loops themselves (one test
-class per selector, each with its own ``create_event_loop``): their shared
-mixin runs once, in a class whose ``create_event_loop`` asks the policy.
+class per selector, each with its own ``create_event_loop`` or ``new_loop``):
+their shared mixin (or the selector class) runs once, in a subclass whose
+``create_event_loop`` and ``new_loop`` ask the policy. A module mapped to
+no class (``test_streams``) asks the policy itself and runs whole.
 ``--modules io`` runs those modules.
 """
 
@@ -40,9 +42,16 @@ MODULES = [
     "test_runners",
     "test_base_events",
 ]
-# module -> the mixin its per-selector test classes share.
+# module -> the mixins (or selector test classes) to run on the policy's
+# loop; () runs the whole module as it is.
 MIXIN_MODULES = {
-    "test_sock_lowlevel": "BaseSockTestsMixin",
+    "test_sock_lowlevel": ("BaseSockTestsMixin",),
+    "test_events": ("EventLoopTestsMixin",),
+    "test_streams": (),
+    "test_server": ("SelectorStartServerTests",),
+    # SslProtoHandshakeTests asks the policy already.
+    "test_sslproto": ("SslProtoHandshakeTests", "SelectorStartTLSTests"),
+    "test_sendfile": ("SendfileTestsBase",),
 }
 LOOPS = ["asyncio", "boucle", "uvloop", "rloop"]
 TIME_LIMIT = 600
@@ -160,14 +169,25 @@ def _mixin_suite(module):
     from test.test_asyncio import utils as test_utils
 
     mod = importlib.import_module(f"test.test_asyncio.{module}")
-    mixin = getattr(mod, MIXIN_MODULES[module])
+    names = MIXIN_MODULES[module]
+    if not names:
+        return unittest.defaultTestLoader.loadTestsFromModule(mod)
+    suite = unittest.TestSuite()
+    for name in names:
+        base = getattr(mod, name)
+        bases = (base,) if issubclass(base, unittest.TestCase) else (base, test_utils.TestCase)
 
-    class PolicyLoopTests(mixin, test_utils.TestCase):
-        def create_event_loop(self):
-            return asyncio.new_event_loop()
+        class PolicyLoopTests(*bases):
+            def create_event_loop(self):
+                return asyncio.new_event_loop()
 
-    PolicyLoopTests.__module__ = mod.__name__
-    return unittest.defaultTestLoader.loadTestsFromTestCase(PolicyLoopTests)
+            def new_loop(self):
+                return asyncio.new_event_loop()
+
+        PolicyLoopTests.__module__ = mod.__name__
+        PolicyLoopTests.__name__ = PolicyLoopTests.__qualname__ = f"Policy{name}"
+        suite.addTests(unittest.defaultTestLoader.loadTestsFromTestCase(PolicyLoopTests))
+    return suite
 
 
 def _reason(err):

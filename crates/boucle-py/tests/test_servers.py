@@ -1,6 +1,6 @@
 """Servers and connections: create_server / Server, create_connection,
-Unix sockets, connect_accepted_socket, datagram endpoints; bad input
-included. On boucle and on asyncio's selector loop where both behave alike
+Unix sockets, connect_accepted_socket; bad input included (datagram
+endpoints: test_datagrams.py). On boucle and on asyncio's selector loop where both behave alike
 (a few 3.12+/3.13 behaviours are checked on boucle only); loopback only."""
 
 import asyncio
@@ -582,150 +582,6 @@ def test_connect_accepted_socket(loop):
     run(loop, main())
 
 
-# Datagrams.
-
-
-class Datagrams(asyncio.DatagramProtocol):
-    def __init__(self, loop, echo=False):
-        self.echo = echo
-        self.received = []
-        self.errors = []
-        self.lost = loop.create_future()
-
-    def connection_made(self, transport):
-        self.transport = transport
-
-    def datagram_received(self, data, addr):
-        self.received.append((data, addr))
-        if self.echo:
-            self.transport.sendto(data.upper(), addr)
-
-    def error_received(self, exc):
-        self.errors.append(exc)
-
-    def connection_lost(self, exc):
-        self.lost.set_result(exc)
-
-
-def test_udp_round_trip(loop):
-    async def main():
-        server_t, server_p = await loop.create_datagram_endpoint(
-            lambda: Datagrams(loop, echo=True), local_addr=("127.0.0.1", 0))
-        addr = server_t.get_extra_info("sockname")
-        assert server_t.get_extra_info("peername") is None
-        client_t, client_p = await loop.create_datagram_endpoint(
-            lambda: Datagrams(loop), remote_addr=addr)
-        assert client_t.get_extra_info("peername") == addr
-        assert isinstance(client_t.get_extra_info("socket"), trsock.TransportSocket)
-        client_t.sendto(b"one")
-        client_t.sendto(bytearray(b"two"), addr)
-        with pytest.raises(ValueError, match="Invalid address"):
-            client_t.sendto(b"x", ("127.0.0.1", 1))
-        with pytest.raises(TypeError):
-            client_t.sendto("text")
-        await _until(lambda: len(client_p.received) == 2)
-        assert [d for d, _ in client_p.received] == [b"ONE", b"TWO"]
-        assert client_p.received[0][1] == addr
-        assert client_t.get_write_buffer_size() == 0
-        assert not client_t.is_closing()
-        client_t.close()
-        assert client_t.is_closing()
-        assert await client_p.lost is None
-        server_t.abort()
-        assert await server_p.lost is None
-    run(loop, main())
-
-
-def test_udp_refused_is_error_received(loop):
-    async def main():
-        with socket.socket(type=socket.SOCK_DGRAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            addr = probe.getsockname()
-        transport, proto = await loop.create_datagram_endpoint(
-            lambda: Datagrams(loop), remote_addr=addr)
-        transport.sendto(b"anyone?")
-        await _until(lambda: proto.errors)
-        assert isinstance(proto.errors[0], ConnectionRefusedError)
-        assert not transport.is_closing()
-        transport.close()
-        await proto.lost
-    run(loop, main())
-
-
-def test_udp_on_a_given_socket_and_bad_arguments(loop):
-    async def main():
-        sock = socket.socket(type=socket.SOCK_DGRAM)
-        sock.bind(("127.0.0.1", 0))
-        transport, proto = await loop.create_datagram_endpoint(lambda: Datagrams(loop),
-                                                               sock=sock)
-        assert transport.get_extra_info("sockname") == sock.getsockname()
-        transport.close()
-        await proto.lost
-        factory = lambda: Datagrams(loop)  # noqa: E731
-        with socket.socket(type=socket.SOCK_DGRAM) as sock:
-            with pytest.raises(ValueError, match="socket modifier keyword arguments"):
-                await loop.create_datagram_endpoint(factory, sock=sock,
-                                                    local_addr=("127.0.0.1", 0))
-        with socket.socket() as sock:
-            with pytest.raises(ValueError, match="A UDP Socket was expected"):
-                await loop.create_datagram_endpoint(factory, sock=sock)
-        with pytest.raises(ValueError, match="unexpected address family"):
-            await loop.create_datagram_endpoint(factory)
-        with pytest.raises(TypeError):
-            await loop.create_datagram_endpoint(factory, local_addr=("127.0.0.1", 0),
-                                                reuse_address=False)
-        with pytest.raises(TypeError):
-            await loop.create_datagram_endpoint(factory, local_addr="127.0.0.1")
-    run(loop, main())
-
-
-def test_udp_family_only(loop):
-    async def main():
-        transport, proto = await loop.create_datagram_endpoint(
-            lambda: Datagrams(loop), family=socket.AF_INET)
-        assert transport.get_extra_info("socket").family == socket.AF_INET
-        transport.close()
-        await proto.lost
-    run(loop, main())
-
-
-def test_unix_datagrams(loop, tmp_path):
-    path = str(tmp_path / "dgram.sock")
-
-    async def main():
-        server_t, server_p = await loop.create_datagram_endpoint(
-            lambda: Datagrams(loop, echo=True), local_addr=path, family=socket.AF_UNIX)
-        client_path = str(tmp_path / "client.sock")
-        client_t, client_p = await loop.create_datagram_endpoint(
-            lambda: Datagrams(loop), local_addr=client_path, remote_addr=path,
-            family=socket.AF_UNIX)
-        client_t.sendto(b"unix")
-        await _until(lambda: client_p.received)
-        assert client_p.received == [(b"UNIX", path)]
-        client_t.close()
-        server_t.close()
-        await client_p.lost
-        await server_p.lost
-    run(loop, main())
-
-
-def test_udp_flow_control_buffer(bloop):
-    loop = bloop
-
-    async def main():
-        transport, proto = await loop.create_datagram_endpoint(
-            lambda: Datagrams(loop), local_addr=("127.0.0.1", 0))
-        assert transport.get_write_buffer_limits() == (16 * 1024, 64 * 1024)
-        transport.set_write_buffer_limits(high=0)
-        # The socket takes the datagram at once: nothing buffered.
-        transport.sendto(b"x", transport.get_extra_info("sockname"))
-        assert transport.get_write_buffer_size() == 0
-        await _until(lambda: proto.received)
-        transport.close()
-        await proto.lost
-    run(loop, main())
-
-
 @pytest.mark.skipif(sys.platform != "linux", reason="linux loopback")
 def test_accept_survives_a_client_gone_before_accept(loop):
     async def main():
@@ -740,3 +596,34 @@ def test_accept_survives_a_client_gone_before_accept(loop):
         server.close()
         await server.wait_closed()
     run(loop, main())
+
+
+def test_failing_protocol_factory(bloop):
+    loop = bloop
+    calls = []
+    errors = []
+    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+
+    def factory():
+        calls.append(None)
+        if len(calls) == 1:
+            raise ZeroDivisionError("no protocol for you")
+        return Echo(loop)
+
+    async def main():
+        server = await loop.create_server(factory, "127.0.0.1", 0)
+        addr = server.sockets[0].getsockname()
+        # The first client is dropped (its socket closed: it reads EOF) ...
+        reader, writer = await asyncio.open_connection(*addr)
+        assert await reader.read() == b""
+        writer.close()
+        # ... and the server serves the next one.
+        transport, proto = await loop.create_connection(lambda: Client(loop), *addr)
+        await _echo_once(loop, transport, proto)
+        transport.close()
+        server.close()
+        await server.wait_closed()
+    loop.set_debug(True)
+    run(loop, main())
+    assert errors[0]["message"] == "Error on transport creation for incoming connection"
+    assert isinstance(errors[0]["exception"], ZeroDivisionError)

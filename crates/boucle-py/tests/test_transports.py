@@ -548,6 +548,32 @@ def test_streams_drain_against_slow_reader(loop):
     run(loop, main())
 
 
+def test_sendfile_through_the_transport(loop, tmp_path):
+    path = tmp_path / "payload"
+    payload = bytes(range(256)) * 1000
+    path.write_bytes(payload)
+
+    async def main():
+        transport, proto, peer = await _connected(loop)
+        with open(path, "rb") as f:
+            sent, got = await asyncio.gather(
+                loop.sendfile(transport, f, offset=256, count=100_000),
+                _recv_all(loop, peer, 100_000),
+            )
+            assert sent == 100_000
+            assert f.tell() == 256 + 100_000
+        assert got == payload[256:256 + 100_000]
+        # The protocol is back in place, reading again.
+        assert transport.get_protocol() is proto and transport.is_reading()
+        transport.close()
+        await proto.done
+        with open(path, "rb") as f:
+            with pytest.raises(RuntimeError, match="closing"):
+                await loop.sendfile(transport, f)
+        peer.close()
+    run(loop, main())
+
+
 def test_repr(loop):
     async def main():
         transport, proto, peer = await _connected(loop)

@@ -66,6 +66,13 @@ def remove_stale_unix_socket(path):
 class ConnectionMethods:
     """Mixed into ``boucle.Loop``."""
 
+    # loop.sendfile(transport, file): asyncio's own code, which reads the
+    # file in the executor and writes it with flow control (no zero-copy
+    # os.sendfile: the transports have no native path).
+    sendfile = _base_events.BaseEventLoop.sendfile
+    _sendfile_native = _base_events.BaseEventLoop._sendfile_native
+    _sendfile_fallback = _base_events.BaseEventLoop._sendfile_fallback
+
     # Transports.
 
     def _make_socket_transport(self, sock, protocol, waiter=None, *, extra=None,
@@ -322,8 +329,8 @@ class ConnectionMethods:
         """A datagram endpoint bound to ``local_addr`` and/or connected to
         ``remote_addr`` (or on ``sock``): ``(transport, protocol)``."""
         if sock is not None:
-            if sock.type != socket.SOCK_DGRAM:
-                raise ValueError(f"A UDP Socket was expected, got {sock!r}")
+            if sock.type == socket.SOCK_STREAM:
+                raise ValueError(f"A datagram socket was expected, got {sock!r}")
             given = dict(local_addr=local_addr, remote_addr=remote_addr, family=family,
                          proto=proto, flags=flags, reuse_port=reuse_port,
                          allow_broadcast=allow_broadcast)

@@ -21,7 +21,7 @@ import collections
 import socket
 import warnings
 from asyncio import base_events as _base_events
-from asyncio import futures, protocols, transports, trsock
+from asyncio import constants, futures, protocols, transports, trsock
 
 __all__ = ["SocketTransport", "DatagramTransport"]
 
@@ -55,12 +55,17 @@ def _check_data(data):
         )
 
 
-class _SocketTransportBase(transports.Transport):
+class _SocketTransportBase(transports._FlowControlMixin, transports.Transport):
     """What stream and datagram transports share: the socket and its extra
-    info, the reader, closing, write flow control and the protocol."""
+    info, the reader, closing, write flow control and the protocol.
+
+    Every method of asyncio's ``_FlowControlMixin`` is overridden here; it is
+    a base only so that stdlib code that checks for it (the ``sendfile``
+    fallback) accepts these transports.
+    """
 
     def __init__(self, loop, sock, protocol, extra=None, server=None):
-        super().__init__(extra)
+        super().__init__(extra, loop)
         self._extra["socket"] = trsock.TransportSocket(sock)
         try:
             self._extra["sockname"] = sock.getsockname()
@@ -103,7 +108,7 @@ class _SocketTransportBase(transports.Transport):
         return "<{}>".format(" ".join(info))
 
     def __del__(self, _warn=warnings.warn):
-        if self._sock is not None:
+        if getattr(self, "_sock", None) is not None:
             _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
             self._sock.close()
 
@@ -278,8 +283,9 @@ class SocketTransport(_SocketTransportBase):
     ``connection_made`` has run.
     """
 
-    # loop.start_tls accepts it.
+    # loop.start_tls accepts it; loop.sendfile sends through write().
     _start_tls_compatible = True
+    _sendfile_compatible = constants._SendfileMode.FALLBACK
 
     def __init__(self, loop, sock, protocol, waiter=None, extra=None, server=None):
         super().__init__(loop, sock, protocol, extra, server)
