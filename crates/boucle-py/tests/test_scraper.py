@@ -3,7 +3,9 @@ run unchanged on asyncio's loop and on boucle's against local servers this modul
 starts (threads of this process: Python's http.server on 127.0.0.1 and ::1, plain
 and TLS, plus raw sockets that reset or hang up), with per-URL successes and errors
 and the same output on both loops; then aiohttp's own client and server in one
-loop, over HTTP and HTTPS (a self-signed certificate made with the openssl CLI).
+loop, over HTTP and HTTPS (a self-signed certificate made with the openssl CLI),
+a Unix socket and a WebSocket, and a client timeout on a server that never
+answers.
 
 aiohttp comes from PyPI (scripts/test.sh installs it); without it the module is
 skipped.
@@ -374,6 +376,101 @@ def test_aiohttp_https_round_trip_and_unknown_ca(loop, certs):
                 async with session.get(f"https://127.0.0.1:{port}/bonjour/encore", ssl=client_ctx) as r:
                     assert await r.text() == "Bonjour encore"
         finally:
+            await runner.cleanup()
+
+    run_on(loop, main())
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_aiohttp_over_a_unix_socket(loop, tmp_path):
+    path = str(tmp_path / "aiohttp.sock")
+
+    async def main():
+        runner = web.AppRunner(app())
+        await runner.setup()
+        await web.UnixSite(runner, path).start()
+        try:
+            # the host in the URL is only the Host header: the connector dials the path
+            await round_trips("http://boucle.invalid", connector=aiohttp.UnixConnector(path=path))
+        finally:
+            await runner.cleanup()
+
+    run_on(loop, main())
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_aiohttp_websocket_echo(loop):
+    async def ws_echo(request):
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for msg in ws:
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                await ws.send_str(msg.data.upper())
+            elif msg.type == aiohttp.WSMsgType.BINARY:
+                await ws.send_bytes(msg.data[::-1])
+        return ws
+
+    async def main():
+        application = web.Application()
+        application.add_routes([web.get("/ws", ws_echo)])
+        runner = web.AppRunner(application)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
+        try:
+            async with asyncio.timeout(20):
+                async with aiohttp.ClientSession() as session:
+                    async with session.ws_connect(f"http://127.0.0.1:{port}/ws") as ws:
+                        for i in range(50):
+                            await ws.send_str(f"message {i}")
+                            assert await ws.receive_str() == f"MESSAGE {i}"
+                        big = os.urandom(2**20)
+                        await ws.send_bytes(big)
+                        assert await ws.receive_bytes() == big[::-1]
+                        await ws.close()
+                    assert ws.closed
+        finally:
+            await runner.cleanup()
+
+    run_on(loop, main())
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_aiohttp_client_timeout_on_a_server_that_never_answers(loop):
+    """A server (on the loop under test) that reads the request and says
+    nothing: aiohttp's timeout (a loop timer) ends the request, the
+    connection closes, and the session still works afterwards."""
+
+    async def main():
+        silent_conns = []
+        hung_up = asyncio.Event()
+
+        async def silent(reader, writer):
+            silent_conns.append(writer)
+            await reader.readuntil(b"\r\n\r\n")
+            if not await reader.read(1):  # EOF: the client gave up and closed
+                hung_up.set()
+            writer.close()
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        runner, ok_port = await serve_app()
+        try:
+            async with asyncio.timeout(20):
+                async with aiohttp.ClientSession() as session:
+                    loop_ = asyncio.get_running_loop()
+                    start = loop_.time()
+                    with pytest.raises(asyncio.TimeoutError):
+                        await session.get(f"http://127.0.0.1:{port}/",
+                                          timeout=aiohttp.ClientTimeout(total=0.05))
+                    assert 0.04 <= loop_.time() - start < 5
+                    await hung_up.wait()
+                    async with session.get(f"http://127.0.0.1:{ok_port}/bonjour/apres") as r:
+                        assert await r.text() == "Bonjour apres"
+            assert len(silent_conns) == 1
+        finally:
+            server.close()
+            await server.wait_closed()
             await runner.cleanup()
 
     run_on(loop, main())
