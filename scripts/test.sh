@@ -4,7 +4,7 @@
 # Rust workspace's tests, then the Python package's (crates/boucle-py) pytest
 # suites on each CPython found (python3, which must be 3.11 or newer, and
 # pyenv's 3.12 and 3.13 when present), each in its own venv (.venv-test-3.X,
-# git-ignored) with maturin and pytest from PyPI and the package installed by
+# git-ignored) with maturin, pytest and aiohttp from PyPI and the package installed by
 # `pip install ./crates/boucle-py`. This is the README's test command;
 # .ci/run calls it.
 set -euo pipefail
@@ -47,7 +47,8 @@ for python in "${pythons[@]}"; do
     venv=".venv-test-$version"
     echo "== boucle-py on CPython $version ($venv)"
     [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install --disable-pip-version-check -q "maturin>=1.9.4,<2" pytest
+    # aiohttp: tests/test_scraper.py (the seeds' scraper; wheels for 3.11-3.13).
+    "$venv/bin/python" -m pip install --disable-pip-version-check -q "maturin>=1.9.4,<2" pytest "aiohttp>=3.9,<4"
     # The package as users install it (maturin builds the extension in release).
     PATH="$PWD/$venv/bin:$PATH" "$venv/bin/python" -m pip install --disable-pip-version-check -q \
         --no-build-isolation --force-reinstall --no-deps ./crates/boucle-py

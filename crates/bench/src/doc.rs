@@ -137,8 +137,12 @@ const INSTRUMENTS: &str = include_str!("../INSTRUMENTS.md");
 const SHARDS: &str = include_str!("../SHARDS.md");
 
 /// The hand-written results of `python/loops.py` (the Python loops side by
-/// side); included last.
+/// side); included after the shards.
 const PYTHON_LOOPS: &str = include_str!("../PYTHON-LOOPS.md");
+
+/// The hand-written results of `python/io.py` (the Python loops on I/O:
+/// tcp_echo, accept_storm, aiohttp under wrk); included last.
+const PYTHON_IO: &str = include_str!("../PYTHON-IO.md");
 
 /// The whole BENCHMARKS.md.
 pub fn benchmarks_md(
@@ -212,6 +216,7 @@ pub fn benchmarks_md(
     out += INSTRUMENTS;
     out += SHARDS;
     out += PYTHON_LOOPS;
+    out += PYTHON_IO;
     out
 }
 

@@ -2,14 +2,15 @@
 picked by installing an event loop policy before the file runs as
 ``__main__``, so its own ``asyncio.run(...)`` uses it.
 
-    python run_seed.py --loop boucle [--virtual] [--seed N] 002_run.py
+    python run_seed.py --loop boucle [--virtual] [--seed N] 002_run.py [ARG ...]
 
 ``--loop asyncio`` is asyncio's own loop. ``--virtual`` puts either loop on a
 virtual clock (boucle's ``virtual_time``; for asyncio, its selector loop with
 a clock that jumps over the waits it would make), and makes ``time.sleep``,
 ``time.perf_counter`` and ``time.time`` read and move that clock, so that the
 blocking examples take no time either and print the seed's timings.
-``--seed`` seeds ``random`` (``wait_random``'s delay).
+``--seed`` seeds ``random`` (``wait_random``'s delay). ``ARG``s after the
+file become its ``sys.argv[1:]`` (the scraper's URLs).
 """
 
 import argparse
@@ -17,6 +18,7 @@ import asyncio
 import os
 import random
 import runpy
+import sys
 import time
 
 import boucle
@@ -66,6 +68,7 @@ def main():
     ap.add_argument("--virtual", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("file")
+    ap.add_argument("args", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     random.seed(args.seed)
     if args.loop == "boucle":
@@ -79,6 +82,7 @@ def main():
     path = args.file
     if not os.path.exists(path):  # a bare name: one of the examples here
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), path)
+    sys.argv = [path, *args.args]
     runpy.run_path(path, run_name="__main__")
 
 
