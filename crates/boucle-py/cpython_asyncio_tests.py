@@ -58,7 +58,6 @@ MIXIN_MODULES = {
     "test_sendfile": ("SendfileTestsBase",),
     "test_subprocess": ("SubprocessMixin",),
 }
-}
 LOOPS = ["asyncio", "boucle", "uvloop", "rloop"]
 TIME_LIMIT = 600
 # A test still running after this many seconds fails with a TimeoutError
