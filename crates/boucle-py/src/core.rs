@@ -374,9 +374,11 @@ impl LoopCore {
             context,
         )?;
         let handle = Py::new(py, Handle::new(cb))?;
-        core.local()
-            .ready
-            .push_back(Item::Soon(handle.clone_ref(py)));
+        let mut l = core.local();
+        if core.notified.load(Ordering::Relaxed) {
+            core.take_remote(&mut l);
+        }
+        l.ready.push_back(Item::Soon(handle.clone_ref(py)));
         Ok(handle)
     }
 

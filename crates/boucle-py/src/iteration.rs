@@ -112,6 +112,18 @@ impl LoopCore {
         l.ready.extend(l.fired.drain(..).map(Item::Timer));
     }
 
+    /// Moves what other threads sent (`call_soon_threadsafe`) to the ready
+    /// queue. `call_soon` does it first too, so that a callback sent from
+    /// another thread before a `call_soon` (the send happened before it, as
+    /// asyncio's test_call_soon_threadsafe arranges with a lock) runs
+    /// before it, as in asyncio's single ready queue.
+    pub(crate) fn take_remote(&self, l: &mut Local) {
+        if self.notified.swap(false, Ordering::Acquire) {
+            let sent = std::mem::take(&mut *lock(&self.remote));
+            l.ready.extend(sent);
+        }
+    }
+
     /// Steps 2-3: the batch to run this iteration, swapped into `batch`;
     /// `poller`: the events of the park just done, if any.
     fn collect(
@@ -121,10 +133,7 @@ impl LoopCore {
         batch: &mut VecDeque<Item>,
         poller: Option<&Poller>,
     ) {
-        if self.notified.swap(false, Ordering::Acquire) {
-            let sent = std::mem::take(&mut *lock(&self.remote));
-            l.ready.extend(sent);
-        }
+        self.take_remote(l);
         if let Some(poller) = poller {
             l.io.dispatch(py, poller.events(), &mut l.ready);
         }

@@ -215,19 +215,6 @@ def test_timers_are_never_early_from_the_call_even_late_in_an_iteration(loop):
     assert all(late >= 0 for _, late in fired), fired
 
 
-def test_call_soon_threadsafe_wakes_a_parked_loop(loop):
-    def other_thread():
-        time.sleep(0.05)
-        loop.call_soon_threadsafe(loop.stop)
-
-    t = threading.Thread(target=other_thread)
-    started = time.monotonic()
-    t.start()
-    loop.run_forever()  # no timer, nothing ready: parks until the wake
-    t.join()
-    assert 0.04 < time.monotonic() - started < 2.0
-
-
 def test_the_gil_is_released_while_parked(loop):
     count = 0
     stop = threading.Event()
@@ -573,24 +560,6 @@ def test_many_threads_sending_callbacks_lose_none(loop):
     for w in workers:
         w.join()
     assert count == threads * each
-
-
-def test_run_coroutine_threadsafe_from_another_thread(loop):
-    async def add(a, b):
-        await asyncio.sleep(0.01)
-        return a + b
-
-    results = []
-
-    def client():
-        results.append(asyncio.run_coroutine_threadsafe(add(2, 3), loop).result(timeout=10))
-        loop.call_soon_threadsafe(loop.stop)
-
-    t = threading.Thread(target=client)
-    t.start()
-    loop.run_forever()
-    t.join()
-    assert results == [5]
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="asyncio.eager_task_factory is new in 3.12")
