@@ -335,9 +335,14 @@ class ServerMethods:
 
     def _accept_ready(self, protocol_factory, sock, sslcontext, server, backlog,
                       handshake_timeout, shutdown_timeout):
+        # socket.accept() reads the listener's family and type, each an enum
+        # conversion, for every connection: read them once per readiness and
+        # wrap the accepted fd as it does.
+        family, kind, proto = sock.family, sock.type, sock.proto
         for _ in range(backlog):
             try:
-                conn, addr = sock.accept()
+                fd, addr = sock._accept()
+                conn = socket.socket(family, kind, proto, fileno=fd)
                 conn.setblocking(False)
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 return
