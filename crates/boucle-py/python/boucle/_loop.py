@@ -8,7 +8,7 @@ exception handler, debug mode, async generators and the default executor.
 ``_sockets.SocketMethods`` adds the readiness API (native) and the ``sock_*``
 coroutines; ``_connections.ConnectionMethods`` and ``_servers.ServerMethods``
 add transports, servers and TLS (``create_connection``, ``create_server``,
-``start_tls``, ...). Pipes, signals and subprocesses are not there yet: they
+``start_tls``, ...), ``_sendfile.SendfileMethods`` ``loop.sendfile``. Pipes, signals and subprocesses are not there yet: they
 raise ``NotImplementedError`` (``asyncio.AbstractEventLoop``'s defaults).
 """
 
@@ -25,6 +25,7 @@ from asyncio import coroutines, events, futures, tasks
 
 from . import _boucle
 from ._connections import ConnectionMethods
+from ._sendfile import SendfileMethods
 from ._servers import ServerMethods
 from ._sockets import SocketMethods
 
@@ -51,7 +52,7 @@ def _stop_when_done(fut):
 
 class Loop(
     _boucle.LoopCore, SocketMethods, ConnectionMethods, ServerMethods,
-    asyncio.AbstractEventLoop,
+    SendfileMethods, asyncio.AbstractEventLoop,
 ):
     """An asyncio event loop on boucle's engine.
 

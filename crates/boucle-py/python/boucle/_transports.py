@@ -283,13 +283,17 @@ class SocketTransport(_SocketTransportBase):
     ``connection_made`` has run.
     """
 
-    # loop.start_tls accepts it; loop.sendfile sends through write().
+    # loop.start_tls accepts it; loop.sendfile tries os.sendfile first.
     _start_tls_compatible = True
-    _sendfile_compatible = constants._SendfileMode.FALLBACK
+    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
 
     def __init__(self, loop, sock, protocol, waiter=None, extra=None, server=None):
         super().__init__(loop, sock, protocol, extra, server)
         self._eof = False
+        # While loop.sendfile sends a file: set once the buffer is empty,
+        # and the future its os.sendfile loop waits on for room.
+        self._empty_waiter = None
+        self._sendfile_wait = None
         _set_nodelay(sock)
         loop.call_soon(self._protocol.connection_made, self)
         loop.call_soon(self._start_reading)
@@ -378,6 +382,8 @@ class SocketTransport(_SocketTransportBase):
         _check_data(data)
         if self._eof:
             raise RuntimeError("Cannot call write() after write_eof()")
+        if self._empty_waiter is not None:
+            raise RuntimeError("unable to write; sendfile is in progress")
         if not data:
             return
         if self._conn_lost:
@@ -441,10 +447,32 @@ class SocketTransport(_SocketTransportBase):
         if self._buffer:
             return
         self._loop._remove_io(self._sock_fd, True)
+        if self._empty_waiter is not None and not self._empty_waiter.done():
+            self._empty_waiter.set_result(None)
         if self._closing:
             self._call_connection_lost(None)
         elif self._eof:
             self._sock.shutdown(socket.SHUT_WR)
+
+    # loop.sendfile's hooks (see _sendfile.py).
+
+    def _make_empty_waiter(self):
+        if self._empty_waiter is not None:
+            raise RuntimeError("Empty waiter is already set")
+        self._empty_waiter = self._loop.create_future()
+        if not self._buffer:
+            self._empty_waiter.set_result(None)
+        return self._empty_waiter
+
+    def _reset_empty_waiter(self):
+        self._empty_waiter = None
+
+    def _call_connection_lost(self, exc):
+        # A sendfile in progress learns that the connection is gone.
+        for fut in (self._empty_waiter, self._sendfile_wait):
+            if fut is not None and not fut.done():
+                fut.set_exception(ConnectionError("Connection is closed by peer"))
+        super()._call_connection_lost(exc)
 
     def _consume(self, sent):
         # Drops the first ``sent`` bytes of the buffer.
