@@ -506,8 +506,6 @@ class DatagramTransport(_SocketTransportBase, transports.DatagramTransport):
     max_size = 256 * 1024
 
     def __init__(self, loop, sock, protocol, address=None, waiter=None, extra=None):
-        extra = dict(extra or {})
-        extra["peername"] = address
         super().__init__(loop, sock, protocol, extra)
         self._address = address
         loop.call_soon(self._protocol.connection_made, self)
