@@ -627,3 +627,38 @@ def test_failing_protocol_factory(bloop):
     run(loop, main())
     assert errors[0]["message"] == "Error on transport creation for incoming connection"
     assert isinstance(errors[0]["exception"], ZeroDivisionError)
+
+
+def test_accept_out_of_fds_pauses_then_resumes(loop, monkeypatch):
+    import resource
+
+    from asyncio import constants
+
+    monkeypatch.setattr(constants, "ACCEPT_RETRY_DELAY", 0.005)
+    errors = []
+    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+
+    async def main():
+        server = await loop.create_server(lambda: Echo(loop), "127.0.0.1", 0)
+        addr = server.sockets[0].getsockname()
+        client = socket.socket()
+        client.setblocking(False)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        lowest = os.dup(0)
+        os.close(lowest)
+        # No new fd can be made: accept() fails with EMFILE.
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lowest, hard))
+        try:
+            await loop.sock_connect(client, addr)
+            await _until(lambda: errors)
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        assert errors[0]["message"] == "socket.accept() out of system resource"
+        assert errors[0]["exception"].errno == errno.EMFILE
+        # Accepting starts again after the delay: the client is served.
+        await loop.sock_sendall(client, b"late")
+        assert await loop.sock_recv(client, 10) == b"late"
+        client.close()
+        server.close()
+        await server.wait_closed()
+    run(loop, main())
