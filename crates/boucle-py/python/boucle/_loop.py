@@ -8,8 +8,9 @@ exception handler, debug mode, async generators and the default executor.
 ``_sockets.SocketMethods`` adds the readiness API (native) and the ``sock_*``
 coroutines; ``_connections.ConnectionMethods`` and ``_servers.ServerMethods``
 add transports, servers and TLS (``create_connection``, ``create_server``,
-``start_tls``, ...), ``_sendfile.SendfileMethods`` ``loop.sendfile``. Pipes, signals and subprocesses are not there yet: they
-raise ``NotImplementedError`` (``asyncio.AbstractEventLoop``'s defaults).
+``start_tls``, ...), ``_sendfile.SendfileMethods`` adds ``loop.sendfile``.
+Pipes, signals and subprocesses are not there yet: they raise
+``NotImplementedError`` (``asyncio.AbstractEventLoop``'s defaults).
 """
 
 import asyncio
