@@ -262,6 +262,9 @@ class _SocketTransportBase(transports._FlowControlMixin, transports.Transport):
         self._loop.call_soon(self._call_connection_lost, exc)
 
     def _call_connection_lost(self, exc):
+        # Counted as lost even when close() ended with the buffer flushed,
+        # so that later calls (write, abort) are harmless no-ops.
+        self._conn_lost = max(self._conn_lost, 1)
         try:
             if self._protocol_connected:
                 self._protocol.connection_lost(exc)
@@ -380,6 +383,8 @@ class SocketTransport(_SocketTransportBase):
     def write(self, data):
         """Sends ``data`` (bytes-like) or buffers what the kernel did not take."""
         _check_data(data)
+        if type(data) is memoryview and data.itemsize != 1:
+            data = data.cast("B")  # lengths in bytes
         if self._eof:
             raise RuntimeError("Cannot call write() after write_eof()")
         if self._empty_waiter is not None:
