@@ -28,6 +28,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 MODULES = [
@@ -212,15 +213,18 @@ def _reason(err):
 
 def run_pair(python, loop_name, module):
     started = time.monotonic()
-    try:
-        proc = subprocess.run(
-            [python, __file__, "--worker", loop_name, module],
-            capture_output=True,
-            text=True,
-            timeout=TIME_LIMIT,
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {TIME_LIMIT} s"}
+    # In a scratch directory: some tests leave files (@test_*_tmp) in theirs.
+    with tempfile.TemporaryDirectory(prefix="cpython-asyncio-") as scratch:
+        try:
+            proc = subprocess.run(
+                [python, os.path.abspath(__file__), "--worker", loop_name, module],
+                capture_output=True,
+                text=True,
+                timeout=TIME_LIMIT,
+                cwd=scratch,
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": f"timed out after {TIME_LIMIT} s"}
     for line in proc.stdout.splitlines():
         if line.startswith("@@RESULTS@@"):
             return {"tests": json.loads(line[len("@@RESULTS@@"):]),

@@ -178,3 +178,53 @@ def test_udp_flow_control_buffer(bloop):
         transport.close()
         await proto.lost
     run(loop, main())
+
+
+def test_unix_datagram_flow_control(loop, tmp_path):
+    # A Unix datagram socket blocks its sender when the receiver's queue is
+    # full: the transport buffers, pauses the protocol, and resumes it once
+    # the receiver drained the queue.
+    class Producer(Datagrams):
+        def __init__(self, loop):
+            super().__init__(loop)
+            self.paused = self.resumed = 0
+
+        def pause_writing(self):
+            self.paused += 1
+
+        def resume_writing(self):
+            self.resumed += 1
+
+    async def main():
+        receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        receiver.bind(str(tmp_path / "receiver"))
+        receiver.setblocking(False)
+        sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sender.bind(str(tmp_path / "sender"))
+        sender.connect(str(tmp_path / "receiver"))
+        transport, proto = await loop.create_datagram_endpoint(lambda: Producer(loop),
+                                                               sock=sender)
+        assert transport.get_extra_info("peername") == str(tmp_path / "receiver")
+        transport.set_write_buffer_limits(high=8192, low=1024)
+        sent = 0
+        for i in range(100_000):
+            if proto.paused:
+                break
+            transport.sendto(b"%08d" % i + b"." * 1016)
+            sent += 1
+        assert proto.paused == 1 and proto.resumed == 0
+        assert 8192 < transport.get_write_buffer_size() <= 8192 + 1024 + 8
+        got = []
+        while len(got) < sent:
+            try:
+                got.append(receiver.recv(2048))
+            except BlockingIOError:
+                await asyncio.sleep(0.001)
+        assert [int(g[:8]) for g in got] == list(range(sent))
+        assert proto.resumed == 1
+        # 0 (asyncio 3.13 counts 8 header bytes per datagram in, not out).
+        assert transport.get_write_buffer_size() < 1024
+        transport.close()
+        await proto.lost
+        receiver.close()
+    run(loop, main())

@@ -66,13 +66,6 @@ def remove_stale_unix_socket(path):
 class ConnectionMethods:
     """Mixed into ``boucle.Loop``."""
 
-    # loop.sendfile(transport, file): asyncio's own code, which reads the
-    # file in the executor and writes it with flow control (no zero-copy
-    # os.sendfile: the transports have no native path).
-    sendfile = _base_events.BaseEventLoop.sendfile
-    _sendfile_native = _base_events.BaseEventLoop._sendfile_native
-    _sendfile_fallback = _base_events.BaseEventLoop._sendfile_fallback
-
     # Transports.
 
     def _make_socket_transport(self, sock, protocol, waiter=None, *, extra=None,

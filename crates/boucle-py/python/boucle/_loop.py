@@ -8,9 +8,10 @@ exception handler, debug mode, async generators and the default executor.
 ``_sockets.SocketMethods`` adds the readiness API (native) and the ``sock_*``
 coroutines; ``_connections.ConnectionMethods`` and ``_servers.ServerMethods``
 add transports, servers and TLS (``create_connection``, ``create_server``,
-``start_tls``, ...); ``_pipes.PipeMethods``, ``_subprocess.SubprocessMethods``
-and ``_signals.SignalMethods`` add pipes, subprocesses and signal handlers,
-all in Python on that readiness API (the stream transports' reader is native:
+``start_tls``, ...), ``_sendfile.SendfileMethods`` adds ``loop.sendfile``;
+``_pipes.PipeMethods``, ``_subprocess.SubprocessMethods`` and
+``_signals.SignalMethods`` add pipes, subprocesses and signal handlers, all in
+Python on that readiness API (the stream transports' reader is native:
 ``src/pump.rs``).
 """
 
@@ -28,6 +29,7 @@ from asyncio import coroutines, events, futures, tasks
 from . import _boucle
 from ._connections import ConnectionMethods
 from ._pipes import PipeMethods
+from ._sendfile import SendfileMethods
 from ._servers import ServerMethods
 from ._signals import SignalMethods
 from ._sockets import SocketMethods
@@ -55,8 +57,9 @@ def _stop_when_done(fut):
 
 
 class Loop(
-    _boucle.LoopCore, SocketMethods, ConnectionMethods, ServerMethods, PipeMethods,
-    SubprocessMethods, SignalMethods, asyncio.AbstractEventLoop,
+    _boucle.LoopCore, SocketMethods, ConnectionMethods, ServerMethods,
+    SendfileMethods, PipeMethods, SubprocessMethods, SignalMethods,
+    asyncio.AbstractEventLoop,
 ):
     """An asyncio event loop on boucle's engine.
 

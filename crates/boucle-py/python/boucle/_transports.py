@@ -276,6 +276,9 @@ class _SocketTransportBase(transports._FlowControlMixin, transports.Transport):
         self._loop.call_soon(self._call_connection_lost, exc)
 
     def _call_connection_lost(self, exc):
+        # Counted as lost even when close() ended with the buffer flushed,
+        # so that later calls (write, abort) are harmless no-ops.
+        self._conn_lost = max(self._conn_lost, 1)
         try:
             if self._protocol_connected:
                 self._protocol.connection_lost(exc)
@@ -297,9 +300,9 @@ class SocketTransport(_SocketTransportBase):
     ``connection_made`` has run.
     """
 
-    # loop.start_tls accepts it; loop.sendfile sends through write().
+    # loop.start_tls accepts it; loop.sendfile tries os.sendfile first.
     _start_tls_compatible = True
-    _sendfile_compatible = constants._SendfileMode.FALLBACK
+    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
 
     def __init__(self, loop, sock, protocol, waiter=None, extra=None, server=None):
         super().__init__(loop, sock, protocol, extra, server)
@@ -308,6 +311,10 @@ class SocketTransport(_SocketTransportBase):
         # calls data_received itself (back to _read_ready for a
         # BufferedProtocol); _read_bytes below does the same in Python.
         self._reader = _boucle.ReadPump(loop, self, sock, loop._read_view)
+        # While loop.sendfile sends a file: set once the buffer is empty,
+        # and the future its os.sendfile loop waits on for room.
+        self._empty_waiter = None
+        self._sendfile_wait = None
         _set_nodelay(sock)
         loop.call_soon(self._protocol.connection_made, self)
         loop.call_soon(self._start_reading)
@@ -394,8 +401,12 @@ class SocketTransport(_SocketTransportBase):
     def write(self, data):
         """Sends ``data`` (bytes-like) or buffers what the kernel did not take."""
         _check_data(data)
+        if type(data) is memoryview and data.itemsize != 1:
+            data = data.cast("B")  # lengths in bytes
         if self._eof:
             raise RuntimeError("Cannot call write() after write_eof()")
+        if self._empty_waiter is not None:
+            raise RuntimeError("unable to write; sendfile is in progress")
         if not data:
             return
         if self._conn_lost:
@@ -459,10 +470,32 @@ class SocketTransport(_SocketTransportBase):
         if self._buffer:
             return
         self._loop._remove_io(self._sock_fd, True)
+        if self._empty_waiter is not None and not self._empty_waiter.done():
+            self._empty_waiter.set_result(None)
         if self._closing:
             self._call_connection_lost(None)
         elif self._eof:
             self._sock.shutdown(socket.SHUT_WR)
+
+    # loop.sendfile's hooks (see _sendfile.py).
+
+    def _make_empty_waiter(self):
+        if self._empty_waiter is not None:
+            raise RuntimeError("Empty waiter is already set")
+        self._empty_waiter = self._loop.create_future()
+        if not self._buffer:
+            self._empty_waiter.set_result(None)
+        return self._empty_waiter
+
+    def _reset_empty_waiter(self):
+        self._empty_waiter = None
+
+    def _call_connection_lost(self, exc):
+        # A sendfile in progress learns that the connection is gone.
+        for fut in (self._empty_waiter, self._sendfile_wait):
+            if fut is not None and not fut.done():
+                fut.set_exception(ConnectionError("Connection is closed by peer"))
+        super()._call_connection_lost(exc)
 
     def _consume(self, sent):
         # Drops the first ``sent`` bytes of the buffer.
@@ -496,8 +529,6 @@ class DatagramTransport(_SocketTransportBase, transports.DatagramTransport):
     max_size = 256 * 1024
 
     def __init__(self, loop, sock, protocol, address=None, waiter=None, extra=None):
-        extra = dict(extra or {})
-        extra["peername"] = address
         super().__init__(loop, sock, protocol, extra)
         self._address = address
         loop.call_soon(self._protocol.connection_made, self)
