@@ -494,3 +494,46 @@ def test_a_running_child_holds_a_virtual_clock(monkeypatch, pidfd):
         assert slept == pytest.approx(3600.0)
     finally:
         loop.close()
+
+
+@pytest.mark.skipif(
+    not hasattr(asyncio, "AbstractChildWatcher"), reason="child watchers are gone in 3.14"
+)
+def test_the_policy_keeps_a_child_watcher_for_code_that_asks():
+    policy = boucle.EventLoopPolicy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        default = policy.get_child_watcher()
+        assert isinstance(default, asyncio.ThreadedChildWatcher)
+        assert policy.get_child_watcher() is default
+        with pytest.raises(TypeError):
+            policy.set_child_watcher(object())
+        mine = asyncio.SafeChildWatcher()
+        policy.set_child_watcher(mine)
+        assert policy.get_child_watcher() is mine
+        policy.set_child_watcher(None)
+        assert isinstance(policy.get_child_watcher(), asyncio.ThreadedChildWatcher)
+
+
+@pytest.mark.skipif(
+    not hasattr(asyncio, "AbstractChildWatcher"), reason="child watchers are gone in 3.14"
+)
+def test_a_subprocess_with_an_old_style_watcher_attached(bloop):
+    # CPython's test_read_all_from_pipe_reader attaches a SafeChildWatcher
+    # (its SIGCHLD handler on our loop) before starting a child: the child
+    # still runs and is reaped by boucle's own watch.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        watcher = asyncio.SafeChildWatcher()
+        watcher.attach_loop(bloop)
+    try:
+        async def main():
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", "print('hi')", stdout=asyncio.subprocess.PIPE
+            )
+            out, _ = await asyncio.wait_for(proc.communicate(), BOUND)
+            return out, proc.returncode
+
+        assert bloop.run_until_complete(main()) == (b"hi\n", 0)
+    finally:
+        watcher.close()

@@ -65,6 +65,24 @@ class EventLoopPolicy(_events.BaseDefaultEventLoopPolicy):
     def _loop_factory(self):
         return new_event_loop(**self._loop_options)
 
+    if hasattr(asyncio, "AbstractChildWatcher"):  # CPython 3.13 and older
+
+        def get_child_watcher(self):
+            """asyncio's child watcher API (deprecated since 3.12, gone in
+            3.14), for code that still calls it. boucle's subprocesses watch
+            their children themselves (a pidfd on the loop), so a watcher is
+            only kept here, never needed: by default asyncio's
+            ``ThreadedChildWatcher``, as asyncio's own policy gives."""
+            if getattr(self, "_child_watcher", None) is None:
+                self._child_watcher = asyncio.ThreadedChildWatcher()
+            return self._child_watcher
+
+        def set_child_watcher(self, watcher):
+            """Keeps ``watcher`` for :meth:`get_child_watcher`."""
+            if watcher is not None and not isinstance(watcher, asyncio.AbstractChildWatcher):
+                raise TypeError(f"expected an AbstractChildWatcher, got {watcher!r}")
+            self._child_watcher = watcher
+
 
 def install(**loop_options):
     """Installs :class:`EventLoopPolicy` as asyncio's policy."""
