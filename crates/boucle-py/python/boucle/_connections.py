@@ -20,7 +20,8 @@ import stat
 from asyncio import base_events as _base_events
 from asyncio import sslproto, staggered
 
-from ._transports import DatagramTransport, SocketTransport
+from ._datagrams import DatagramTransport
+from ._transports import SocketTransport
 
 __all__ = ["ConnectionMethods"]
 
