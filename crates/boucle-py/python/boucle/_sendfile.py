@@ -1,4 +1,5 @@
-"""``loop.sendfile(transport, file)`` on ``boucle.Loop``, zero-copy.
+"""``loop.sendfile(transport, file)`` and ``loop.sock_sendfile(sock, file)``
+on ``boucle.Loop``, zero-copy.
 
 A plain socket transport (TCP or Unix) sends the file with ``os.sendfile``,
 waiting for room with the native readiness API: first the transport's
@@ -8,6 +9,10 @@ reading pauses, then the kernel copies the file to the socket. When
 before a byte was sent, ``SendfileNotAvailableError`` lets asyncio's own
 ``sendfile`` fall back to reading the file and writing it through the
 transport (that fallback is also what TLS transports get).
+
+``sock_sendfile`` is the same ``os.sendfile`` loop on a plain non-blocking
+socket (asyncio's selector loop has it too), with asyncio's fallback
+(``sock_sendall`` of blocks read in the executor) for what it cannot take.
 """
 
 import errno
@@ -33,33 +38,44 @@ class SendfileMethods:
     sendfile = _base_events.BaseEventLoop.sendfile
     _sendfile_fallback = _base_events.BaseEventLoop._sendfile_fallback
 
+    # asyncio's dispatcher for sockets, with our native path below.
+    sock_sendfile = _base_events.BaseEventLoop.sock_sendfile
+    _sock_sendfile_fallback = _base_events.BaseEventLoop._sock_sendfile_fallback
+    _check_sendfile_params = _base_events.BaseEventLoop._check_sendfile_params
+
     async def _sendfile_native(self, transp, file, offset, count):
         if not isinstance(transp, SocketTransport) or transp._sock is None:
             raise exceptions.SendfileNotAvailableError("not a socket transport")
-        try:
-            fileno = file.fileno()
-        except (AttributeError, io.UnsupportedOperation):
-            raise exceptions.SendfileNotAvailableError("not a regular file") from None
-        try:
-            size = os.fstat(fileno).st_size
-        except OSError:
-            raise exceptions.SendfileNotAvailableError("not a regular file") from None
-        if not (count or size):
+        fileno = _regular_fileno(file, count)
+        if fileno is None:
             return 0
         resume_reading = transp.is_reading()
         transp.pause_reading()
         await transp._make_empty_waiter()
         try:
-            return await self._sendfile_loop(transp, fileno, offset, count)
+            return await self._sendfile_loop(
+                transp._sock_fd, fileno, offset, count, lambda: self._writable(transp)
+            )
         finally:
             transp._reset_empty_waiter()
             if resume_reading:
                 transp.resume_reading()
 
-    async def _sendfile_loop(self, transp, fileno, offset, count):
-        # Sends from ``fileno`` at ``offset`` until ``count`` bytes (or end
-        # of file) went; leaves the file's position after the last byte sent.
-        fd = transp._sock_fd
+    async def _sock_sendfile_native(self, sock, file, offset, count):
+        # sock_sendfile's zero-copy path (the checks are the dispatcher's).
+        fileno = _regular_fileno(file, count)
+        if fileno is None:
+            return 0
+        return await self._sendfile_loop(
+            sock.fileno(), fileno, offset, count,
+            lambda: self._wait_writable(sock, _ready_step),
+        )
+
+    async def _sendfile_loop(self, fd, fileno, offset, count, writable):
+        # Sends from ``fileno`` at ``offset`` to the socket ``fd`` until
+        # ``count`` bytes (or end of file) went, awaiting ``writable()``
+        # whenever the socket is full; leaves the file's position after the
+        # last byte sent.
         total = 0
         try:
             while not count or total < count:
@@ -67,7 +83,7 @@ class SendfileMethods:
                 try:
                     sent = os.sendfile(fd, fileno, offset + total, block)
                 except (BlockingIOError, InterruptedError):
-                    await self._writable(transp)
+                    await writable()
                     continue
                 except OSError as exc:
                     if total == 0:
@@ -99,3 +115,23 @@ class SendfileMethods:
 def _resolve(fut):
     if not fut.done():
         fut.set_result(None)
+
+
+def _ready_step(fut, _sock):
+    # The one-shot writability wait of sock_sendfile (_sockets' _wait_writable).
+    _resolve(fut)
+
+
+def _regular_fileno(file, count):
+    """``file``'s fd for ``os.sendfile``, or ``None`` when there is nothing
+    to send (an empty file and no count); ``SendfileNotAvailableError`` for
+    what is not a regular file with an fd (the fallback then reads it)."""
+    try:
+        fileno = file.fileno()
+    except (AttributeError, io.UnsupportedOperation):
+        raise exceptions.SendfileNotAvailableError("not a regular file") from None
+    try:
+        size = os.fstat(fileno).st_size
+    except OSError:
+        raise exceptions.SendfileNotAvailableError("not a regular file") from None
+    return fileno if (count or size) else None

@@ -7,9 +7,8 @@ are written here in Python on top of them, with the semantics of asyncio's
 selector loop: try the call at once, and only if it would block, wait for
 readiness with a one-shot callback that completes a future; cancelling the
 future removes the callback. ``getaddrinfo`` and ``getnameinfo`` run in the
-default executor, as in asyncio. ``sock_sendfile`` is asyncio's own generic
-version (``BaseEventLoop``'s: the file is read in the executor and sent with
-``sock_sendall``; no zero-copy ``os.sendfile`` yet).
+default executor, as in asyncio. ``sock_sendfile`` is zero-copy
+(``os.sendfile``, in ``_sendfile.py``), with asyncio's fallback.
 
 One difference from asyncio: a socket in blocking mode is refused with
 ``ValueError`` always (asyncio checks only in debug mode), since a blocking
@@ -255,12 +254,7 @@ class SocketMethods:
     def _accept_step(self, fut, sock):
         self._retry(fut, self._accept_now, sock)
 
-    # asyncio's generic sendfile: no native path, so the fallback (or
-    # SendfileNotAvailableError with fallback=False).
-    sock_sendfile = _base_events.BaseEventLoop.sock_sendfile
-    _sock_sendfile_native = _base_events.BaseEventLoop._sock_sendfile_native
-    _sock_sendfile_fallback = _base_events.BaseEventLoop._sock_sendfile_fallback
-    _check_sendfile_params = _base_events.BaseEventLoop._check_sendfile_params
+    # sock_sendfile: _sendfile.SendfileMethods (zero-copy os.sendfile).
 
     # Names.
 
