@@ -34,6 +34,7 @@ from ._servers import ServerMethods
 from ._signals import SignalMethods
 from ._sockets import SocketMethods
 from ._subprocess import SubprocessMethods
+from ._transports import READ_BUFFER_SIZE
 
 __all__ = ["Loop"]
 
@@ -93,7 +94,7 @@ class Loop(
         self._seed = seed
         # The buffer every stream transport's native reader reads into
         # (src/pump.rs): one per loop, as a loop runs on one thread.
-        self._read_view = memoryview(bytearray(256 * 1024))
+        self._read_view = memoryview(bytearray(READ_BUFFER_SIZE))
         self._trace_on = self._tracing
         if seed is not None:
             _boucle.seed(int(seed))

@@ -31,7 +31,7 @@ import os
 import stat
 import warnings
 from asyncio import base_events as _base_events
-from asyncio import constants, transports
+from asyncio import constants, futures, transports
 
 __all__ = ["PipeMethods", "ReadPipeTransport", "WritePipeTransport"]
 
@@ -144,7 +144,7 @@ class ReadPipeTransport(_PipeTransport, transports.ReadTransport):
         loop.call_soon(protocol.connection_made, self)
         loop.call_soon(self._start_reading)
         if waiter is not None:
-            loop.call_soon(_set_result_unless_cancelled, waiter)
+            loop.call_soon(futures._set_result_unless_cancelled, waiter, None)
 
     @staticmethod
     def _is_quiet(exc):
@@ -218,7 +218,7 @@ class WritePipeTransport(_PipeTransport, transports._FlowControlMixin, transport
         if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
             loop.call_soon(self._watch_peer)
         if waiter is not None:
-            loop.call_soon(_set_result_unless_cancelled, waiter)
+            loop.call_soon(futures._set_result_unless_cancelled, waiter, None)
 
     @staticmethod
     def _is_quiet(exc):
@@ -337,40 +337,28 @@ class WritePipeTransport(_PipeTransport, transports._FlowControlMixin, transport
         self._loop.call_soon(self._call_connection_lost, exc)
 
 
-def _set_result_unless_cancelled(fut):
-    if not fut.cancelled():
-        fut.set_result(None)
-
-
 class PipeMethods:
     """Mixed into ``boucle.Loop``: ``connect_read_pipe``, ``connect_write_pipe``."""
 
     async def connect_read_pipe(self, protocol_factory, pipe):
         """Reads from the file object ``pipe`` (a pipe, FIFO, socket or
         character device) into a protocol: ``(transport, protocol)``."""
-        protocol = protocol_factory()
-        waiter = self.create_future()
-        transport = ReadPipeTransport(self, pipe, protocol, waiter)
-        try:
-            await waiter
-        except BaseException:
-            transport.close()
-            raise
-        if self._debug:
-            _logger().debug("Read pipe %r connected: (%r, %r)", pipe.fileno(), transport, protocol)
-        return transport, protocol
+        return await self._connect_pipe(ReadPipeTransport, "Read", protocol_factory, pipe)
 
     async def connect_write_pipe(self, protocol_factory, pipe):
         """Writes to the file object ``pipe`` (a pipe, FIFO, socket or
         character device) through a transport: ``(transport, protocol)``."""
+        return await self._connect_pipe(WritePipeTransport, "Write", protocol_factory, pipe)
+
+    async def _connect_pipe(self, transport_class, kind, protocol_factory, pipe):
         protocol = protocol_factory()
         waiter = self.create_future()
-        transport = WritePipeTransport(self, pipe, protocol, waiter)
+        transport = transport_class(self, pipe, protocol, waiter)
         try:
             await waiter
         except BaseException:
             transport.close()
             raise
         if self._debug:
-            _logger().debug("Write pipe %r connected: (%r, %r)", pipe.fileno(), transport, protocol)
+            _logger().debug("%s pipe %r connected: (%r, %r)", kind, pipe.fileno(), transport, protocol)
         return transport, protocol

@@ -31,8 +31,9 @@ from . import _boucle
 __all__ = ["SocketTransport"]
 
 _WOULD_BLOCK = (BlockingIOError, InterruptedError)
-# Bytes read per readiness by a (non-buffered) Protocol, as asyncio.
-MAX_READ = 256 * 1024
+# Bytes read per readiness at most by a (non-buffered) Protocol's reader, as
+# asyncio's max_size: the size of the loop's read buffer (src/pump.rs).
+READ_BUFFER_SIZE = 256 * 1024
 # Buffers handed to one sendmsg call.
 _IOV_MAX = 1024
 # write() calls after the connection was lost before a warning is logged.
@@ -310,8 +311,8 @@ class SocketTransport(_SocketTransportBase):
         super().__init__(loop, sock, protocol, extra, server)
         self._eof = False
         # The native reader (src/pump.rs): reads into the loop's buffer and
-        # calls data_received itself (back to _read_ready for a
-        # BufferedProtocol); _read_bytes below does the same in Python.
+        # calls data_received itself; back to _read_ready for a
+        # BufferedProtocol.
         self._reader = _boucle.ReadPump(loop, self, sock, loop._read_view)
         # While loop.sendfile sends a file: set once the buffer is empty,
         # and the future its os.sendfile loop waits on for room.
@@ -326,34 +327,8 @@ class SocketTransport(_SocketTransportBase):
     # Reading.
 
     def _read_ready(self):
-        if self._conn_lost:
-            return
-        if self._buffered:
-            self._read_into_buffer()
-        else:
-            self._read_bytes()
-
-    def _read_bytes(self):
-        try:
-            data = self._sock.recv(MAX_READ)
-        except _WOULD_BLOCK:
-            return
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "Fatal read error on socket transport")
-            return
-        if not data:
-            self._read_eof()
-            return
-        try:
-            self._protocol.data_received(data)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
-
-    def _read_into_buffer(self):
+        # A BufferedProtocol's read, into its own buffer: what the native
+        # reader calls for one (it has checked _conn_lost already).
         try:
             buf = self._protocol.get_buffer(-1)
             if not len(buf):
