@@ -8,23 +8,8 @@ from asyncio import trsock
 
 import pytest
 
-import boucle
 
 BOUND = 10.0
-
-
-@pytest.fixture(params=["boucle", "asyncio"])
-def loop(request):
-    loop = boucle.new_event_loop() if request.param == "boucle" else asyncio.SelectorEventLoop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
-def bloop():
-    loop = boucle.new_event_loop()
-    yield loop
-    loop.close()
 
 
 def run(loop, coro):

@@ -13,13 +13,6 @@ import boucle
 BOUND = 10.0
 
 
-@pytest.fixture(params=["boucle", "asyncio"])
-def loop(request):
-    loop = boucle.new_event_loop() if request.param == "boucle" else asyncio.SelectorEventLoop()
-    yield loop
-    loop.close()
-
-
 def run(loop, coro):
     return loop.run_until_complete(asyncio.wait_for(coro, BOUND))
 

@@ -12,7 +12,6 @@ from asyncio import trsock
 
 import pytest
 
-import boucle
 
 BOUND = 10.0
 HAS_IPV6 = socket.has_ipv6
@@ -20,20 +19,6 @@ try:
     socket.socket(socket.AF_INET6).close()
 except OSError:
     HAS_IPV6 = False
-
-
-@pytest.fixture(params=["boucle", "asyncio"])
-def loop(request):
-    loop = boucle.new_event_loop() if request.param == "boucle" else asyncio.SelectorEventLoop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
-def bloop():
-    loop = boucle.new_event_loop()
-    yield loop
-    loop.close()
 
 
 def run(loop, coro):

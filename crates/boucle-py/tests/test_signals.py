@@ -27,20 +27,6 @@ def restore_signals():
     signal.set_wakeup_fd(wakeup)
 
 
-@pytest.fixture(params=["boucle", "asyncio"])
-def loop(request):
-    loop = boucle.new_event_loop() if request.param == "boucle" else asyncio.SelectorEventLoop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
-def bloop():
-    loop = boucle.new_event_loop()
-    yield loop
-    loop.close()
-
-
 def run(loop, coro):
     return loop.run_until_complete(asyncio.wait_for(coro, BOUND))
 

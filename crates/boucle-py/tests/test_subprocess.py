@@ -33,13 +33,6 @@ def loop(request):
     loop.close()
 
 
-@pytest.fixture
-def bloop():
-    loop = boucle.new_event_loop()
-    yield loop
-    loop.close()
-
-
 def run(loop, coro):
     return loop.run_until_complete(asyncio.wait_for(coro, BOUND))
 

@@ -14,13 +14,6 @@ import boucle
 from test_transports import _connected, _recv_all, run
 
 
-@pytest.fixture(params=["boucle", "asyncio"])
-def loop(request):
-    loop = boucle.new_event_loop() if request.param == "boucle" else asyncio.SelectorEventLoop()
-    yield loop
-    loop.close()
-
-
 def test_sendfile_through_the_transport(loop, tmp_path):
     path = tmp_path / "payload"
     payload = bytes(range(256)) * 1000

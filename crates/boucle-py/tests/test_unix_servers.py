@@ -10,22 +10,7 @@ import socket
 
 import pytest
 
-import boucle
 from test_servers import Client, Echo, _echo_once, run
-
-
-@pytest.fixture(params=["boucle", "asyncio"])
-def loop(request):
-    loop = boucle.new_event_loop() if request.param == "boucle" else asyncio.SelectorEventLoop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
-def bloop():
-    loop = boucle.new_event_loop()
-    yield loop
-    loop.close()
 
 
 def test_unix_server_and_connection(loop, tmp_path):
