@@ -214,29 +214,24 @@ impl IoTable {
             let Ok(fd) = RawFd::try_from(event.token().0) else {
                 continue; // the poller's waker or timer
             };
-            let Some(watch) = self.watches.get(&fd) else {
+            let Some(watch) = self.watches.get_mut(&fd) else {
                 continue; // removed since
             };
-            let read = event.is_readable() || event.is_read_closed() || event.is_error();
+            let closed = event.is_read_closed() || event.is_error();
+            let read = event.is_readable() || closed;
             let write = event.is_writable() || event.is_write_closed() || event.is_error();
-            let mut queued = [false; 2];
-            for (i, (wanted, handle)) in [(read, &watch.reader), (write, &watch.writer)]
-                .into_iter()
-                .enumerate()
-            {
-                if let (true, Some(h)) = (wanted, handle) {
-                    if !h.get().is_cancelled() {
-                        ready.push_back(Item::Soon(h.clone_ref(py)));
-                        queued[i] = true;
-                    }
+            let mut queue = |wanted: bool, handle: &Option<Py<Handle>>| match handle {
+                Some(h) if wanted && !h.get().is_cancelled() => {
+                    ready.push_back(Item::Soon(h.clone_ref(py)));
+                    true
                 }
-            }
-            if queued[0] || queued[1] {
-                let lasting = event.is_read_closed() || event.is_error();
-                self.fired.push((fd, queued[1] || lasting));
-                if let Some(watch) = self.watches.get_mut(&fd) {
-                    watch.read_drained = false;
-                }
+                _ => false,
+            };
+            let read_queued = queue(read, &watch.reader);
+            let write_queued = queue(write, &watch.writer);
+            if read_queued || write_queued {
+                watch.read_drained = false;
+                self.fired.push((fd, write_queued || closed));
             }
         }
     }
