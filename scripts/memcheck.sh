@@ -9,7 +9,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq valgrind >/dev/null
 fi
-tests=(task_lifecycle task_waker task_waker_coalesce rt_trace rt_handle time_timers)
+tests=(task_lifecycle task_registry task_waker task_waker_coalesce rt_trace rt_handle time_timers)
 args=()
 for t in "${tests[@]}"; do args+=(--test "$t"); done
 bins=$(cargo test -p boucle "${args[@]}" --no-run --message-format=json 2>/dev/null \

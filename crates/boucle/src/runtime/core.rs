@@ -68,8 +68,11 @@ pub(crate) struct Config {
 pub(crate) struct Core {
     pub(crate) shared: Arc<Shared>,
     run_queue: RefCell<VecDeque<Runnable>>,
-    /// Unfinished tasks; each entry owns a reference.
+    /// Unfinished tasks outside the task slab; each entry owns a reference.
+    /// Those in the slab need no entry: the slab finds them
+    /// (`TaskRef::slab_owned`), and `slab_owned` counts them.
     registry: RefCell<Vec<TaskRef>>,
+    slab_owned: Cell<usize>,
     /// Task memory (None: every task from the global allocator).
     pub(crate) task_slab: Option<RefCell<TaskSlab>>,
     next_id: Cell<u64>,
@@ -140,6 +143,7 @@ impl Core {
             shared,
             run_queue: RefCell::new(VecDeque::new()),
             registry: RefCell::new(Vec::new()),
+            slab_owned: Cell::new(0),
             task_slab: config.task_slab.then(|| RefCell::new(TaskSlab::new())),
             next_id: Cell::new(1),
             current: Cell::new(None),
@@ -237,7 +241,10 @@ impl Core {
         });
         let [handle, owner, queued] =
             raw::allocate(future, id, &self.shared, block, name, location);
-        {
+        if owner.header().state.in_slab() {
+            owner.give_to_slab();
+            self.slab_owned.set(self.slab_owned.get() + 1);
+        } else {
             let mut registry = self.registry.borrow_mut();
             owner.header().registry_slot.set(registry.len() as u32);
             registry.push(owner);
@@ -274,7 +281,8 @@ impl Core {
 
     /// Unfinished tasks, and tasks in the run queue now.
     pub(crate) fn task_counts(&self) -> (usize, usize) {
-        (self.registry.borrow().len(), self.run_queue.borrow().len())
+        let unfinished = self.registry.borrow().len() + self.slab_owned.get();
+        (unfinished, self.run_queue.borrow().len())
     }
 
     /// Tasks spawned so far.
@@ -282,12 +290,28 @@ impl Core {
         self.next_id.get() - 1
     }
 
+    /// The unfinished tasks, in spawn order.
     pub(crate) fn all_tasks(&self) -> Vec<TaskInfo> {
-        self.registry
+        let mut all: Vec<TaskInfo> = self
+            .registry
             .borrow()
             .iter()
             .map(TaskInfo::from_ref)
-            .collect()
+            .collect();
+        all.extend(self.slab_tasks().iter().map(TaskInfo::from_ref));
+        all.sort_unstable_by_key(|t| t.id);
+        all
+    }
+
+    /// The unfinished tasks of the slab, each as a new reference.
+    fn slab_tasks(&self) -> Vec<TaskRef> {
+        let Some(slab) = &self.task_slab else {
+            return Vec::new();
+        };
+        if self.slab_owned.get() == 0 {
+            return Vec::new();
+        }
+        raw::slab_tasks(&slab.borrow(), &self.shared.slab)
     }
 
     /// Runs the tasks ready now (the batch), polling `main` when its turn
@@ -360,6 +384,11 @@ impl Core {
         }
         if let Some(payload) = unobserved_panic {
             self.report_panic(Some(task), &*payload);
+        }
+        if let Some(owner) = task.take_slab_owner() {
+            self.slab_owned.set(self.slab_owned.get() - 1);
+            drop(owner);
+            return;
         }
         let owner = {
             let mut registry = self.registry.borrow_mut();
@@ -457,16 +486,27 @@ impl Core {
         if self.shut_down.replace(true) {
             return;
         }
+        // Cancelling may spawn (a destructor can): go on until none is left.
         loop {
-            let next = self.registry.borrow_mut().pop();
-            let Some(task) = next else { break };
-            task.header().registry_slot.set(u32::MAX);
-            if let Some(PollOutcome::Complete {
-                outcome,
-                unobserved_panic,
-            }) = task.cancel_now()
-            {
-                self.on_complete(&task, outcome, unobserved_panic);
+            let mut owners = std::mem::take(&mut *self.registry.borrow_mut());
+            for task in self.slab_tasks() {
+                if let Some(owner) = task.take_slab_owner() {
+                    self.slab_owned.set(self.slab_owned.get() - 1);
+                    owners.push(owner);
+                }
+            }
+            if owners.is_empty() {
+                break;
+            }
+            for task in owners.into_iter().rev() {
+                task.header().registry_slot.set(u32::MAX);
+                if let Some(PollOutcome::Complete {
+                    outcome,
+                    unobserved_panic,
+                }) = task.cancel_now()
+                {
+                    self.on_complete(&task, outcome, unobserved_panic);
+                }
             }
         }
         let queued = std::mem::take(&mut *self.run_queue.borrow_mut());

@@ -11,10 +11,13 @@
 //! slot later holds the output. The header carries two counts:
 //!
 //! * `refs`, a plain `Cell<u32>` of **loop-local references** (`TaskRef`):
-//!   the `Task` handle, the registry entry that owns every unfinished task,
-//!   each run queue entry, and the `WakeHandle`s loop structures keep
-//!   (timers, join waiters). `TaskRef` is `!Send`, so only the loop thread
-//!   changes this count.
+//!   the `Task` handle, the **owner count** every unfinished task holds
+//!   (an entry in the loop's registry, or, for a task in the task slab, a
+//!   count the slab keeps without an entry: the loop finds those tasks by
+//!   scanning the slab's blocks, 8 bytes less per task), each run queue
+//!   entry, and the `WakeHandle`s loop structures keep (timers, join
+//!   waiters). `TaskRef` is `!Send`, so only the loop thread changes this
+//!   count.
 //! * `wakers`, an `AtomicU32` of **`Waker` references**, which may live on
 //!   any thread, plus one unit for the whole local side while `refs > 0`.
 //!   The waker a task's poll receives is borrowed (it owns no count); only

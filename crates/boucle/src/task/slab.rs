@@ -14,6 +14,14 @@
 //! handle dropped after the loop stopped) is queued under a lock and
 //! reclaimed at the loop's next turn, or freed with the chunks.
 //!
+//! The slab also knows which of its blocks are in use, so the loop can find
+//! its unfinished tasks without a registry entry (8 bytes) per task
+//! ([`TaskSlab::used_blocks`]). The contract with task memory: a block in
+//! use begins with a non-zero `u32` (the task's state word, which always
+//! holds `IN_SLAB`), and a free block begins with a zero one, written by
+//! [`TaskSlab::free`], its next pointer after it. Blocks handed back from
+//! other threads keep their last contents until they are reclaimed.
+//!
 //! `Builder::task_slab(false)` (or `BOUCLE_TASK_SLAB=0`) allocates every
 //! task with the global allocator instead, so that tools such as valgrind
 //! see each task as its own allocation.
@@ -30,13 +38,23 @@ const CLASSES: usize = 64;
 const FIRST_CHUNK: usize = 64 * 1024;
 const MAX_CHUNK: usize = 2 * 1024 * 1024;
 
+/// The smallest block: the free marker and the next pointer.
+const MIN_BLOCK: usize = 16;
+/// Where a free block keeps its next pointer, after the zero marker.
+const NEXT_OFFSET: usize = 8;
+
 /// The size class of a layout, if the slab serves it.
 #[inline]
 pub(crate) const fn class_of(layout: Layout) -> Option<u8> {
     if layout.align() > GRANULE || layout.size() == 0 || layout.size() > GRANULE * CLASSES {
         return None;
     }
-    Some((layout.size().div_ceil(GRANULE) - 1) as u8)
+    let size = if layout.size() < MIN_BLOCK {
+        MIN_BLOCK
+    } else {
+        layout.size()
+    };
+    Some((size.div_ceil(GRANULE) - 1) as u8)
 }
 
 fn block_size(class: u8) -> usize {
@@ -45,7 +63,8 @@ fn block_size(class: u8) -> usize {
 
 /// The chunks of a loop's slab and the blocks freed away from the loop.
 pub(crate) struct SlabShared {
-    chunks: Mutex<Vec<(NonNull<u8>, Layout)>>,
+    /// Every chunk, with the class whose blocks it holds.
+    chunks: Mutex<Vec<(NonNull<u8>, Layout, u8)>>,
     remote: Mutex<Vec<(u8, NonNull<u8>)>>,
     remote_pending: AtomicBool,
 }
@@ -72,7 +91,7 @@ impl SlabShared {
         self.remote_pending.store(true, Ordering::Release);
     }
 
-    fn new_chunk(&self, size: usize) -> Option<NonNull<u8>> {
+    fn new_chunk(&self, size: usize, class: u8) -> Option<NonNull<u8>> {
         let align = if size >= MAX_CHUNK {
             MAX_CHUNK
         } else {
@@ -85,7 +104,7 @@ impl SlabShared {
         self.chunks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((ptr, layout));
+            .push((ptr, layout, class));
         Some(ptr)
     }
 }
@@ -93,7 +112,7 @@ impl SlabShared {
 impl Drop for SlabShared {
     fn drop(&mut self) {
         let chunks = std::mem::take(self.chunks.get_mut().unwrap_or_else(|e| e.into_inner()));
-        for (ptr, layout) in chunks {
+        for (ptr, layout, _) in chunks {
             // SAFETY: allocated in `new_chunk` with this layout; `Shared`
             // drops only when no task memory of the loop remains.
             unsafe { alloc::dealloc(ptr.as_ptr(), layout) };
@@ -133,14 +152,15 @@ impl TaskSlab {
         let c = &mut self.classes[class as usize];
         if let Some(block) = c.free {
             // SAFETY: free blocks are live slab memory (their chunk lives as
-            // long as `Shared`), at least 16 bytes, and begin with the next
-            // free block's pointer, written by `free`.
-            c.free = unsafe { block.cast::<Option<NonNull<u8>>>().as_ptr().read() };
+            // long as `Shared`), at least `MIN_BLOCK` bytes, aligned to 8,
+            // and hold the next free block's pointer at `NEXT_OFFSET`,
+            // written by `free`.
+            c.free = unsafe { next_slot(block).read() };
             return Some(block);
         }
         if c.end - c.bump < size {
             let chunk_size = self.next_chunk;
-            let chunk = shared.new_chunk(chunk_size)?;
+            let chunk = shared.new_chunk(chunk_size, class)?;
             self.next_chunk = (chunk_size * 2).min(MAX_CHUNK);
             let c = &mut self.classes[class as usize];
             c.bump = chunk.as_ptr() as usize;
@@ -159,10 +179,47 @@ impl TaskSlab {
     /// any more.
     pub(crate) unsafe fn free(&mut self, class: u8, block: NonNull<u8>) {
         let c = &mut self.classes[class as usize];
-        // SAFETY: the block is ours, unused, aligned to 8 and at least 8
-        // bytes long: room for the next pointer.
-        unsafe { block.cast::<Option<NonNull<u8>>>().as_ptr().write(c.free) };
+        // SAFETY: the block is ours, unused, aligned to 8 and at least
+        // `MIN_BLOCK` bytes long: room for the marker and the next pointer.
+        unsafe {
+            block.cast::<u32>().as_ptr().write(0);
+            next_slot(block).write(c.free);
+        }
         c.free = Some(block);
+    }
+
+    /// The blocks in use: every block carved from a chunk whose first `u32`
+    /// is not zero (see the module doc), in address order per chunk. Blocks
+    /// freed on other threads and not reclaimed yet are among them: their
+    /// owner tells them apart by their contents.
+    pub(crate) fn used_blocks(&self, shared: &SlabShared) -> Vec<NonNull<u8>> {
+        let chunks = shared.chunks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut used = Vec::new();
+        for &(chunk, layout, class) in chunks.iter() {
+            let size = block_size(class);
+            let start = chunk.as_ptr() as usize;
+            let c = &self.classes[class as usize];
+            // The chunk the class carves from now is carved up to its bump;
+            // an older one as far as whole blocks fit.
+            let carved = if c.end == start + layout.size() {
+                c.bump - start
+            } else {
+                layout.size() / size * size
+            };
+            for offset in (0..carved).step_by(size) {
+                // SAFETY: `offset` is inside the chunk (which lives as long
+                // as `shared`), at a carved block: its first four bytes were
+                // written, by the task that used it or by `free`. Reads and
+                // writes of blocks happen on the loop thread, except that a
+                // block freed elsewhere is only read there.
+                let block = unsafe { NonNull::new_unchecked(chunk.as_ptr().add(offset)) };
+                // SAFETY: as above.
+                if unsafe { block.cast::<u32>().as_ptr().read() } != 0 {
+                    used.push(block);
+                }
+            }
+        }
+        used
     }
 
     /// Takes back the blocks freed away from the loop.
@@ -182,6 +239,11 @@ impl TaskSlab {
     }
 }
 
+/// Where a free block keeps its next pointer.
+fn next_slot(block: NonNull<u8>) -> *mut Option<NonNull<u8>> {
+    block.as_ptr().wrapping_add(NEXT_OFFSET).cast()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,9 +251,10 @@ mod tests {
     #[test]
     fn classes_round_up_to_granules() {
         let l = |s, a| Layout::from_size_align(s, a).unwrap();
-        assert_eq!(class_of(l(1, 1)), Some(0));
-        assert_eq!(class_of(l(8, 8)), Some(0));
-        assert_eq!(class_of(l(9, 8)), Some(1));
+        assert_eq!(class_of(l(1, 1)), Some(1), "blocks are at least 16 bytes");
+        assert_eq!(class_of(l(8, 8)), Some(1));
+        assert_eq!(class_of(l(16, 8)), Some(1));
+        assert_eq!(class_of(l(17, 8)), Some(2));
         assert_eq!(class_of(l(104, 8)), Some(12));
         assert_eq!(class_of(l(512, 8)), Some(63));
         assert_eq!(class_of(l(513, 8)), None);
@@ -225,6 +288,54 @@ mod tests {
             slab.alloc(&shared, 5),
             Some(c),
             "remote frees are reclaimed"
+        );
+    }
+
+    #[test]
+    fn used_blocks_are_the_carved_blocks_not_freed() {
+        let shared = SlabShared::new();
+        let mut slab = TaskSlab::new();
+        // Enough blocks of class 6 (56 bytes) to fill the first chunks, and a
+        // few of another class in between.
+        let mut blocks = Vec::new();
+        for i in 0..5_000 {
+            let class = if i % 1000 == 0 { 3 } else { 6 };
+            let block = slab.alloc(&shared, class).unwrap();
+            // SAFETY: a fresh block of at least 16 bytes: what a user of the
+            // slab does first, write a non-zero first word.
+            unsafe { block.cast::<u32>().as_ptr().write(1) };
+            blocks.push((class, block));
+        }
+        let mut expect: Vec<usize> = blocks.iter().map(|(_, b)| b.as_ptr() as usize).collect();
+        let used = |slab: &TaskSlab| {
+            let mut v: Vec<usize> = slab
+                .used_blocks(&shared)
+                .iter()
+                .map(|b| b.as_ptr() as usize)
+                .collect();
+            v.sort();
+            v
+        };
+        expect.sort();
+        assert_eq!(used(&slab), expect);
+        let mut kept = Vec::new();
+        for (i, (class, block)) in blocks.into_iter().enumerate() {
+            if i % 2 == 0 {
+                // SAFETY: the block came from this slab and is not used.
+                unsafe { slab.free(class, block) };
+            } else {
+                kept.push(block.as_ptr() as usize);
+            }
+        }
+        kept.sort();
+        assert_eq!(used(&slab), kept, "freed blocks are not in use");
+        let reused = slab.alloc(&shared, 6).unwrap();
+        // SAFETY: as above.
+        unsafe { reused.cast::<u32>().as_ptr().write(1) };
+        assert_eq!(
+            used(&slab).len(),
+            kept.len() + 1,
+            "a reused block is in use again"
         );
     }
 }

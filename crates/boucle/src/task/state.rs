@@ -95,6 +95,7 @@ pub(crate) enum CancelAction {
 /// The state word. Loop-thread only (the type is `!Sync` through `Cell`),
 /// except `holds_sched`, which the last waker reads after an acquire fence
 /// on the waker count (see `raw/mod.rs`).
+#[repr(transparent)]
 pub(crate) struct State(Cell<u32>);
 
 impl State {

@@ -205,7 +205,9 @@ impl ShardedHandle {
     ///
     /// let rt = boucle::Runtime::builder().threads(1).build().unwrap();
     /// let shards = rt.handle();
-    /// shards.shutdown(std::time::Duration::from_secs(1));
+    /// // The grace only bounds a shard that does not stop: a loaded machine
+    /// // may take more than a second to get this one going.
+    /// shards.shutdown(std::time::Duration::from_secs(30));
     /// let out = rt.block_on(|_| async {
     ///     let listener = boucle::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     ///     let shards = boucle::runtime::ShardedHandle::current();

@@ -76,7 +76,7 @@ pub(crate) fn layout_of<F: Future>() -> Layout {
 }
 
 /// Allocates a task and returns its three first references: the `Task`
-/// handle, the registry's owner entry and the run queue entry. `block` is
+/// handle, the owner count (see `task/mod.rs`) and the run queue entry. `block` is
 /// memory from the scheduler's slab for [`layout_of::<F>`](layout_of), or
 /// `None` for the global allocator.
 pub(crate) fn allocate<F, S>(

@@ -32,6 +32,7 @@ use std::rc::Rc;
 use std::task::{Context, Waker};
 
 use super::refcount::{WakerCount, MAX_REFS};
+use super::slab::{SlabShared, TaskSlab};
 use super::state::{CancelAction, Exit, RunAction, ScheduleAction, State};
 use super::waker::WakeHandle;
 use super::TaskId;
@@ -41,15 +42,22 @@ use super::TaskId;
 /// Fields other than `wakers` are touched only on the loop thread, except that
 /// the thread dropping the last waker reads `state.holds_sched()`, `sched`
 /// and `vtable` after an acquire fence that pairs with the loop's release.
+///
+/// `repr(C)` with the state word first: the task slab tells blocks in use
+/// from free ones by their first `u32` (`slab.rs`), and a slab task's state
+/// is never zero (it holds `IN_SLAB`).
+#[repr(C)]
 pub(crate) struct Header {
     pub(crate) state: State,
-    /// Loop-local references: the `Task` handle, the owner entry in the
-    /// loop's registry, run queue entries, loop-local `WakeHandle`s.
+    /// Loop-local references: the `Task` handle, the owner count of an
+    /// unfinished task, run queue entries, loop-local `WakeHandle`s.
     refs: Cell<u32>,
     /// `Waker` references (any thread), plus one for the whole local side
     /// while `refs > 0`.
     wakers: WakerCount,
-    /// Index in the loop's registry of unfinished tasks.
+    /// Index in the loop's registry of unfinished tasks; [`SLAB_OWNED`]
+    /// for an unfinished task found by scanning the slab instead;
+    /// `u32::MAX` once finished (or taken out at shutdown).
     pub(crate) registry_slot: Cell<u32>,
     pub(crate) id: TaskId,
     vtable: &'static Vtable,
@@ -61,6 +69,14 @@ pub(crate) struct Header {
     /// Where the task was spawned, and its name if it has one.
     meta: Cell<Meta>,
 }
+
+const _: () = assert!(std::mem::offset_of!(Header, state) == 0);
+const _: () = assert!(std::mem::size_of::<State>() == 4);
+
+/// `Header::registry_slot` of an unfinished task of the slab: the loop keeps
+/// its owner count without a registry entry, and finds it with
+/// [`slab_tasks`] (8 bytes less per task).
+pub(crate) const SLAB_OWNED: u32 = u32::MAX - 1;
 
 /// What one turn of a task did.
 pub(crate) enum PollOutcome {
@@ -115,6 +131,49 @@ impl TaskRef {
             ptr,
             _not_send: PhantomData,
         }
+    }
+
+    /// Hands the owner count of a new slab task to the slab (see
+    /// [`SLAB_OWNED`]); the loop takes it back with
+    /// [`take_slab_owner`](TaskRef::take_slab_owner) or finds the task with
+    /// [`slab_owned`](TaskRef::slab_owned).
+    pub(crate) fn give_to_slab(self) {
+        let header = self.header();
+        debug_assert!(header.state.in_slab() && !header.state.is_complete());
+        header.registry_slot.set(SLAB_OWNED);
+        std::mem::forget(self);
+    }
+
+    /// Takes back the owner count the slab holds for this task, if it does.
+    pub(crate) fn take_slab_owner(&self) -> Option<TaskRef> {
+        let slot = &self.header().registry_slot;
+        if slot.get() != SLAB_OWNED {
+            return None;
+        }
+        slot.set(u32::MAX);
+        // SAFETY: `SLAB_OWNED` says a count was forgotten by `give_to_slab`
+        // and not taken back yet (the slot changes only here and there).
+        Some(unsafe { TaskRef::from_raw(self.ptr) })
+    }
+
+    /// The unfinished task whose owner count the slab holds in `block`, if
+    /// any, as a new local reference.
+    ///
+    /// # Safety
+    /// `block` was returned by `TaskSlab::used_blocks` of the running
+    /// loop's slab, and no task memory of the loop was freed or reused
+    /// since (the caller has not run task code in between).
+    unsafe fn slab_owned(block: NonNull<u8>) -> Option<TaskRef> {
+        let ptr = block.cast::<Header>();
+        // SAFETY: a used block holds a task header: a live task's, or that
+        // of a finished task freed on another thread and not reclaimed yet,
+        // whose non-atomic fields nobody writes any more (the other thread
+        // only reads `state`, `sched` and `vtable`). Either way reading the
+        // header on the loop thread is sound.
+        let header = unsafe { ptr.as_ref() };
+        // `SLAB_OWNED` holds until the task finishes: the owner count keeps
+        // it alive, so a local count may be added.
+        (header.registry_slot.get() == SLAB_OWNED).then(|| clone_local(ptr))
     }
 
     /// Whether `waker` is this task's own: a task awaiting itself.
@@ -253,6 +312,19 @@ impl TaskRef {
         }
         Some(clone_local(ptr))
     }
+}
+
+/// The unfinished tasks whose owner counts `slab` holds (see
+/// [`SLAB_OWNED`]), each as a new local reference, in address order. Runs
+/// on the loop thread that owns `slab` (a `TaskSlab` never leaves it).
+pub(crate) fn slab_tasks(slab: &TaskSlab, shared: &SlabShared) -> Vec<TaskRef> {
+    slab.used_blocks(shared)
+        .into_iter()
+        // SAFETY: the blocks were just listed by this loop's slab, and
+        // nothing below frees or reuses task memory (`clone_local` only
+        // adds a count).
+        .filter_map(|block| unsafe { TaskRef::slab_owned(block) })
+        .collect()
 }
 
 fn clone_local(ptr: NonNull<Header>) -> TaskRef {
