@@ -16,6 +16,7 @@ pub(crate) const NO_LOOP: &str = "no running boucle loop: call this inside boucl
      (or Runtime::block_on, #[boucle::main], #[boucle::test])";
 
 /// Runs `f` with the running loop, if this thread runs one.
+#[inline(always)]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Core>) -> R) -> Option<R> {
     CURRENT
         .try_with(|c| c.try_borrow().ok().and_then(|c| c.as_ref().map(f)))
@@ -53,6 +54,7 @@ pub(crate) fn current() -> Rc<Core> {
 /// # Panics
 /// Outside a running loop.
 #[track_caller]
+#[inline(always)]
 pub(crate) fn spawn<F>(
     future: F,
     name: Option<std::rc::Rc<str>>,
