@@ -31,6 +31,7 @@ impl<'a, T, O: Order<T>> Get<'a, T, O> {
 impl<T, O: Order<T>> Future for Get<'_, T, O> {
     type Output = Result<T, QueueShutDown>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         this.core.poll_get(&mut this.key, cx)
@@ -80,6 +81,7 @@ impl<'a, T, O: Order<T>> Put<'a, T, O> {
 impl<T, O: Order<T>> Future for Put<'_, T, O> {
     type Output = Result<(), QueueShutDown<T>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         this.core.poll_put(&mut this.item, &mut this.key, cx)

@@ -119,7 +119,8 @@ impl<T, O: Order<T>> State<T, O> {
 
     /// Reserves free room for the first waiting putter.
     fn grant_room(&mut self) -> Option<WakeHandle> {
-        if self.shut_down || self.putters.waiting() == 0 || !self.has_room() {
+        // Nobody waiting to put is the common case: test it first.
+        if self.putters.waiting() == 0 || self.shut_down || !self.has_room() {
             return None;
         }
         self.putters.notify(()).ok()
@@ -194,27 +195,44 @@ impl<T, O: Order<T>> QueueCore<T, O> {
         Ok(taken.0)
     }
 
+    /// A `get` turn. The common case, an item ready for a getter not yet
+    /// queued, is inline and small; the rest is out of line, so that the
+    /// fast path does not pay for the slow one's registers.
+    #[inline]
     pub(crate) fn poll_get(
         &self,
         key: &mut Option<WaitKey>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<T, QueueShutDown>> {
-        let Some(k) = *key else {
+        if key.is_none() {
             if crate::coop::poll_proceed(cx).is_pending() {
                 return Poll::Pending;
             }
+            let taken = self.state.borrow_mut().take();
+            if let Some((item, w)) = taken {
+                wake(w);
+                return Poll::Ready(Ok(item));
+            }
+        }
+        self.poll_get_slow(key, cx)
+    }
+
+    /// `poll_get` when no item was ready, or when queued (`key` is set).
+    #[inline(never)]
+    fn poll_get_slow(
+        &self,
+        key: &mut Option<WaitKey>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, QueueShutDown>> {
+        let Some(k) = *key else {
+            // `poll_get` found nothing to take, and nothing ran since.
             let mut st = self.state.borrow_mut();
-            let Some((item, w)) = st.take() else {
-                if st.shut_down {
-                    return Poll::Ready(Err(QueueShutDown(())));
-                }
-                *key = Some(st.getters.push(cx));
-                crate::trace::hooks::waits_sync("Queue.get", || st.statistics());
-                return Poll::Pending;
-            };
-            drop(st);
-            wake(w);
-            return Poll::Ready(Ok(item));
+            if st.shut_down {
+                return Poll::Ready(Err(QueueShutDown(())));
+            }
+            *key = Some(st.getters.push(cx));
+            crate::trace::hooks::waits_sync("Queue.get", || st.statistics());
+            return Poll::Pending;
         };
         let polled = self.state.borrow_mut().getters.poll(k, cx);
         let item = match polled {
@@ -289,19 +307,41 @@ impl<T, O: Order<T>> QueueCore<T, O> {
         wake(next);
     }
 
+    /// A `put` turn. The common case, room for a putter not yet queued,
+    /// is inline; waiting and shutdown are out of line (as `poll_get`).
+    #[inline]
     pub(crate) fn poll_put(
         &self,
         item: &mut Option<T>,
         key: &mut Option<WaitKey>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), QueueShutDown<T>>> {
-        let mut st = match *key {
+        if key.is_none() {
+            if crate::coop::poll_proceed(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let st = self.state.borrow_mut();
+            if !st.shut_down && st.has_room() {
+                let item = item.take().expect("boucle: Put polled after completion");
+                return Poll::Ready(Ok(self.finish_put(st, item)));
+            }
+        }
+        self.poll_put_slow(item, key, cx)
+    }
+
+    /// `poll_put` when there was no room or the queue is shut down, or
+    /// when queued (`key` is set).
+    #[inline(never)]
+    fn poll_put_slow(
+        &self,
+        item: &mut Option<T>,
+        key: &mut Option<WaitKey>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), QueueShutDown<T>>> {
+        let st = match *key {
             None => {
-                if crate::coop::poll_proceed(cx).is_pending() {
-                    return Poll::Pending;
-                }
                 let mut st = self.state.borrow_mut();
-                if !st.shut_down && !st.has_room() {
+                if !st.shut_down {
                     *key = Some(st.putters.push(cx));
                     crate::trace::hooks::waits_sync("Queue.put", || st.statistics());
                     return Poll::Pending;
@@ -321,13 +361,19 @@ impl<T, O: Order<T>> QueueCore<T, O> {
         if st.shut_down {
             return Poll::Ready(Err(QueueShutDown(item)));
         }
+        Poll::Ready(Ok(self.finish_put(st, item)))
+    }
+
+    /// Inserts the item of a put that may go ahead, and wakes whom it
+    /// concerns.
+    #[inline]
+    fn finish_put(&self, mut st: std::cell::RefMut<'_, State<T, O>>, item: T) {
         let handed = st.insert(item);
         // Handed straight to a getter, the item left room for a putter.
         let room = st.grant_room();
         drop(st);
         wake(handed);
         wake(room);
-        Poll::Ready(Ok(()))
     }
 
     /// A `put` future is dropped while queued.
