@@ -447,7 +447,8 @@ mod tests {
         }
         let block = readme_block(&res, &verdicts);
         assert!(block.starts_with("| benchmark |"), "{block}");
-        // The four targets that read spawn_join or wait_n: only spawn_join <= 60 ns is met.
-        assert!(block.contains("1 of 4 targets met"), "{block}");
+        // The five targets that read spawn_join or wait_n (two on bytes per
+        // task, the core issue's among them): only spawn_join <= 60 ns is met.
+        assert!(block.contains("1 of 5 targets met"), "{block}");
     }
 }
