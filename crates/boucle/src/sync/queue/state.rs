@@ -323,7 +323,8 @@ impl<T, O: Order<T>> QueueCore<T, O> {
             let st = self.state.borrow_mut();
             if !st.shut_down && st.has_room() {
                 let item = item.take().expect("boucle: Put polled after completion");
-                return Poll::Ready(Ok(self.finish_put(st, item)));
+                self.finish_put(st, item);
+                return Poll::Ready(Ok(()));
             }
         }
         self.poll_put_slow(item, key, cx)
@@ -361,7 +362,8 @@ impl<T, O: Order<T>> QueueCore<T, O> {
         if st.shut_down {
             return Poll::Ready(Err(QueueShutDown(item)));
         }
-        Poll::Ready(Ok(self.finish_put(st, item)))
+        self.finish_put(st, item);
+        Poll::Ready(Ok(()))
     }
 
     /// Inserts the item of a put that may go ahead, and wakes whom it
