@@ -176,7 +176,7 @@ pub(crate) fn shard_thread(args: ThreadArgs) {
             (false, Some(msg))
         }
     };
-    let cancelled = rt.core.all_tasks().len();
+    let cancelled = rt.core.task_counts().0;
     let trace = rt.trace();
     let wait = match fleet.stop.get() {
         Some(stop) if panicked.is_none() => stop.deadline.saturating_duration_since(Instant::now()),
