@@ -1,4 +1,5 @@
-//! `ReadPump`: the reading half of a stream transport (TCP, Unix), native.
+//! `ReadPump`: the reading half of a stream transport (TCP, Unix), and its
+//! write fast path, native.
 //!
 //! `boucle._transports.SocketTransport` is Python, written on the loop's
 //! readiness API; its reader used to be a Python method that called
@@ -19,13 +20,21 @@
 //! to the transport's Python methods, so the semantics stay in one place:
 //! `_conn_lost`, `_buffered`, `_protocol`, `_read_ready` (the buffered
 //! path), `_read_eof` and `_fatal_error(exc, message)`.
+//!
+//! The pump also holds the transport's `write` (the transport makes the
+//! bound method its instance attribute, so `transport.write(data)` runs no
+//! Python frame of ours): `bytes` written while the transport's
+//! `_write_fast` holds (nothing buffered, no `write_eof`, no `sendfile`, a
+//! live connection) go straight to `sock.send`; a partial send goes on in
+//! `_write_rest`, every other case in the Python `_write_py`. About 3 % of
+//! an echo round trip (`tcp_echo_protocol`, 0.91x to 0.94x uvloop).
 
 use std::os::fd::RawFd;
 
 use pyo3::exceptions::{PyBlockingIOError, PyInterruptedError, PyKeyboardInterrupt, PySystemExit};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PySlice;
+use pyo3::types::{PyBytes, PySlice};
 use pyo3::{PyTraverseError, PyVisit};
 
 use crate::core::LoopCore;
@@ -37,6 +46,8 @@ pub struct ReadPump {
     transport: Py<PyAny>,
     /// `sock.recv_into`.
     recv_into: Py<PyAny>,
+    /// `sock.send`.
+    send: Py<PyAny>,
     /// The loop's read buffer.
     view: Py<PyAny>,
     /// Its length: a read this long may have left data behind.
@@ -66,6 +77,7 @@ impl ReadPump {
             core,
             transport,
             recv_into: sock.getattr(intern!(py, "recv_into"))?.unbind(),
+            send: sock.getattr(intern!(py, "send"))?.unbind(),
             view: view.clone().unbind(),
             capacity,
             fd: sock.call_method0(intern!(py, "fileno"))?.extract()?,
@@ -112,10 +124,46 @@ impl ReadPump {
         }
     }
 
+    /// The transport's `write` (the transport makes this bound method its
+    /// instance attribute `write`): `bytes` written while nothing is
+    /// buffered go to `sock.send` from here, with no Python frame of ours;
+    /// a partial send, a send error and every other case (another
+    /// bytes-like type, an empty write, after `write_eof`, during
+    /// `sendfile`, a lost connection) go to the transport's Python
+    /// methods `_write_rest(data, sent)` and `_write_py(data)`.
+    fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let transport = self.transport.bind(py);
+        let Ok(bytes) = data.cast_exact::<PyBytes>() else {
+            return transport
+                .call_method1(intern!(py, "_write_py"), (data,))
+                .map(drop);
+        };
+        let len = bytes.as_bytes().len();
+        if len == 0 || !transport.getattr(intern!(py, "_write_fast"))?.is_truthy()? {
+            return transport
+                .call_method1(intern!(py, "_write_py"), (data,))
+                .map(drop);
+        }
+        let sent: usize = match self.send.bind(py).call1((data,)) {
+            Ok(n) => n.extract()?,
+            Err(e) if would_block(py, &e) => 0,
+            Err(e) => {
+                return fatal(py, transport, e, "Fatal write error on socket transport");
+            }
+        };
+        if sent == len {
+            return Ok(());
+        }
+        transport
+            .call_method1(intern!(py, "_write_rest"), (data, sent))
+            .map(drop)
+    }
+
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.core)?;
         visit.call(&self.transport)?;
         visit.call(&self.recv_into)?;
+        visit.call(&self.send)?;
         visit.call(&self.view)
     }
 }

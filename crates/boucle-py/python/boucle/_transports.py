@@ -102,6 +102,9 @@ class _SocketTransportBase(transports._FlowControlMixin, transports.Transport):
         self._buffer_size = 0
         # How many times the connection was found lost (writes after it).
         self._conn_lost = 0
+        # Whether a write may go straight to the socket (see
+        # SocketTransport._sync_write_fast); never again once lost.
+        self._write_fast = False
         self._closing = False
         self._paused = False
         self._protocol_paused = False
@@ -246,6 +249,7 @@ class _SocketTransportBase(transports._FlowControlMixin, transports.Transport):
         self._loop._remove_io(self._sock_fd, False)
         if not self._buffer:
             self._conn_lost += 1
+            self._write_fast = False
             self._loop.call_soon(self._call_connection_lost, None)
 
     def abort(self):
@@ -276,12 +280,14 @@ class _SocketTransportBase(transports._FlowControlMixin, transports.Transport):
             self._closing = True
             self._loop._remove_io(self._sock_fd, False)
         self._conn_lost += 1
+        self._write_fast = False
         self._loop.call_soon(self._call_connection_lost, exc)
 
     def _call_connection_lost(self, exc):
         # Counted as lost even when close() ended with the buffer flushed,
         # so that later calls (write, abort) are harmless no-ops.
         self._conn_lost = max(self._conn_lost, 1)
+        self._write_fast = False
         try:
             if self._protocol_connected:
                 self._protocol.connection_lost(exc)
@@ -318,6 +324,10 @@ class SocketTransport(_SocketTransportBase):
         # and the future its os.sendfile loop waits on for room.
         self._empty_waiter = None
         self._sendfile_wait = None
+        # write() is the pump's (native): it sends bytes at once while
+        # _write_fast holds and hands everything else to _write_py.
+        self.write = self._reader.write
+        self._write_fast = True
         _set_nodelay(sock)
         loop.call_soon(self._protocol.connection_made, self)
         loop.call_soon(self._start_reading)
@@ -375,8 +385,18 @@ class SocketTransport(_SocketTransportBase):
 
     # Writing.
 
+    def _sync_write_fast(self):
+        # The native write's fast path (src/pump.rs) needs: nothing
+        # buffered, no write_eof, no sendfile, a live connection.
+        self._write_fast = not (
+            self._buffer or self._eof or self._conn_lost or self._empty_waiter is not None
+        )
+
     def write(self, data):
-        """Sends ``data`` (bytes-like) or buffers what the kernel did not take."""
+        """Sends ``data`` (bytes-like) or buffers what the kernel did not take.
+
+        Each transport's ``write`` attribute is its pump's native write,
+        which sends ``bytes`` itself when it can and calls this otherwise."""
         _check_data(data)
         if type(data) is memoryview and data.itemsize != 1:
             data = data.cast("B")  # lengths in bytes
@@ -401,13 +421,26 @@ class SocketTransport(_SocketTransportBase):
                 return
             if sent == len(data):
                 return
-            self._loop._add_io(self._sock_fd, True, self._write_ready, ())
-            if sent:
-                data = memoryview(data).cast("B")[sent:]
+            self._write_rest(data, sent)
+            return
+        self._buffer_chunk(data)
+
+    _write_py = write
+
+    def _write_rest(self, data, sent):
+        # The first write that the kernel did not take whole: the writer
+        # goes on the loop and the rest is buffered.
+        self._loop._add_io(self._sock_fd, True, self._write_ready, ())
+        if sent:
+            data = memoryview(data).cast("B")[sent:]
+        self._buffer_chunk(data)
+
+    def _buffer_chunk(self, data):
         # A copy: the caller may change a bytearray after write() returns.
         chunk = data if type(data) is bytes else bytes(data)
         self._buffer.append(chunk)
         self._buffer_size += len(chunk)
+        self._write_fast = False
         self._maybe_pause_protocol()
 
     def writelines(self, list_of_data):
@@ -447,6 +480,7 @@ class SocketTransport(_SocketTransportBase):
         if self._buffer:
             return
         self._loop._remove_io(self._sock_fd, True)
+        self._sync_write_fast()
         if self._empty_waiter is not None and not self._empty_waiter.done():
             self._empty_waiter.set_result(None)
         if self._closing:
@@ -460,12 +494,14 @@ class SocketTransport(_SocketTransportBase):
         if self._empty_waiter is not None:
             raise RuntimeError("Empty waiter is already set")
         self._empty_waiter = self._loop.create_future()
+        self._write_fast = False
         if not self._buffer:
             self._empty_waiter.set_result(None)
         return self._empty_waiter
 
     def _reset_empty_waiter(self):
         self._empty_waiter = None
+        self._sync_write_fast()
 
     def _call_connection_lost(self, exc):
         # A sendfile in progress learns that the connection is gone.
@@ -495,5 +531,6 @@ class SocketTransport(_SocketTransportBase):
         if self._closing or self._eof:
             return
         self._eof = True
+        self._write_fast = False
         if not self._buffer:
             self._sock.shutdown(socket.SHUT_WR)
