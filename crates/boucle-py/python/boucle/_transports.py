@@ -80,23 +80,30 @@ class _SocketTransportBase(transports._FlowControlMixin, transports.Transport):
     """
 
     def __init__(self, loop, sock, protocol, extra=None, server=None):
-        super().__init__(extra, loop)
-        self._extra["socket"] = trsock.TransportSocket(sock)
-        try:
-            self._extra["sockname"] = sock.getsockname()
-        except OSError:
-            self._extra["sockname"] = None
-        if "peername" not in self._extra:
+        # What asyncio's Transport and _FlowControlMixin set up, without
+        # their __init__ chain (a cost per accepted connection). The
+        # "socket" entry is made when first asked for (get_extra_info).
+        extra = {} if extra is None else extra
+        self._extra = extra
+        if "sockname" not in extra:
             try:
-                self._extra["peername"] = sock.getpeername()
+                extra["sockname"] = sock.getsockname()
             except OSError:
-                self._extra["peername"] = None
+                extra["sockname"] = None
+        if "peername" not in extra:
+            try:
+                extra["peername"] = sock.getpeername()
+            except OSError:
+                extra["peername"] = None
         self._loop = loop
         self._sock = sock
+        # For get_extra_info("socket"), also once the transport is closed.
+        self._extra_sock = sock
         self._sock_fd = sock.fileno()
-        self._protocol = None
-        self._protocol_connected = False
-        self.set_protocol(protocol)
+        # set_protocol, inline.
+        self._buffered = isinstance(protocol, protocols.BufferedProtocol)
+        self._protocol = protocol
+        self._protocol_connected = True
         self._server = server
         self._buffer = collections.deque()
         self._buffer_size = 0
@@ -108,11 +115,21 @@ class _SocketTransportBase(transports._FlowControlMixin, transports.Transport):
         self._closing = False
         self._paused = False
         self._protocol_paused = False
-        self._set_write_buffer_limits()
+        self._high_water = _HIGH_WATER
+        self._low_water = _HIGH_WATER // 4
         # What the loop calls when the socket is readable.
         self._reader = self._read_ready
         if server is not None:
             server._attach(self)
+
+    def get_extra_info(self, name, default=None):
+        """What asyncio's transports offer: "socket" (a
+        ``trsock.TransportSocket``), "sockname", "peername", and what the
+        transport was made with."""
+        extra = self._extra
+        if name == "socket" and "socket" not in extra:
+            extra["socket"] = trsock.TransportSocket(self._extra_sock)
+        return extra.get(name, default)
 
     def __repr__(self):
         info = [type(self).__name__]
@@ -330,7 +347,11 @@ class SocketTransport(_SocketTransportBase):
         self._write_fast = True
         _set_nodelay(sock)
         loop.call_soon(self._protocol.connection_made, self)
-        loop.call_soon(self._start_reading)
+        # The reader goes on now: its first readiness is dispatched at the
+        # next poll, so it runs after connection_made, as when asyncio adds
+        # it with call_soon (pause_reading or close in connection_made
+        # remove it again before it runs).
+        self._start_reading()
         if waiter is not None:
             loop.call_soon(futures._set_result_unless_cancelled, waiter, None)
 
