@@ -34,7 +34,7 @@ use std::os::fd::RawFd;
 use pyo3::exceptions::{PyBlockingIOError, PyInterruptedError, PyKeyboardInterrupt, PySystemExit};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PySlice};
+use pyo3::types::{PyBytes, PyDict, PySlice, PyString};
 use pyo3::{PyTraverseError, PyVisit};
 
 use crate::core::LoopCore;
@@ -44,6 +44,12 @@ use crate::core::LoopCore;
 pub struct ReadPump {
     core: Py<LoopCore>,
     transport: Py<PyAny>,
+    /// The transport's instance `__dict__`, where its state attributes
+    /// (`_conn_lost`, `_buffered`, `_protocol`, `_write_fast`) live: read
+    /// there, a lookup costs one dict probe rather than a generic getattr
+    /// (which first searches the class's MRO for a descriptor). `None` for
+    /// an object without one: plain getattr then.
+    attrs: Option<Py<PyDict>>,
     /// `sock.recv_into`.
     recv_into: Py<PyAny>,
     /// `sock.send`.
@@ -73,8 +79,15 @@ impl ReadPump {
                 "ReadPump needs a non-empty buffer",
             ));
         }
+        let attrs = transport
+            .bind(py)
+            .getattr(intern!(py, "__dict__"))
+            .ok()
+            .and_then(|d| d.cast_into_exact::<PyDict>().ok())
+            .map(Bound::unbind);
         Ok(ReadPump {
             core,
+            attrs,
             transport,
             recv_into: sock.getattr(intern!(py, "recv_into"))?.unbind(),
             send: sock.getattr(intern!(py, "send"))?.unbind(),
@@ -87,10 +100,16 @@ impl ReadPump {
     /// One readiness of the socket: one read, handed to the protocol.
     fn __call__(&self, py: Python<'_>) -> PyResult<()> {
         let transport = self.transport.bind(py);
-        if transport.getattr(intern!(py, "_conn_lost"))?.is_truthy()? {
+        if self
+            .attr(transport, intern!(py, "_conn_lost"))?
+            .is_truthy()?
+        {
             return Ok(());
         }
-        if transport.getattr(intern!(py, "_buffered"))?.is_truthy()? {
+        if self
+            .attr(transport, intern!(py, "_buffered"))?
+            .is_truthy()?
+        {
             // A BufferedProtocol reads into its own buffer: the Python path.
             transport.call_method0(intern!(py, "_read_ready"))?;
             return Ok(());
@@ -112,7 +131,7 @@ impl ReadPump {
         }
         let slice = PySlice::new(py, 0, n as isize, 1);
         let data = view.get_item(slice)?.call_method0(intern!(py, "tobytes"))?;
-        let protocol = transport.getattr(intern!(py, "_protocol"))?;
+        let protocol = self.attr(transport, intern!(py, "_protocol"))?;
         match protocol.call_method1(intern!(py, "data_received"), (data,)) {
             Ok(_) => Ok(()),
             Err(e) => fatal(
@@ -139,7 +158,11 @@ impl ReadPump {
                 .map(drop);
         };
         let len = bytes.as_bytes().len();
-        if len == 0 || !transport.getattr(intern!(py, "_write_fast"))?.is_truthy()? {
+        if len == 0
+            || !self
+                .attr(transport, intern!(py, "_write_fast"))?
+                .is_truthy()?
+        {
             return transport
                 .call_method1(intern!(py, "_write_py"), (data,))
                 .map(drop);
@@ -162,9 +185,29 @@ impl ReadPump {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.core)?;
         visit.call(&self.transport)?;
+        if let Some(attrs) = &self.attrs {
+            visit.call(attrs)?;
+        }
         visit.call(&self.recv_into)?;
         visit.call(&self.send)?;
         visit.call(&self.view)
+    }
+}
+
+impl ReadPump {
+    /// The transport's attribute `name`: from its instance dict when it is
+    /// there, else by getattr.
+    fn attr<'py>(
+        &self,
+        transport: &Bound<'py, PyAny>,
+        name: &Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(attrs) = &self.attrs {
+            if let Some(value) = attrs.bind(transport.py()).get_item(name)? {
+                return Ok(value);
+            }
+        }
+        transport.getattr(name)
     }
 }
 
