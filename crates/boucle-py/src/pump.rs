@@ -1,4 +1,5 @@
-//! `ReadPump`: the reading half of a stream transport (TCP, Unix), native.
+//! `ReadPump`: the reading half of a stream transport (TCP, Unix), and its
+//! write fast path, native.
 //!
 //! `boucle._transports.SocketTransport` is Python, written on the loop's
 //! readiness API; its reader used to be a Python method that called
@@ -19,13 +20,21 @@
 //! to the transport's Python methods, so the semantics stay in one place:
 //! `_conn_lost`, `_buffered`, `_protocol`, `_read_ready` (the buffered
 //! path), `_read_eof` and `_fatal_error(exc, message)`.
+//!
+//! The pump also holds the transport's `write` (the transport makes the
+//! bound method its instance attribute, so `transport.write(data)` runs no
+//! Python frame of ours): `bytes` written while the transport's
+//! `_write_fast` holds (nothing buffered, no `write_eof`, no `sendfile`, a
+//! live connection) go straight to `sock.send`; a partial send goes on in
+//! `_write_rest`, every other case in the Python `_write_py`. About 3 % of
+//! an echo round trip (`tcp_echo_protocol`, 0.91x to 0.94x uvloop).
 
 use std::os::fd::RawFd;
 
 use pyo3::exceptions::{PyBlockingIOError, PyInterruptedError, PyKeyboardInterrupt, PySystemExit};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PySlice;
+use pyo3::types::{PyBytes, PyDict, PySlice, PyString};
 use pyo3::{PyTraverseError, PyVisit};
 
 use crate::core::LoopCore;
@@ -35,8 +44,16 @@ use crate::core::LoopCore;
 pub struct ReadPump {
     core: Py<LoopCore>,
     transport: Py<PyAny>,
+    /// The transport's instance `__dict__`, where its state attributes
+    /// (`_conn_lost`, `_buffered`, `_protocol`, `_write_fast`) live: read
+    /// there, a lookup costs one dict probe rather than a generic getattr
+    /// (which first searches the class's MRO for a descriptor). `None` for
+    /// an object without one: plain getattr then.
+    attrs: Option<Py<PyDict>>,
     /// `sock.recv_into`.
     recv_into: Py<PyAny>,
+    /// `sock.send`.
+    send: Py<PyAny>,
     /// The loop's read buffer.
     view: Py<PyAny>,
     /// Its length: a read this long may have left data behind.
@@ -62,10 +79,18 @@ impl ReadPump {
                 "ReadPump needs a non-empty buffer",
             ));
         }
+        let attrs = transport
+            .bind(py)
+            .getattr(intern!(py, "__dict__"))
+            .ok()
+            .and_then(|d| d.cast_into_exact::<PyDict>().ok())
+            .map(Bound::unbind);
         Ok(ReadPump {
             core,
+            attrs,
             transport,
             recv_into: sock.getattr(intern!(py, "recv_into"))?.unbind(),
+            send: sock.getattr(intern!(py, "send"))?.unbind(),
             view: view.clone().unbind(),
             capacity,
             fd: sock.call_method0(intern!(py, "fileno"))?.extract()?,
@@ -75,10 +100,16 @@ impl ReadPump {
     /// One readiness of the socket: one read, handed to the protocol.
     fn __call__(&self, py: Python<'_>) -> PyResult<()> {
         let transport = self.transport.bind(py);
-        if transport.getattr(intern!(py, "_conn_lost"))?.is_truthy()? {
+        if self
+            .attr(transport, intern!(py, "_conn_lost"))?
+            .is_truthy()?
+        {
             return Ok(());
         }
-        if transport.getattr(intern!(py, "_buffered"))?.is_truthy()? {
+        if self
+            .attr(transport, intern!(py, "_buffered"))?
+            .is_truthy()?
+        {
             // A BufferedProtocol reads into its own buffer: the Python path.
             transport.call_method0(intern!(py, "_read_ready"))?;
             return Ok(());
@@ -100,7 +131,7 @@ impl ReadPump {
         }
         let slice = PySlice::new(py, 0, n as isize, 1);
         let data = view.get_item(slice)?.call_method0(intern!(py, "tobytes"))?;
-        let protocol = transport.getattr(intern!(py, "_protocol"))?;
+        let protocol = self.attr(transport, intern!(py, "_protocol"))?;
         match protocol.call_method1(intern!(py, "data_received"), (data,)) {
             Ok(_) => Ok(()),
             Err(e) => fatal(
@@ -112,11 +143,71 @@ impl ReadPump {
         }
     }
 
+    /// The transport's `write` (the transport makes this bound method its
+    /// instance attribute `write`): `bytes` written while nothing is
+    /// buffered go to `sock.send` from here, with no Python frame of ours;
+    /// a partial send, a send error and every other case (another
+    /// bytes-like type, an empty write, after `write_eof`, during
+    /// `sendfile`, a lost connection) go to the transport's Python
+    /// methods `_write_rest(data, sent)` and `_write_py(data)`.
+    fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let transport = self.transport.bind(py);
+        let Ok(bytes) = data.cast_exact::<PyBytes>() else {
+            return transport
+                .call_method1(intern!(py, "_write_py"), (data,))
+                .map(drop);
+        };
+        let len = bytes.as_bytes().len();
+        if len == 0
+            || !self
+                .attr(transport, intern!(py, "_write_fast"))?
+                .is_truthy()?
+        {
+            return transport
+                .call_method1(intern!(py, "_write_py"), (data,))
+                .map(drop);
+        }
+        let sent: usize = match self.send.bind(py).call1((data,)) {
+            Ok(n) => n.extract()?,
+            Err(e) if would_block(py, &e) => 0,
+            Err(e) => {
+                return fatal(py, transport, e, "Fatal write error on socket transport");
+            }
+        };
+        if sent == len {
+            return Ok(());
+        }
+        transport
+            .call_method1(intern!(py, "_write_rest"), (data, sent))
+            .map(drop)
+    }
+
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.core)?;
         visit.call(&self.transport)?;
+        if let Some(attrs) = &self.attrs {
+            visit.call(attrs)?;
+        }
         visit.call(&self.recv_into)?;
+        visit.call(&self.send)?;
         visit.call(&self.view)
+    }
+}
+
+impl ReadPump {
+    /// The transport's attribute `name`: from its instance dict when it is
+    /// there, else by getattr.
+    fn attr<'py>(
+        &self,
+        transport: &Bound<'py, PyAny>,
+        name: &Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(attrs) = &self.attrs {
+            if let Some(value) = attrs.bind(transport.py()).get_item(name)? {
+                return Ok(value);
+            }
+        }
+        transport.getattr(name)
     }
 }
 

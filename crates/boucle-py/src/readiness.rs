@@ -78,6 +78,87 @@ impl Watch {
     }
 }
 
+/// Values keyed by fd: in a vector indexed by the fd number for the usual
+/// small, dense fds (every readiness event looks one up, and a `HashMap`'s
+/// hashing showed in the echo benchmark's profile), in a map above
+/// `DENSE_FDS` (a process may have huge fd numbers).
+struct FdMap<T> {
+    slots: Vec<Option<T>>,
+    sparse: HashMap<RawFd, T>,
+    len: usize,
+}
+
+const DENSE_FDS: usize = 1 << 14;
+
+impl<T> FdMap<T> {
+    fn new() -> FdMap<T> {
+        FdMap {
+            slots: Vec::new(),
+            sparse: HashMap::new(),
+            len: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn dense(fd: RawFd) -> Option<usize> {
+        usize::try_from(fd).ok().filter(|&i| i < DENSE_FDS)
+    }
+
+    fn get_mut(&mut self, fd: &RawFd) -> Option<&mut T> {
+        match Self::dense(*fd) {
+            Some(i) => self.slots.get_mut(i)?.as_mut(),
+            None => self.sparse.get_mut(fd),
+        }
+    }
+
+    /// Sets `fd`'s value.
+    fn insert(&mut self, fd: RawFd, value: T) {
+        let old = match Self::dense(fd) {
+            Some(i) => {
+                if i >= self.slots.len() {
+                    self.slots.resize_with(i + 1, || None);
+                }
+                self.slots[i].replace(value)
+            }
+            None => self.sparse.insert(fd, value),
+        };
+        if old.is_none() {
+            self.len += 1;
+        }
+    }
+
+    fn remove(&mut self, fd: &RawFd) -> Option<T> {
+        let old = match Self::dense(*fd) {
+            Some(i) => self.slots.get_mut(i)?.take(),
+            None => self.sparse.remove(fd),
+        };
+        if old.is_some() {
+            self.len -= 1;
+        }
+        old
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (RawFd, &T)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| Some((RawFd::try_from(i).ok()?, v.as_ref()?)))
+            .chain(self.sparse.iter().map(|(&fd, v)| (fd, v)))
+    }
+
+    fn drain(&mut self) -> impl Iterator<Item = (RawFd, T)> + '_ {
+        self.len = 0;
+        self.slots
+            .drain(..)
+            .enumerate()
+            .filter_map(|(i, v)| Some((RawFd::try_from(i).ok()?, v?)))
+            .chain(self.sparse.drain())
+    }
+}
+
 /// Python objects taken out of the table, to drop once the loop's lock is
 /// released (dropping one can run any `__del__`).
 pub(crate) type Released = Vec<Py<PyAny>>;
@@ -86,7 +167,7 @@ pub(crate) type Released = Vec<Py<PyAny>>;
 pub(crate) struct IoTable {
     /// A handle on the poller's epoll set (`Registry::try_clone`).
     registry: Registry,
-    watches: HashMap<RawFd, Watch>,
+    watches: FdMap<Watch>,
     /// Fds whose handles were queued by the last dispatch, and whether they
     /// must be re-armed even if their reader reads them dry (their writer
     /// ran, or the peer had closed or failed: that state stays readable
@@ -104,7 +185,7 @@ impl IoTable {
     pub(crate) fn new(registry: Registry) -> IoTable {
         IoTable {
             registry,
-            watches: HashMap::new(),
+            watches: FdMap::new(),
             fired: Vec::new(),
         }
     }
@@ -199,7 +280,7 @@ impl IoTable {
         self.watches
             .iter()
             .find(|(_, w)| w.fileobj.bind(py).is(fileobj))
-            .map(|(&fd, _)| fd)
+            .map(|(fd, _)| fd)
     }
 
     /// Queues the handles of the fds that `events` found ready, as Python's

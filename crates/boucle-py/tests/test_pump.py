@@ -212,3 +212,56 @@ def test_bad_buffers_are_refused(loop):
         _boucle.ReadPump(loop, Recorder(loop), a, memoryview(bytearray(0)))
     a.close()
     b.close()
+
+
+class WriteRecorder:
+    """What SocketTransport offers the pump's write: the fast-path flag and
+    the Python paths, recording which one each write took."""
+
+    def __init__(self):
+        self._write_fast = True
+        self.slow = []
+        self.rest = []
+        self.errors = []
+
+    def _write_py(self, data):
+        self.slow.append(data)
+
+    def _write_rest(self, data, sent):
+        self.rest.append((data, sent))
+        self._write_fast = False
+
+    def _fatal_error(self, exc, message):
+        self.errors.append((type(exc), message))
+
+
+def test_native_write_sends_bytes_and_hands_the_rest_to_python(loop):
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    try:
+        rec = WriteRecorder()
+        pump = _boucle.ReadPump(loop, rec, a, memoryview(bytearray(16)))
+        pump.write(b"hello")
+        assert b.recv(16) == b"hello" and not rec.slow and not rec.rest
+        # Not bytes, empty, or the flag down: the Python write.
+        view = memoryview(b"abc")
+        pump.write(view)
+        pump.write(b"")
+        rec._write_fast = False
+        pump.write(b"later")
+        assert rec.slow == [view, b"", b"later"]
+        # A send the kernel takes only in part: the rest goes to _write_rest.
+        rec._write_fast = True
+        big = b"x" * (8 * 1024 * 1024)
+        pump.write(big)
+        assert len(rec.rest) == 1 and rec.rest[0][0] is big
+        assert 0 < rec.rest[0][1] < len(big)
+        # A failing send ends the connection through _fatal_error.
+        rec._write_fast = True
+        b.close()
+        a.shutdown(socket.SHUT_WR)
+        pump.write(b"lost")
+        assert rec.errors == [(BrokenPipeError, "Fatal write error on socket transport")]
+    finally:
+        a.close()
+        b.close()

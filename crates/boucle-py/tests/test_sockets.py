@@ -104,6 +104,38 @@ def test_reader_is_level_triggered(loop, pair):
     assert got == [b"x", b"y", b"z"]
 
 
+def test_high_fd_numbers_work_like_low_ones(loop, pair):
+    # The readiness table keeps fds below 16384 in a vector and those above
+    # in a map: one of each, level-triggered, then removed.
+    import resource
+
+    a, b = pair
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if limit != resource.RLIM_INFINITY and limit <= 17000:
+        pytest.skip("the fd limit is too low for a high fd number")
+    high = os.dup2(a.fileno(), 17000)
+    try:
+        got = []
+
+        def on_readable(fd):
+            got.append((fd, os.read(fd, 1)))
+            if len(got) == 4:
+                loop.remove_reader(a.fileno())
+                assert loop.remove_reader(high)
+                assert not loop.remove_reader(high)
+                loop.stop()
+
+        loop.add_reader(high, on_readable, high)
+        loop.add_reader(a.fileno(), on_readable, a.fileno())
+        b.send(b"wxyz")
+        loop.call_later(BOUND, loop.stop)
+        loop.run_forever()
+        assert b"".join(data for _, data in got) == b"wxyz"
+        assert {fd for fd, _ in got} <= {high, a.fileno()}
+    finally:
+        os.close(high)
+
+
 def test_writer_runs_when_writable_and_reader_and_writer_coexist(loop, pair):
     a, b = pair
     events = []

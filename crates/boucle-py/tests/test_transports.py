@@ -128,6 +128,34 @@ def test_extra_info_tcp(loop):
     run(loop, main())
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_extra_info_of_accepted_connections(loop, host):
+    # boucle gives the transports of a listener bound to one IPv4 address
+    # that address as "sockname" (no getsockname per connection); the
+    # wildcard listener's connections ask their socket.
+    async def main():
+        got = loop.create_future()
+
+        class Keep(asyncio.Protocol):
+            def connection_made(self, transport):
+                got.set_result(transport)
+
+        server = await loop.create_server(Keep, host, 0)
+        port = server.sockets[0].getsockname()[1]
+        peer = socket.create_connection(("127.0.0.1", port))
+        transport = await got
+        assert transport.get_extra_info("sockname") == ("127.0.0.1", port)
+        assert transport.get_extra_info("peername") == peer.getsockname()
+        transport.close()
+        await asyncio.sleep(0)
+        # Still there once the connection is gone, as in asyncio.
+        assert isinstance(transport.get_extra_info("socket"), trsock.TransportSocket)
+        peer.close()
+        server.close()
+        await server.wait_closed()
+    run(loop, main())
+
+
 def test_buffered_protocol(loop):
     class Buffered(asyncio.BufferedProtocol):
         def __init__(self):

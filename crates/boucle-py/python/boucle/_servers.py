@@ -18,10 +18,29 @@ from asyncio import base_events as _base_events
 from asyncio import constants, events, tasks, trsock
 
 from ._connections import _check_ssl_args, remove_stale_unix_socket
+from ._transports import SocketTransport
 
 __all__ = ["Server", "ServerMethods"]
 
+_IP_TRANSPARENT = getattr(socket, "IP_TRANSPARENT", 19)  # Linux's value
 _RESOURCE_ERRNOS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+
+
+def _local_address(sock):
+    # The local address of every connection an IPv4 listener bound to one
+    # address accepts is that address: given to the transports, it saves a
+    # getsockname per connection. None (ask each socket) for the wildcard
+    # address, other families and a transparent proxy's listener (it
+    # accepts connections to other addresses).
+    if sock.family != socket.AF_INET:
+        return None
+    try:
+        address = sock.getsockname()
+        if sock.getsockopt(socket.SOL_IP, _IP_TRANSPARENT):
+            return None
+    except OSError:
+        return None
+    return None if address[0] == "0.0.0.0" else address
 
 
 class Server(events.AbstractServer):
@@ -327,14 +346,14 @@ class ServerMethods:
                        backlog=100, ssl_handshake_timeout=None, ssl_shutdown_timeout=None):
         self._add_io(sock.fileno(), False, self._accept_ready,
                      (protocol_factory, sock, sslcontext, server, backlog,
-                      ssl_handshake_timeout, ssl_shutdown_timeout))
+                      ssl_handshake_timeout, ssl_shutdown_timeout, _local_address(sock)))
 
     def _stop_serving(self, sock):
         self._remove_io(sock.fileno(), False)
         sock.close()
 
     def _accept_ready(self, protocol_factory, sock, sslcontext, server, backlog,
-                      handshake_timeout, shutdown_timeout):
+                      handshake_timeout, shutdown_timeout, local=None):
         # socket.accept() reads the listener's family and type, each an enum
         # conversion, for every connection: read them once per readiness and
         # wrap the accepted fd as it does.
@@ -361,8 +380,23 @@ class ServerMethods:
                     sock, sslcontext, server, backlog, handshake_timeout, shutdown_timeout,
                 )
                 return
-            self._accepted(protocol_factory, conn, {"peername": addr}, sslcontext,
-                           server, handshake_timeout, shutdown_timeout)
+            extra = {"peername": addr} if local is None else {"peername": addr,
+                                                              "sockname": local}
+            if sslcontext:
+                self._accepted(protocol_factory, conn, extra, sslcontext,
+                               server, handshake_timeout, shutdown_timeout)
+                continue
+            # _accepted's plain-TCP path, inline (a cost per connection).
+            protocol = transport = None
+            try:
+                protocol = protocol_factory()
+                transport = SocketTransport(self, conn, protocol, None, extra, server)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                if transport is None:
+                    conn.close()
+                self._report_accept_error(exc, protocol, transport)
 
     def _accepted(self, protocol_factory, conn, extra, sslcontext, server,
                   handshake_timeout, shutdown_timeout):

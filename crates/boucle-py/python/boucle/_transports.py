@@ -80,36 +80,56 @@ class _SocketTransportBase(transports._FlowControlMixin, transports.Transport):
     """
 
     def __init__(self, loop, sock, protocol, extra=None, server=None):
-        super().__init__(extra, loop)
-        self._extra["socket"] = trsock.TransportSocket(sock)
-        try:
-            self._extra["sockname"] = sock.getsockname()
-        except OSError:
-            self._extra["sockname"] = None
-        if "peername" not in self._extra:
+        # What asyncio's Transport and _FlowControlMixin set up, without
+        # their __init__ chain (a cost per accepted connection). The
+        # "socket" entry is made when first asked for (get_extra_info).
+        extra = {} if extra is None else extra
+        self._extra = extra
+        if "sockname" not in extra:
             try:
-                self._extra["peername"] = sock.getpeername()
+                extra["sockname"] = sock.getsockname()
             except OSError:
-                self._extra["peername"] = None
+                extra["sockname"] = None
+        if "peername" not in extra:
+            try:
+                extra["peername"] = sock.getpeername()
+            except OSError:
+                extra["peername"] = None
         self._loop = loop
         self._sock = sock
+        # For get_extra_info("socket"), also once the transport is closed.
+        self._extra_sock = sock
         self._sock_fd = sock.fileno()
-        self._protocol = None
-        self._protocol_connected = False
-        self.set_protocol(protocol)
+        # set_protocol, inline.
+        self._buffered = isinstance(protocol, protocols.BufferedProtocol)
+        self._protocol = protocol
+        self._protocol_connected = True
         self._server = server
         self._buffer = collections.deque()
         self._buffer_size = 0
         # How many times the connection was found lost (writes after it).
         self._conn_lost = 0
+        # Whether a write may go straight to the socket (see
+        # SocketTransport._sync_write_fast); never again once lost.
+        self._write_fast = False
         self._closing = False
         self._paused = False
         self._protocol_paused = False
-        self._set_write_buffer_limits()
+        self._high_water = _HIGH_WATER
+        self._low_water = _HIGH_WATER // 4
         # What the loop calls when the socket is readable.
         self._reader = self._read_ready
         if server is not None:
             server._attach(self)
+
+    def get_extra_info(self, name, default=None):
+        """What asyncio's transports offer: "socket" (a
+        ``trsock.TransportSocket``), "sockname", "peername", and what the
+        transport was made with."""
+        extra = self._extra
+        if name == "socket" and "socket" not in extra:
+            extra["socket"] = trsock.TransportSocket(self._extra_sock)
+        return extra.get(name, default)
 
     def __repr__(self):
         info = [type(self).__name__]
@@ -246,6 +266,7 @@ class _SocketTransportBase(transports._FlowControlMixin, transports.Transport):
         self._loop._remove_io(self._sock_fd, False)
         if not self._buffer:
             self._conn_lost += 1
+            self._write_fast = False
             self._loop.call_soon(self._call_connection_lost, None)
 
     def abort(self):
@@ -276,12 +297,14 @@ class _SocketTransportBase(transports._FlowControlMixin, transports.Transport):
             self._closing = True
             self._loop._remove_io(self._sock_fd, False)
         self._conn_lost += 1
+        self._write_fast = False
         self._loop.call_soon(self._call_connection_lost, exc)
 
     def _call_connection_lost(self, exc):
         # Counted as lost even when close() ended with the buffer flushed,
         # so that later calls (write, abort) are harmless no-ops.
         self._conn_lost = max(self._conn_lost, 1)
+        self._write_fast = False
         try:
             if self._protocol_connected:
                 self._protocol.connection_lost(exc)
@@ -290,6 +313,14 @@ class _SocketTransportBase(transports._FlowControlMixin, transports.Transport):
             self._sock = None
             self._protocol = None
             self._loop = None
+            # The reader refers back to the transport (a bound method, or
+            # the native pump, whose write is the instance's "write"):
+            # dropped, so that a finished transport is freed by reference
+            # counting rather than left to the cyclic GC (a cost per
+            # connection that showed in accept_storm's profile). Later
+            # writes take the class's write, which drops them.
+            self._reader = None
+            self.__dict__.pop("write", None)
             server = self._server
             if server is not None:
                 server._detach(self)
@@ -318,9 +349,17 @@ class SocketTransport(_SocketTransportBase):
         # and the future its os.sendfile loop waits on for room.
         self._empty_waiter = None
         self._sendfile_wait = None
+        # write() is the pump's (native): it sends bytes at once while
+        # _write_fast holds and hands everything else to _write_py.
+        self.write = self._reader.write
+        self._write_fast = True
         _set_nodelay(sock)
         loop.call_soon(self._protocol.connection_made, self)
-        loop.call_soon(self._start_reading)
+        # The reader goes on now: its first readiness is dispatched at the
+        # next poll, so it runs after connection_made, as when asyncio adds
+        # it with call_soon (pause_reading or close in connection_made
+        # remove it again before it runs).
+        self._start_reading()
         if waiter is not None:
             loop.call_soon(futures._set_result_unless_cancelled, waiter, None)
 
@@ -375,8 +414,18 @@ class SocketTransport(_SocketTransportBase):
 
     # Writing.
 
+    def _sync_write_fast(self):
+        # The native write's fast path (src/pump.rs) needs: nothing
+        # buffered, no write_eof, no sendfile, a live connection.
+        self._write_fast = not (
+            self._buffer or self._eof or self._conn_lost or self._empty_waiter is not None
+        )
+
     def write(self, data):
-        """Sends ``data`` (bytes-like) or buffers what the kernel did not take."""
+        """Sends ``data`` (bytes-like) or buffers what the kernel did not take.
+
+        Each transport's ``write`` attribute is its pump's native write,
+        which sends ``bytes`` itself when it can and calls this otherwise."""
         _check_data(data)
         if type(data) is memoryview and data.itemsize != 1:
             data = data.cast("B")  # lengths in bytes
@@ -401,13 +450,26 @@ class SocketTransport(_SocketTransportBase):
                 return
             if sent == len(data):
                 return
-            self._loop._add_io(self._sock_fd, True, self._write_ready, ())
-            if sent:
-                data = memoryview(data).cast("B")[sent:]
+            self._write_rest(data, sent)
+            return
+        self._buffer_chunk(data)
+
+    _write_py = write
+
+    def _write_rest(self, data, sent):
+        # The first write that the kernel did not take whole: the writer
+        # goes on the loop and the rest is buffered.
+        self._loop._add_io(self._sock_fd, True, self._write_ready, ())
+        if sent:
+            data = memoryview(data).cast("B")[sent:]
+        self._buffer_chunk(data)
+
+    def _buffer_chunk(self, data):
         # A copy: the caller may change a bytearray after write() returns.
         chunk = data if type(data) is bytes else bytes(data)
         self._buffer.append(chunk)
         self._buffer_size += len(chunk)
+        self._write_fast = False
         self._maybe_pause_protocol()
 
     def writelines(self, list_of_data):
@@ -447,6 +509,7 @@ class SocketTransport(_SocketTransportBase):
         if self._buffer:
             return
         self._loop._remove_io(self._sock_fd, True)
+        self._sync_write_fast()
         if self._empty_waiter is not None and not self._empty_waiter.done():
             self._empty_waiter.set_result(None)
         if self._closing:
@@ -460,12 +523,14 @@ class SocketTransport(_SocketTransportBase):
         if self._empty_waiter is not None:
             raise RuntimeError("Empty waiter is already set")
         self._empty_waiter = self._loop.create_future()
+        self._write_fast = False
         if not self._buffer:
             self._empty_waiter.set_result(None)
         return self._empty_waiter
 
     def _reset_empty_waiter(self):
         self._empty_waiter = None
+        self._sync_write_fast()
 
     def _call_connection_lost(self, exc):
         # A sendfile in progress learns that the connection is gone.
@@ -495,5 +560,6 @@ class SocketTransport(_SocketTransportBase):
         if self._closing or self._eof:
             return
         self._eof = True
+        self._write_fast = False
         if not self._buffer:
             self._sock.shutdown(socket.SHUT_WR)
