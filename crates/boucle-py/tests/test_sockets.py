@@ -6,7 +6,6 @@ bounded by a timeout (a bound, never a sleep)."""
 import asyncio
 import contextvars
 import errno
-import io
 import os
 import socket
 import struct
@@ -35,16 +34,6 @@ def loop(request):
 
 def run(loop, coro):
     return loop.run_until_complete(asyncio.wait_for(coro, BOUND))
-
-
-@pytest.fixture
-def pair():
-    a, b = socket.socketpair()
-    a.setblocking(False)
-    b.setblocking(False)
-    yield a, b
-    a.close()
-    b.close()
 
 
 def _listener(family=socket.AF_INET, host="127.0.0.1"):
@@ -552,78 +541,3 @@ def test_getaddrinfo_and_getnameinfo_match_the_socket_module(loop):
 def test_getaddrinfo_error_propagates(bloop):
     with pytest.raises(socket.gaierror):
         run(bloop, bloop.getaddrinfo("no such host.invalid", 80, flags=socket.AI_NUMERICHOST))
-
-
-def test_sock_sendfile_sends_the_range_asked(loop, pair, tmp_path):
-    a, b = pair
-    path = tmp_path / "data"
-    path.write_bytes(bytes(range(256)) * 1024)
-
-    async def main():
-        received = bytearray()
-
-        async def reader():
-            while len(received) < 100_000:
-                received.extend(await loop.sock_recv(a, 65536))
-
-        with open(path, "rb") as f:
-            sent, _ = await asyncio.gather(
-                loop.sock_sendfile(b, f, offset=10, count=100_000), reader()
-            )
-            assert f.tell() == 100_010
-        return sent, bytes(received)
-
-    sent, received = run(loop, main())
-    assert sent == 100_000
-    assert received == path.read_bytes()[10:100_010]
-
-
-def test_sock_sendfile_is_zero_copy_and_waits_for_room(bloop, pair, tmp_path, monkeypatch):
-    # 4 MiB through a socket pair: the socket fills many times over, so the
-    # os.sendfile loop waits for room on the loop; no fallback allowed.
-    import boucle._sendfile as native
-
-    calls = []
-    real = native.os.sendfile
-
-    def counting(*args):
-        calls.append(args[3])
-        return real(*args)
-
-    monkeypatch.setattr(native.os, "sendfile", counting)
-    a, b = pair
-    path = tmp_path / "big"
-    data = os.urandom(1 << 22)
-    path.write_bytes(data)
-
-    async def main():
-        received = bytearray()
-
-        async def reader():
-            while len(received) < len(data) - 1:
-                received.extend(await bloop.sock_recv(a, 1 << 16))
-
-        with open(path, "rb") as f:
-            sent, _ = await asyncio.wait_for(
-                asyncio.gather(bloop.sock_sendfile(b, f, offset=1, fallback=False), reader()),
-                BOUND,
-            )
-            assert f.tell() == len(data)
-        return sent, bytes(received)
-
-    sent, received = run(bloop, main())
-    assert sent == len(data) - 1
-    assert received == data[1:]
-    assert len(calls) > 1
-
-
-def test_sock_sendfile_of_what_is_not_a_file_falls_back_or_says_so(loop, pair):
-    a, b = pair
-    with pytest.raises(asyncio.SendfileNotAvailableError):
-        run(loop, loop.sock_sendfile(b, io.BytesIO(b"abc"), fallback=False))
-
-    async def main():
-        sent = await loop.sock_sendfile(b, io.BytesIO(b"abc"))
-        return sent, await loop.sock_recv(a, 10)
-
-    assert run(loop, main()) == (3, b"abc")
