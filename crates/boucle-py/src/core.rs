@@ -429,6 +429,12 @@ impl LoopCore {
         self.debug.store(enabled, Ordering::Relaxed);
     }
 
+    /// Whether debug mode is on (asyncio's `get_debug`; native, since
+    /// every `Future` and `Task` asks it when made).
+    fn get_debug(&self) -> bool {
+        self.debug.load(Ordering::Relaxed)
+    }
+
     /// Marks the loop closed and drops every pending callback and timer.
     fn _close_core(&self, py: Python<'_>) {
         self.closed.store(true, Ordering::Relaxed);
