@@ -268,7 +268,9 @@ impl LoopCore {
         l.clock.tick();
         let now = l.clock.now();
         l.wheel.advance(now, &mut l.fired);
-        if l.held.is_empty() {
+        if l.fired.is_empty() {
+            // Most iterations fire no timer.
+        } else if l.held.is_empty() {
             // Usually every fired timer's call was long enough ago.
             let first_held = l.fired.iter().position(|h| h.get().not_before > now);
             let rest = first_held.map(|i| l.fired.split_off(i));
