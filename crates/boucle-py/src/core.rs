@@ -9,8 +9,9 @@
 //!    clock, jump the clock to the next timer; with no timer, until a wake;
 //! 2. move callbacks sent by `call_soon_threadsafe` to the ready queue;
 //! 3. sample the loop time (once per iteration: every callback of the
-//!    iteration sees the same `time()`, and `call_later` counts from it)
-//!    and move due timers, in exact deadline order, to the ready queue
+//!    iteration sees the same `time()`, and `call_later` counts from it;
+//!    with no timer armed, at its first use in the iteration rather than
+//!    here) and move due timers, in exact deadline order, to the ready queue
 //!    (a timer also waits until its delay has passed since the call
 //!    itself, holding back those after it: never early, order kept);
 //! 4. run the callbacks that were ready at that point, in order; those they

@@ -266,6 +266,19 @@ impl LoopCore {
             l.io.dispatch(py, poller.events(), &mut l.ready);
         }
         l.clock.tick();
+        if !l.wheel.is_empty() || !l.held.is_empty() {
+            Self::fire_due(l);
+        }
+        // With no timer armed, nothing reads the clock here: the first
+        // `time()` or `call_later` of the iteration samples it.
+        debug_assert!(batch.is_empty());
+        std::mem::swap(&mut l.ready, batch);
+    }
+
+    /// Moves the timers due at this iteration's loop time (sampled here)
+    /// to the ready queue, in firing order, holding back those whose
+    /// delay since the call itself has not passed (`Local::held`).
+    fn fire_due(l: &mut Local) {
         let now = l.clock.now();
         l.wheel.advance(now, &mut l.fired);
         if l.fired.is_empty() {
@@ -287,8 +300,6 @@ impl LoopCore {
             let h = l.held.pop_front().expect("front exists");
             l.ready.push_back(Item::Timer(h));
         }
-        debug_assert!(batch.is_empty());
-        std::mem::swap(&mut l.ready, batch);
     }
 
     /// Puts back what a batch did not run (an exception stopped it).
