@@ -186,10 +186,16 @@ impl LoopCore {
             args.clone().unbind(),
             context,
         )?;
-        let handle = Py::new(
+        let handle = Bound::new(
             py,
             TimerHandle::new(cb, deadline, not_before, when, slf.clone().unbind()),
         )?;
+        if deadline < NEVER {
+            // Armed: untracked, as it drops its callback when it fires (see
+            // `handle.rs`); one that never fires stays tracked.
+            crate::capi::untrack(handle.as_any());
+        }
+        let handle = handle.unbind();
         if deadline < NEVER {
             let payload = handle.clone_ref(py);
             let key = core.local().wheel.insert(deadline, payload);
@@ -454,9 +460,13 @@ impl LoopCore {
         // The garbage collector does not see into a `Handle`: each drops
         // what it holds here (after the lock), cycles through it included.
         for item in ready.iter().chain(&sent) {
-            if let Item::Soon(h) = item {
-                h.get().clear();
+            match item {
+                Item::Soon(h) => h.get().clear(),
+                Item::Timer(h) => h.get().clear(),
             }
+        }
+        for h in timers.iter().chain(&held) {
+            h.get().clear();
         }
         for obj in &watched {
             if let Ok(h) = obj.bind(py).cast::<Handle>() {

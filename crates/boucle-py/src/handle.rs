@@ -9,8 +9,9 @@
 //! cycle alive: it drops its callback, arguments and context once it has
 //! run, when cancelled, or when the loop closes. The handles of
 //! `add_reader` / `add_writer` run many times, keep their callback until
-//! removed (cancelled) or the loop closes, and are tracked, as is a
-//! `TimerHandle`.
+//! removed (cancelled) or the loop closes, and are tracked. A
+//! `TimerHandle` in the wheel is untracked too, and drops its callback once
+//! fired, cancelled or its loop closed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -276,11 +277,23 @@ impl Handle {
     }
 }
 
+/// What an armed `TimerHandle` holds: its callback and the loop whose
+/// wheel it is in (to disarm on cancel).
+struct Armed {
+    cb: Callback,
+    core: Py<LoopCore>,
+}
+
 /// A callback scheduled by `call_later` / `call_at` (asyncio's
 /// `events.TimerHandle`). Cancelling it takes it out of the wheel at once.
+/// Like a `call_soon` handle, one in the wheel is not tracked by the
+/// garbage collector, and drops its callback and loop once fired,
+/// cancelled, or when the loop closes; one that can never fire (an
+/// infinite delay) stays tracked.
 #[pyclass(frozen, module = "boucle._boucle")]
 pub struct TimerHandle {
-    pub(crate) cb: Callback,
+    /// `None` once fired, cancelled or the loop closed.
+    armed: Mutex<Option<Armed>>,
     cancelled: AtomicBool,
     /// The deadline in loop ticks (its place in the firing order).
     pub(crate) deadline: u64,
@@ -289,8 +302,6 @@ pub struct TimerHandle {
     /// The deadline as `loop.time()` would read it.
     when: f64,
     pub(crate) key: OnceLock<TimerKey>,
-    /// The loop, to disarm on cancel (`None` once fired or never armed).
-    pub(crate) core: Py<LoopCore>,
 }
 
 impl TimerHandle {
@@ -302,34 +313,64 @@ impl TimerHandle {
         core: Py<LoopCore>,
     ) -> TimerHandle {
         TimerHandle {
-            cb,
+            armed: Mutex::new(Some(Armed { cb, core })),
             cancelled: AtomicBool::new(false),
             deadline,
             not_before,
             when,
             key: OnceLock::new(),
-            core,
         }
     }
 
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
     }
+
+    /// The callback to run now, if still armed; the handle drops it and
+    /// its loop.
+    pub(crate) fn take_for_run(&self) -> Option<Callback> {
+        if self.is_cancelled() {
+            return None;
+        }
+        let armed = lock(&self.armed).take();
+        armed.map(|a| a.cb)
+    }
+
+    /// As `Handle::lend`: the callback back (with `core`) until `clear`.
+    pub(crate) fn lend(&self, py: Python<'_>, cb: &Callback, core: &Bound<'_, LoopCore>) {
+        let armed = Armed {
+            cb: cb.clone_ref(py),
+            core: core.clone().unbind(),
+        };
+        let old = lock(&self.armed).replace(armed);
+        drop(old);
+    }
+
+    /// Drops the callback and the loop (no lock of the loop held).
+    pub(crate) fn clear(&self) {
+        let armed = lock(&self.armed).take();
+        drop(armed);
+    }
+
+    fn cb_ref(&self, py: Python<'_>) -> Option<Callback> {
+        lock(&self.armed).as_ref().map(|a| a.cb.clone_ref(py))
+    }
 }
 
 #[pymethods]
 impl TimerHandle {
     /// Cancels the callback and disarms its timer.
-    fn cancel(&self, py: Python<'_>) {
+    fn cancel(&self) {
         if self.cancelled.swap(true, Ordering::Relaxed) {
             return;
         }
-        if let Some(&key) = self.key.get() {
+        let armed = lock(&self.armed).take();
+        if let (Some(a), Some(&key)) = (&armed, self.key.get()) {
             // Dropped after the loop's lock is released.
-            let removed = self.core.get().remove_timer(key);
+            let removed = a.core.get().remove_timer(key);
             drop(removed);
         }
-        let _ = py;
+        drop(armed);
     }
 
     /// Whether `cancel` was called.
@@ -342,26 +383,31 @@ impl TimerHandle {
         self.when
     }
 
-    /// The `contextvars.Context` the callback runs in.
-    fn get_context(&self, py: Python<'_>) -> Py<PyAny> {
-        self.cb.context.clone_ref(py)
+    /// The `contextvars.Context` the callback runs in (`None` once the
+    /// handle has dropped it: fired, cancelled or its loop closed).
+    fn get_context(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.cb_ref(py).map(|c| c.context)
     }
 
-    /// Runs the callback now (exceptions propagate).
+    /// Runs the callback now (exceptions propagate); the handle keeps it.
     fn _run(&self, py: Python<'_>) -> PyResult<()> {
-        self.cb.run(py)
+        match self.cb_ref(py) {
+            Some(cb) => cb.run(py),
+            None => Ok(()),
+        }
     }
 
-    /// The callback (read-only).
+    /// The callback (read-only; `None` once dropped).
     #[getter]
-    fn _callback(&self, py: Python<'_>) -> Py<PyAny> {
-        self.cb.callback.clone_ref(py)
+    fn _callback(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.cb_ref(py).map(|c| c.callback)
     }
 
-    /// The arguments (read-only).
+    /// The arguments (read-only; `None` once dropped).
     #[getter]
-    fn _args(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
-        self.cb.args(py).map(Bound::unbind)
+    fn _args(&self, py: Python<'_>) -> PyResult<Option<Py<PyTuple>>> {
+        let cb = self.cb_ref(py);
+        cb.map(|c| c.args(py).map(Bound::unbind)).transpose()
     }
 
     /// The deadline in seconds (asyncio's `_when` attribute).
@@ -372,13 +418,8 @@ impl TimerHandle {
 
     fn __repr__(&self, py: Python<'_>) -> String {
         let extra = format!(" when={}", self.when);
-        repr(
-            py,
-            "TimerHandle",
-            Some(&self.cb),
-            self.is_cancelled(),
-            &extra,
-        )
+        let cb = self.cb_ref(py);
+        repr(py, "TimerHandle", cb.as_ref(), self.is_cancelled(), &extra)
     }
 
     fn __hash__(&self) -> u64 {
@@ -402,7 +443,17 @@ impl TimerHandle {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.cb.traverse(&visit)?;
-        visit.call(&self.core)
+        // As `Handle::__traverse__` (only a handle that never fires is
+        // tracked).
+        match self.armed.try_lock() {
+            Ok(armed) => match armed.as_ref() {
+                Some(a) => {
+                    a.cb.traverse(&visit)?;
+                    visit.call(&a.core)
+                }
+                None => Ok(()),
+            },
+            Err(_) => Ok(()),
+        }
     }
 }

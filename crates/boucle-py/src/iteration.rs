@@ -22,20 +22,25 @@ use crate::poller::{Park, Poller, Woke};
 
 impl Item {
     /// The handle, holding `cb` again (the one it ran) until `unlend`.
-    fn lend<'py>(&self, py: Python<'py>, cb: &Callback) -> Bound<'py, PyAny> {
+    fn lend<'py>(&self, core: &Bound<'py, LoopCore>, cb: &Callback) -> Bound<'py, PyAny> {
+        let py = core.py();
         match self {
             Item::Soon(h) => {
                 h.get().lend(py, cb);
                 h.bind(py).clone().into_any()
             }
-            Item::Timer(h) => h.bind(py).clone().into_any(),
+            Item::Timer(h) => {
+                h.get().lend(py, cb, core);
+                h.bind(py).clone().into_any()
+            }
         }
     }
 
-    /// Ends `lend`: a `call_soon` handle drops its callback again.
+    /// Ends `lend`: the handle drops its callback again.
     fn unlend(&self) {
-        if let Item::Soon(h) = self {
-            h.get().unlend();
+        match self {
+            Item::Soon(h) => h.get().unlend(),
+            Item::Timer(h) => h.get().clear(),
         }
     }
 }
@@ -62,20 +67,16 @@ impl LoopCore {
             None
         };
         while let Some(item) = batch.pop_front() {
-            // A `call_soon` handle gives its callback away here.
-            let taken;
+            // The handle gives its callback away here (but one of
+            // `add_reader` / `add_writer`, which gives a copy).
             let cb = match &item {
-                Item::Soon(h) => match h.get().take_for_run(py) {
-                    Some(cb) => {
-                        taken = cb;
-                        &taken
-                    }
-                    None => continue,
-                },
-                Item::Timer(h) if h.get().is_cancelled() => continue,
-                Item::Timer(h) => &h.get().cb,
+                Item::Soon(h) => h.get().take_for_run(py),
+                Item::Timer(h) => h.get().take_for_run(),
             };
-            if let Err(e) = Self::run_item(slf, &item, cb, core.is_traced, slow) {
+            let Some(cb) = cb else {
+                continue;
+            };
+            if let Err(e) = Self::run_item(slf, &item, &cb, core.is_traced, slow) {
                 drop(item);
                 core.requeue(batch);
                 return Err(e);
@@ -107,7 +108,7 @@ impl LoopCore {
         if let (Some(limit), Some(started)) = (slow, started) {
             let took = started.elapsed().as_secs_f64();
             if took >= limit {
-                let shown = item.lend(py, cb);
+                let shown = item.lend(slf, cb);
                 let logged = slf.call_method1(intern!(py, "_log_slow_callback"), (shown, took));
                 item.unlend();
                 logged?;
@@ -131,7 +132,7 @@ impl LoopCore {
                     .unwrap_or_else(|_| String::from("?"));
                 context.set_item("message", format!("Exception in callback {text}"))?;
                 context.set_item("exception", e.value(py))?;
-                context.set_item("handle", item.lend(py, cb))?;
+                context.set_item("handle", item.lend(slf, cb))?;
                 let handled = slf.call_method1(intern!(py, "call_exception_handler"), (context,));
                 item.unlend();
                 handled.map(drop)

@@ -72,6 +72,34 @@ def test_a_cycle_through_a_timer_handle_is_freed(loop):
     assert freed(ref)
 
 
+def test_a_cycle_through_a_cancelled_timer_handle_is_freed(loop):
+    ref = cycle_through_a_handle(lambda cb: loop.call_later(10, cb))
+    assert not freed(ref)
+    ref().handle.cancel()
+    assert freed(ref)
+
+
+def test_a_cycle_through_a_timer_handle_the_closed_loop_never_fired_is_freed():
+    loop = boucle.new_event_loop()
+    ref = cycle_through_a_handle(lambda cb: loop.call_later(10, cb))
+    loop.close()
+    assert freed(ref)
+
+
+def test_a_cycle_through_a_timer_that_can_never_fire_is_freed(bloop):
+    # boucle keeps no such timer (asyncio keeps it in its heap).
+    ref = cycle_through_a_handle(lambda cb: bloop.call_later(float("inf"), cb))
+    assert freed(ref)
+
+
+def test_a_timer_handle_shows_its_callback_until_it_fires(bloop):
+    h = bloop.call_later(0, print, 1)
+    assert h._callback is print and h._args == (1,) and "print" in repr(h)
+    bloop.run_until_complete(asyncio.sleep(0.001))
+    assert not h.cancelled() and h._callback is None and h.get_context() is None
+    assert h.when() > 0
+
+
 def test_a_cycle_through_a_reader_handle_is_freed_once_removed(bloop):
     a, b = socket.socketpair()
     try:
