@@ -30,10 +30,13 @@ pub(crate) struct Callback {
     pub(crate) context: Py<PyAny>,
 }
 
-/// A callback's arguments: most have none or one, kept without a tuple.
+/// A callback's arguments: most have none, one or two (a future's done
+/// callback, `asyncio.sleep`'s timer), kept without a tuple, which the
+/// garbage collector would visit for as long as the handle waits.
 enum Args {
     Zero,
     One(Py<PyAny>),
+    Two(Py<PyAny>, Py<PyAny>),
     Many(Py<PyTuple>),
 }
 
@@ -55,6 +58,7 @@ impl Callback {
             match tuple.len() {
                 0 => Args::Zero,
                 1 => Args::One(tuple.get_item(0)?.unbind()),
+                2 => Args::Two(tuple.get_item(0)?.unbind(), tuple.get_item(1)?.unbind()),
                 _ => Args::Many(args),
             }
         };
@@ -83,6 +87,7 @@ impl Callback {
         crate::capi::run_in(ctx, || match &self.args {
             Args::Zero => cb.call0(),
             Args::One(a) => cb.call1((a.bind(py),)),
+            Args::Two(a, b) => cb.call1((a.bind(py), b.bind(py))),
             Args::Many(t) => cb.call1(t.bind(py)),
         })?;
         Ok(())
@@ -93,6 +98,7 @@ impl Callback {
         Ok(match &self.args {
             Args::Zero => PyTuple::empty(py),
             Args::One(a) => PyTuple::new(py, [a.bind(py)])?,
+            Args::Two(a, b) => PyTuple::new(py, [a.bind(py), b.bind(py)])?,
             Args::Many(t) => t.bind(py).clone(),
         })
     }
@@ -103,6 +109,7 @@ impl Callback {
             args: match &self.args {
                 Args::Zero => Args::Zero,
                 Args::One(a) => Args::One(a.clone_ref(py)),
+                Args::Two(a, b) => Args::Two(a.clone_ref(py), b.clone_ref(py)),
                 Args::Many(t) => Args::Many(t.clone_ref(py)),
             },
             context: self.context.clone_ref(py),
@@ -114,6 +121,10 @@ impl Callback {
         match &self.args {
             Args::Zero => {}
             Args::One(a) => visit.call(a)?,
+            Args::Two(a, b) => {
+                visit.call(a)?;
+                visit.call(b)?
+            }
             Args::Many(t) => visit.call(t)?,
         }
         visit.call(&self.context)

@@ -121,7 +121,7 @@ def test_a_handle_shows_its_callback_until_it_runs(bloop):
     assert h._callback is None and h._args is None
 
 
-def test_a_handle_runs_with_zero_one_or_many_args_in_its_context(loop):
+def test_a_handle_runs_with_zero_one_two_or_more_args_in_its_context(loop):
     seen = []
     ctx = contextvars.copy_context()
     ctx.run(VAR.set, "in ctx")
@@ -131,9 +131,18 @@ def test_a_handle_runs_with_zero_one_or_many_args_in_its_context(loop):
 
     loop.call_soon(record, context=ctx)
     loop.call_soon(record, 1, context=ctx)
+    loop.call_soon(record, 1, 2)
     loop.call_soon(record, 1, 2, 3)
-    loop.run_until_complete(asyncio.sleep(0))
-    assert seen == [("in ctx", ()), ("in ctx", (1,)), ("unset", (1, 2, 3))]
+    h = loop.call_later(0, record, 4, 5, context=ctx)
+    assert h._args == (4, 5)
+    loop.run_until_complete(asyncio.sleep(0.001))
+    assert seen == [
+        ("in ctx", ()),
+        ("in ctx", (1,)),
+        ("unset", (1, 2)),
+        ("unset", (1, 2, 3)),
+        ("in ctx", (4, 5)),
+    ]
     assert VAR.get() == "unset"
 
 
