@@ -194,14 +194,11 @@ impl LoopCore {
             // Armed: untracked, as it drops its callback when it fires (see
             // `handle.rs`); one that never fires stays tracked.
             crate::capi::untrack(handle.as_any());
-        }
-        let handle = handle.unbind();
-        if deadline < NEVER {
-            let payload = handle.clone_ref(py);
+            let payload = handle.clone().unbind();
             let key = core.local().wheel.insert(deadline, payload);
-            let _ = handle.get().key.set(key);
+            handle.get().set_key(key);
         }
-        Ok(handle)
+        Ok(handle.unbind())
     }
 }
 

@@ -14,7 +14,7 @@
 //! fired, cancelled or its loop closed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use boucle::engine::TimerKey;
 use pyo3::prelude::*;
@@ -288,11 +288,12 @@ impl Handle {
     }
 }
 
-/// What an armed `TimerHandle` holds: its callback and the loop whose
-/// wheel it is in (to disarm on cancel).
+/// What an armed `TimerHandle` holds: its callback, the loop whose wheel
+/// it is in and its key there (to disarm on cancel).
 struct Armed {
     cb: Callback,
     core: Py<LoopCore>,
+    key: Option<TimerKey>,
 }
 
 /// A callback scheduled by `call_later` / `call_at` (asyncio's
@@ -312,7 +313,6 @@ pub struct TimerHandle {
     pub(crate) not_before: u64,
     /// The deadline as `loop.time()` would read it.
     when: f64,
-    pub(crate) key: OnceLock<TimerKey>,
 }
 
 impl TimerHandle {
@@ -324,17 +324,27 @@ impl TimerHandle {
         core: Py<LoopCore>,
     ) -> TimerHandle {
         TimerHandle {
-            armed: Mutex::new(Some(Armed { cb, core })),
+            armed: Mutex::new(Some(Armed {
+                cb,
+                core,
+                key: None,
+            })),
             cancelled: AtomicBool::new(false),
             deadline,
             not_before,
             when,
-            key: OnceLock::new(),
         }
     }
 
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// Records where the wheel keeps it (once inserted).
+    pub(crate) fn set_key(&self, key: TimerKey) {
+        if let Some(a) = lock(&self.armed).as_mut() {
+            a.key = Some(key);
+        }
     }
 
     /// The callback to run now, if still armed; the handle drops it and
@@ -352,6 +362,7 @@ impl TimerHandle {
         let armed = Armed {
             cb: cb.clone_ref(py),
             core: core.clone().unbind(),
+            key: None,
         };
         let old = lock(&self.armed).replace(armed);
         drop(old);
@@ -376,9 +387,14 @@ impl TimerHandle {
             return;
         }
         let armed = lock(&self.armed).take();
-        if let (Some(a), Some(&key)) = (&armed, self.key.get()) {
+        if let Some(Armed {
+            core,
+            key: Some(key),
+            ..
+        }) = &armed
+        {
             // Dropped after the loop's lock is released.
-            let removed = a.core.get().remove_timer(key);
+            let removed = core.get().remove_timer(*key);
             drop(removed);
         }
         drop(armed);
