@@ -9,14 +9,15 @@
 //!    clock, jump the clock to the next timer; with no timer, until a wake;
 //! 2. move callbacks sent by `call_soon_threadsafe` to the ready queue;
 //! 3. sample the loop time (once per iteration: every callback of the
-//!    iteration sees the same `time()`, and `call_later` counts from it)
-//!    and move due timers, in exact deadline order, to the ready queue
+//!    iteration sees the same `time()`, and `call_later` counts from it;
+//!    with no timer armed, at its first use in the iteration rather than
+//!    here) and move due timers, in exact deadline order, to the ready queue
 //!    (a timer also waits until its delay has passed since the call
 //!    itself, holding back those after it: never early, order kept);
 //! 4. run the callbacks that were ready at that point, in order; those they
 //!    schedule run in the next iteration.
 //!
-//! Steps 1-3 are in `iteration.rs`.
+//! They are in `iteration.rs`.
 //!
 //! Locks: `local` is held only for Rust work, never across a call into
 //! Python, an allocation of a Python object (which can run the garbage
@@ -26,10 +27,9 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 
 use boucle::engine::{LoopClock, TimeBase, TimerKey, TimerWheel, NEVER};
-use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PySystemExit, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -43,29 +43,6 @@ use crate::tracing::{trace_now, TaskTrace, Trace};
 pub(crate) enum Item {
     Soon(Py<Handle>),
     Timer(Py<TimerHandle>),
-}
-
-impl Item {
-    fn cancelled(&self) -> bool {
-        match self {
-            Item::Soon(h) => h.get().is_cancelled(),
-            Item::Timer(h) => h.get().is_cancelled(),
-        }
-    }
-
-    fn callback(&self) -> &Callback {
-        match self {
-            Item::Soon(h) => &h.get().cb,
-            Item::Timer(h) => &h.get().cb,
-        }
-    }
-
-    fn as_any<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
-        match self {
-            Item::Soon(h) => h.bind(py).clone().into_any(),
-            Item::Timer(h) => h.bind(py).clone().into_any(),
-        }
-    }
 }
 
 pub(crate) struct Local {
@@ -93,7 +70,7 @@ pub struct LoopCore {
     waker: Arc<mio::Waker>,
     pub(crate) stopping: AtomicBool,
     closed: AtomicBool,
-    debug: AtomicBool,
+    pub(crate) debug: AtomicBool,
     is_virtual: bool,
     /// Work in other threads whose result will come back through
     /// `call_soon_threadsafe` (executor jobs): a virtual clock waits for it
@@ -104,7 +81,7 @@ pub struct LoopCore {
     /// no system call.
     pub(crate) io_sources: AtomicUsize,
     /// Fixed when the loop is made.
-    is_traced: bool,
+    pub(crate) is_traced: bool,
     /// `CLOCK_MONOTONIC` nanoseconds at tick 0 (0 on a virtual clock).
     origin_mono: u64,
 }
@@ -209,96 +186,19 @@ impl LoopCore {
             args.clone().unbind(),
             context,
         )?;
-        let handle = Py::new(
+        let handle = Bound::new(
             py,
             TimerHandle::new(cb, deadline, not_before, when, slf.clone().unbind()),
         )?;
         if deadline < NEVER {
-            let payload = handle.clone_ref(py);
+            // Armed: untracked, as it drops its callback when it fires (see
+            // `handle.rs`); one that never fires stays tracked.
+            crate::capi::untrack(handle.as_any());
+            let payload = handle.clone().unbind();
             let key = core.local().wheel.insert(deadline, payload);
-            let _ = handle.get().key.set(key);
+            handle.get().set_key(key);
         }
-        Ok(handle)
-    }
-
-    /// Runs one ready callback; Err only for what must stop the loop.
-    fn run_item(
-        slf: &Bound<'_, Self>,
-        item: &Item,
-        traced: bool,
-        slow: Option<f64>,
-    ) -> PyResult<()> {
-        let py = slf.py();
-        let cb = item.callback();
-        let task = if traced {
-            Self::trace_poll_start(slf, &cb.callback)
-        } else {
-            None
-        };
-        let started = slow.map(|_| Instant::now());
-        let result = cb.run(py);
-        if let Some(task) = task {
-            Self::trace_poll_end(slf, task)?;
-        }
-        if let (Some(limit), Some(started)) = (slow, started) {
-            let took = started.elapsed().as_secs_f64();
-            if took >= limit {
-                slf.call_method1(intern!(py, "_log_slow_callback"), (item.as_any(py), took))?;
-            }
-        }
-        match result {
-            Ok(()) => Ok(()),
-            Err(e)
-                if e.is_instance_of::<PyKeyboardInterrupt>(py)
-                    || e.is_instance_of::<PySystemExit>(py) =>
-            {
-                Err(e)
-            }
-            Err(e) => {
-                let context = PyDict::new(py);
-                let text = cb
-                    .callback
-                    .bind(py)
-                    .repr()
-                    .map(|r| r.to_string())
-                    .unwrap_or_else(|_| String::from("?"));
-                context.set_item("message", format!("Exception in callback {text}"))?;
-                context.set_item("exception", e.value(py))?;
-                context.set_item("handle", item.as_any(py))?;
-                slf.call_method1(intern!(py, "call_exception_handler"), (context,))?;
-                Ok(())
-            }
-        }
-    }
-
-    /// One iteration; `batch` is the (empty) storage for its callbacks.
-    fn run_once_inner(slf: &Bound<'_, Self>, batch: &mut VecDeque<Item>) -> PyResult<()> {
-        let py = slf.py();
-        let core = slf.get();
-        core.prepare(py, batch)?;
-        let slow = if core.debug.load(Ordering::Relaxed) {
-            let limit = slf.getattr(intern!(py, "slow_callback_duration"));
-            match limit.and_then(|l| l.extract::<f64>()) {
-                Ok(limit) => Some(limit),
-                Err(e) => {
-                    core.requeue(batch);
-                    return Err(e);
-                }
-            }
-        } else {
-            None
-        };
-        while let Some(item) = batch.pop_front() {
-            if item.cancelled() {
-                continue;
-            }
-            if let Err(e) = Self::run_item(slf, &item, core.is_traced, slow) {
-                drop(item);
-                core.requeue(batch);
-                return Err(e);
-            }
-        }
-        Ok(())
+        Ok(handle.unbind())
     }
 }
 
@@ -373,7 +273,7 @@ impl LoopCore {
             args.clone().unbind(),
             context,
         )?;
-        let handle = Py::new(py, Handle::new(cb))?;
+        let handle = Handle::once(py, cb)?;
         let mut l = core.local();
         if core.notified.load(Ordering::Relaxed) {
             core.take_remote(&mut l);
@@ -400,7 +300,7 @@ impl LoopCore {
             args.clone().unbind(),
             context,
         )?;
-        let handle = Py::new(py, Handle::new(cb))?;
+        let handle = Handle::once(py, cb)?;
         lock(&core.remote).push(Item::Soon(handle.clone_ref(py)));
         if !core.notified.swap(true, Ordering::Release) {
             core.waker.wake()?;
@@ -533,8 +433,14 @@ impl LoopCore {
         self.debug.store(enabled, Ordering::Relaxed);
     }
 
+    /// Whether debug mode is on (asyncio's `get_debug`; native, since
+    /// every `Future` and `Task` asks it when made).
+    fn get_debug(&self) -> bool {
+        self.debug.load(Ordering::Relaxed)
+    }
+
     /// Marks the loop closed and drops every pending callback and timer.
-    fn _close_core(&self) {
+    fn _close_core(&self, py: Python<'_>) {
         self.closed.store(true, Ordering::Relaxed);
         let mut watched = Vec::new();
         let (ready, timers, held) = {
@@ -548,6 +454,22 @@ impl LoopCore {
             )
         };
         let sent = std::mem::take(&mut *lock(&self.remote));
+        // The garbage collector does not see into a `Handle`: each drops
+        // what it holds here (after the lock), cycles through it included.
+        for item in ready.iter().chain(&sent) {
+            match item {
+                Item::Soon(h) => h.get().clear(),
+                Item::Timer(h) => h.get().clear(),
+            }
+        }
+        for h in timers.iter().chain(&held) {
+            h.get().clear();
+        }
+        for obj in &watched {
+            if let Ok(h) = obj.bind(py).cast::<Handle>() {
+                h.get().clear();
+            }
+        }
         drop((ready, timers, held, sent, watched));
         let trace = self.local().trace.as_mut().map(TaskTrace::release);
         drop(trace);

@@ -3,26 +3,42 @@
 //! `events.TimerHandle` (the same methods: `cancel`, `cancelled`,
 //! `get_context`, `when`). The loop keeps them in its ready queue and its
 //! timer wheel; running one is `context.run(callback, *args)`.
+//!
+//! A `call_soon` handle is not tracked by Python's garbage collector (every
+//! collection would visit each queued one), so it must not keep a reference
+//! cycle alive: it drops its callback, arguments and context once it has
+//! run, when cancelled, or when the loop closes. The handles of
+//! `add_reader` / `add_writer` run many times, keep their callback until
+//! removed (cancelled) or the loop closes, and are tracked. A
+//! `TimerHandle` in the wheel is untracked too, and drops its callback once
+//! fired, cancelled or its loop closed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 use boucle::engine::TimerKey;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyContext, PyTuple};
 use pyo3::{intern, PyTraverseError, PyVisit};
 
-use crate::core::LoopCore;
+use crate::core::{lock, LoopCore};
 
 /// What a handle runs.
 pub(crate) struct Callback {
     pub(crate) callback: Py<PyAny>,
-    pub(crate) args: Py<PyTuple>,
+    args: Args,
     pub(crate) context: Py<PyAny>,
 }
 
-static COPY_CONTEXT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+/// A callback's arguments: most have none, one or two (a future's done
+/// callback, `asyncio.sleep`'s timer), kept without a tuple, which the
+/// garbage collector would visit for as long as the handle waits.
+enum Args {
+    Zero,
+    One(Py<PyAny>),
+    Two(Py<PyAny>, Py<PyAny>),
+    Many(Py<PyTuple>),
+}
 
 impl Callback {
     /// A callback in `context`, or in a copy of the current context when
@@ -35,11 +51,15 @@ impl Callback {
     ) -> PyResult<Callback> {
         let context = match context {
             Some(c) if !c.is_none(py) => c,
-            _ => {
-                let copy = COPY_CONTEXT.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-                    Ok(py.import("contextvars")?.getattr("copy_context")?.unbind())
-                })?;
-                copy.call0(py)?
+            _ => crate::capi::copy_current(py)?,
+        };
+        let args = {
+            let tuple = args.bind(py);
+            match tuple.len() {
+                0 => Args::Zero,
+                1 => Args::One(tuple.get_item(0)?.unbind()),
+                2 => Args::Two(tuple.get_item(0)?.unbind(), tuple.get_item(1)?.unbind()),
+                _ => Args::Many(args),
             }
         };
         Ok(Callback {
@@ -49,69 +69,175 @@ impl Callback {
         })
     }
 
-    /// `context.run(callback, *args)`.
+    /// `context.run(callback, *args)`; a context that is not exactly a
+    /// `contextvars.Context` (asyncio takes any object with a `run`
+    /// method) has its `run` called.
     pub(crate) fn run(&self, py: Python<'_>) -> PyResult<()> {
-        let ctx = self.context.bind(py);
         let cb = self.callback.bind(py);
-        let args = self.args.bind(py);
-        let run = intern!(py, "run");
-        match args.len() {
-            0 => ctx.call_method1(run, (cb,))?,
-            1 => ctx.call_method1(run, (cb, args.get_item(0)?))?,
-            2 => ctx.call_method1(run, (cb, args.get_item(0)?, args.get_item(1)?))?,
-            _ => {
-                let all: Vec<Bound<'_, PyAny>> =
-                    std::iter::once(cb.clone()).chain(args.iter()).collect();
-                let all = PyTuple::new(py, all)?;
-                ctx.call_method(run, all, None)?
-            }
+        let Ok(ctx) = self.context.bind(py).cast_exact::<PyContext>() else {
+            let all: Vec<_> = std::iter::once(cb.clone())
+                .chain(self.args(py)?.iter())
+                .collect();
+            let all = PyTuple::new(py, all)?;
+            self.context
+                .bind(py)
+                .call_method1(intern!(py, "run"), all)?;
+            return Ok(());
         };
+        crate::capi::run_in(ctx, || match &self.args {
+            Args::Zero => cb.call0(),
+            Args::One(a) => cb.call1((a.bind(py),)),
+            Args::Two(a, b) => cb.call1((a.bind(py), b.bind(py))),
+            Args::Many(t) => cb.call1(t.bind(py)),
+        })?;
         Ok(())
+    }
+
+    /// The arguments as a tuple (asyncio's `Handle._args`).
+    fn args<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        Ok(match &self.args {
+            Args::Zero => PyTuple::empty(py),
+            Args::One(a) => PyTuple::new(py, [a.bind(py)])?,
+            Args::Two(a, b) => PyTuple::new(py, [a.bind(py), b.bind(py)])?,
+            Args::Many(t) => t.bind(py).clone(),
+        })
+    }
+
+    fn clone_ref(&self, py: Python<'_>) -> Callback {
+        Callback {
+            callback: self.callback.clone_ref(py),
+            args: match &self.args {
+                Args::Zero => Args::Zero,
+                Args::One(a) => Args::One(a.clone_ref(py)),
+                Args::Two(a, b) => Args::Two(a.clone_ref(py), b.clone_ref(py)),
+                Args::Many(t) => Args::Many(t.clone_ref(py)),
+            },
+            context: self.context.clone_ref(py),
+        }
     }
 
     fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.callback)?;
-        visit.call(&self.args)?;
+        match &self.args {
+            Args::Zero => {}
+            Args::One(a) => visit.call(a)?,
+            Args::Two(a, b) => {
+                visit.call(a)?;
+                visit.call(b)?
+            }
+            Args::Many(t) => visit.call(t)?,
+        }
         visit.call(&self.context)
-    }
-
-    fn repr(&self, py: Python<'_>, class: &str, cancelled: bool, extra: &str) -> String {
-        let cb = self
-            .callback
-            .bind(py)
-            .repr()
-            .map(|r| r.to_string())
-            .unwrap_or_else(|_| String::from("?"));
-        let state = if cancelled { " cancelled" } else { "" };
-        format!("<{class}{state}{extra} {cb}>")
     }
 }
 
-/// A callback scheduled by `call_soon` (asyncio's `events.Handle`).
+fn repr(
+    py: Python<'_>,
+    class: &str,
+    cb: Option<&Callback>,
+    cancelled: bool,
+    extra: &str,
+) -> String {
+    let state = if cancelled { " cancelled" } else { "" };
+    let Some(cb) = cb else {
+        return format!("<{class}{state}{extra}>");
+    };
+    let text = cb
+        .callback
+        .bind(py)
+        .repr()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|_| String::from("?"));
+    format!("<{class}{state}{extra} {text}>")
+}
+
+/// A callback scheduled by `call_soon` or `add_reader` / `add_writer`
+/// (asyncio's `events.Handle`).
 #[pyclass(frozen, module = "boucle._boucle")]
 pub struct Handle {
-    pub(crate) cb: Callback,
+    /// `None` once run (a `call_soon` handle), cancelled or the loop closed.
+    cb: Mutex<Option<Callback>>,
     cancelled: AtomicBool,
+    /// Runs once (`call_soon`): drops the callback when it runs.
+    once: bool,
 }
 
 impl Handle {
+    /// A handle that may run many times (`add_reader` / `add_writer`),
+    /// tracked by the garbage collector.
     pub(crate) fn new(cb: Callback) -> Handle {
         Handle {
-            cb,
+            cb: Mutex::new(Some(cb)),
             cancelled: AtomicBool::new(false),
+            once: false,
         }
+    }
+
+    /// A handle that runs once (`call_soon`), not tracked by the garbage
+    /// collector.
+    pub(crate) fn once(py: Python<'_>, cb: Callback) -> PyResult<Py<Handle>> {
+        let handle = Handle {
+            once: true,
+            ..Handle::new(cb)
+        };
+        let handle = Bound::new(py, handle)?;
+        crate::capi::untrack(handle.as_any());
+        Ok(handle.unbind())
     }
 
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
     }
+
+    /// What to run now, if anything: the callback itself for a handle
+    /// that runs once (the handle no longer holds it), else a copy.
+    pub(crate) fn take_for_run(&self, py: Python<'_>) -> Option<Callback> {
+        if self.is_cancelled() {
+            return None;
+        }
+        let mut cb = lock(&self.cb);
+        if self.once {
+            cb.take()
+        } else {
+            cb.as_ref().map(|c| c.clone_ref(py))
+        }
+    }
+
+    /// Gives a `call_soon` handle its callback back for a while, so that
+    /// it reads as asyncio's (repr, `_callback`) where the loop shows it:
+    /// the exception handler and the slow-callback warning. `clear` ends it.
+    pub(crate) fn lend(&self, py: Python<'_>, cb: &Callback) {
+        if self.once {
+            let old = lock(&self.cb).replace(cb.clone_ref(py));
+            drop(old);
+        }
+    }
+
+    /// Ends `lend`.
+    pub(crate) fn unlend(&self) {
+        if self.once {
+            self.clear();
+        }
+    }
+
+    /// Drops the callback, its arguments and its context (the caller
+    /// holds no lock of the loop: dropping them can run any `__del__`).
+    pub(crate) fn clear(&self) {
+        let cb = lock(&self.cb).take();
+        drop(cb);
+    }
+
+    fn with_cb<T>(&self, f: impl FnOnce(Option<&Callback>) -> T) -> T {
+        f(lock(&self.cb).as_ref())
+    }
 }
 
 #[pymethods]
 impl Handle {
-    /// Cancels the callback; it will not run.
+    /// Cancels the callback; it will not run (and is dropped now).
     pub(crate) fn cancel(&self) {
         self.cancelled.store(true, Ordering::Relaxed);
+        self.clear();
     }
 
     /// Whether `cancel` was called.
@@ -119,42 +245,67 @@ impl Handle {
         self.is_cancelled()
     }
 
-    /// The `contextvars.Context` the callback runs in.
-    fn get_context(&self, py: Python<'_>) -> Py<PyAny> {
-        self.cb.context.clone_ref(py)
+    /// The `contextvars.Context` the callback runs in (`None` once the
+    /// handle has dropped it: run, cancelled or its loop closed).
+    fn get_context(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.with_cb(|cb| cb.map(|c| c.context.clone_ref(py)))
     }
 
-    /// Runs the callback now (exceptions propagate).
+    /// Runs the callback now (exceptions propagate); the handle keeps it.
     fn _run(&self, py: Python<'_>) -> PyResult<()> {
-        self.cb.run(py)
+        let cb = self.with_cb(|cb| cb.map(|c| c.clone_ref(py)));
+        match cb {
+            Some(cb) => cb.run(py),
+            None => Ok(()),
+        }
     }
 
-    /// The callback (read-only).
+    /// The callback (read-only; `None` once dropped).
     #[getter]
-    fn _callback(&self, py: Python<'_>) -> Py<PyAny> {
-        self.cb.callback.clone_ref(py)
+    fn _callback(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.with_cb(|cb| cb.map(|c| c.callback.clone_ref(py)))
     }
 
-    /// The arguments (read-only).
+    /// The arguments (read-only; `None` once dropped).
     #[getter]
-    fn _args(&self, py: Python<'_>) -> Py<PyTuple> {
-        self.cb.args.clone_ref(py)
+    fn _args(&self, py: Python<'_>) -> PyResult<Option<Py<PyTuple>>> {
+        let cb = self.with_cb(|cb| cb.map(|c| c.clone_ref(py)));
+        cb.map(|c| c.args(py).map(Bound::unbind)).transpose()
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        self.cb.repr(py, "Handle", self.is_cancelled(), "")
+        let cb = self.with_cb(|cb| cb.map(|c| c.clone_ref(py)));
+        repr(py, "Handle", cb.as_ref(), self.is_cancelled(), "")
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.cb.traverse(&visit)
+        // Never held across anything that could start a collection; if it
+        // were, visiting less only keeps objects alive.
+        match self.cb.try_lock() {
+            Ok(cb) => cb.as_ref().map_or(Ok(()), |c| c.traverse(&visit)),
+            Err(_) => Ok(()),
+        }
     }
+}
+
+/// What an armed `TimerHandle` holds: its callback, the loop whose wheel
+/// it is in and its key there (to disarm on cancel).
+struct Armed {
+    cb: Callback,
+    core: Py<LoopCore>,
+    key: Option<TimerKey>,
 }
 
 /// A callback scheduled by `call_later` / `call_at` (asyncio's
 /// `events.TimerHandle`). Cancelling it takes it out of the wheel at once.
+/// Like a `call_soon` handle, one in the wheel is not tracked by the
+/// garbage collector, and drops its callback and loop once fired,
+/// cancelled, or when the loop closes; one that can never fire (an
+/// infinite delay) stays tracked.
 #[pyclass(frozen, module = "boucle._boucle")]
 pub struct TimerHandle {
-    pub(crate) cb: Callback,
+    /// `None` once fired, cancelled or the loop closed.
+    armed: Mutex<Option<Armed>>,
     cancelled: AtomicBool,
     /// The deadline in loop ticks (its place in the firing order).
     pub(crate) deadline: u64,
@@ -162,9 +313,6 @@ pub struct TimerHandle {
     pub(crate) not_before: u64,
     /// The deadline as `loop.time()` would read it.
     when: f64,
-    pub(crate) key: OnceLock<TimerKey>,
-    /// The loop, to disarm on cancel (`None` once fired or never armed).
-    pub(crate) core: Py<LoopCore>,
 }
 
 impl TimerHandle {
@@ -176,34 +324,80 @@ impl TimerHandle {
         core: Py<LoopCore>,
     ) -> TimerHandle {
         TimerHandle {
-            cb,
+            armed: Mutex::new(Some(Armed {
+                cb,
+                core,
+                key: None,
+            })),
             cancelled: AtomicBool::new(false),
             deadline,
             not_before,
             when,
-            key: OnceLock::new(),
-            core,
         }
     }
 
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
     }
+
+    /// Records where the wheel keeps it (once inserted).
+    pub(crate) fn set_key(&self, key: TimerKey) {
+        if let Some(a) = lock(&self.armed).as_mut() {
+            a.key = Some(key);
+        }
+    }
+
+    /// The callback to run now, if still armed; the handle drops it and
+    /// its loop.
+    pub(crate) fn take_for_run(&self) -> Option<Callback> {
+        if self.is_cancelled() {
+            return None;
+        }
+        let armed = lock(&self.armed).take();
+        armed.map(|a| a.cb)
+    }
+
+    /// As `Handle::lend`: the callback back (with `core`) until `clear`.
+    pub(crate) fn lend(&self, py: Python<'_>, cb: &Callback, core: &Bound<'_, LoopCore>) {
+        let armed = Armed {
+            cb: cb.clone_ref(py),
+            core: core.clone().unbind(),
+            key: None,
+        };
+        let old = lock(&self.armed).replace(armed);
+        drop(old);
+    }
+
+    /// Drops the callback and the loop (no lock of the loop held).
+    pub(crate) fn clear(&self) {
+        let armed = lock(&self.armed).take();
+        drop(armed);
+    }
+
+    fn cb_ref(&self, py: Python<'_>) -> Option<Callback> {
+        lock(&self.armed).as_ref().map(|a| a.cb.clone_ref(py))
+    }
 }
 
 #[pymethods]
 impl TimerHandle {
     /// Cancels the callback and disarms its timer.
-    fn cancel(&self, py: Python<'_>) {
+    fn cancel(&self) {
         if self.cancelled.swap(true, Ordering::Relaxed) {
             return;
         }
-        if let Some(&key) = self.key.get() {
+        let armed = lock(&self.armed).take();
+        if let Some(Armed {
+            core,
+            key: Some(key),
+            ..
+        }) = &armed
+        {
             // Dropped after the loop's lock is released.
-            let removed = self.core.get().remove_timer(key);
+            let removed = core.get().remove_timer(*key);
             drop(removed);
         }
-        let _ = py;
+        drop(armed);
     }
 
     /// Whether `cancel` was called.
@@ -216,26 +410,31 @@ impl TimerHandle {
         self.when
     }
 
-    /// The `contextvars.Context` the callback runs in.
-    fn get_context(&self, py: Python<'_>) -> Py<PyAny> {
-        self.cb.context.clone_ref(py)
+    /// The `contextvars.Context` the callback runs in (`None` once the
+    /// handle has dropped it: fired, cancelled or its loop closed).
+    fn get_context(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.cb_ref(py).map(|c| c.context)
     }
 
-    /// Runs the callback now (exceptions propagate).
+    /// Runs the callback now (exceptions propagate); the handle keeps it.
     fn _run(&self, py: Python<'_>) -> PyResult<()> {
-        self.cb.run(py)
+        match self.cb_ref(py) {
+            Some(cb) => cb.run(py),
+            None => Ok(()),
+        }
     }
 
-    /// The callback (read-only).
+    /// The callback (read-only; `None` once dropped).
     #[getter]
-    fn _callback(&self, py: Python<'_>) -> Py<PyAny> {
-        self.cb.callback.clone_ref(py)
+    fn _callback(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.cb_ref(py).map(|c| c.callback)
     }
 
-    /// The arguments (read-only).
+    /// The arguments (read-only; `None` once dropped).
     #[getter]
-    fn _args(&self, py: Python<'_>) -> Py<PyTuple> {
-        self.cb.args.clone_ref(py)
+    fn _args(&self, py: Python<'_>) -> PyResult<Option<Py<PyTuple>>> {
+        let cb = self.cb_ref(py);
+        cb.map(|c| c.args(py).map(Bound::unbind)).transpose()
     }
 
     /// The deadline in seconds (asyncio's `_when` attribute).
@@ -246,7 +445,8 @@ impl TimerHandle {
 
     fn __repr__(&self, py: Python<'_>) -> String {
         let extra = format!(" when={}", self.when);
-        self.cb.repr(py, "TimerHandle", self.is_cancelled(), &extra)
+        let cb = self.cb_ref(py);
+        repr(py, "TimerHandle", cb.as_ref(), self.is_cancelled(), &extra)
     }
 
     fn __hash__(&self) -> u64 {
@@ -270,7 +470,17 @@ impl TimerHandle {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.cb.traverse(&visit)?;
-        visit.call(&self.core)
+        // As `Handle::__traverse__` (only a handle that never fires is
+        // tracked).
+        match self.armed.try_lock() {
+            Ok(armed) => match armed.as_ref() {
+                Some(a) => {
+                    a.cb.traverse(&visit)?;
+                    visit.call(&a.core)
+                }
+                None => Ok(()),
+            },
+            Err(_) => Ok(()),
+        }
     }
 }

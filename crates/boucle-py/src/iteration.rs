@@ -1,18 +1,145 @@
-//! Steps 1-3 of an iteration (see `core.rs`): park or not, then collect
+//! One iteration (see `core.rs`). Steps 1-3: park or not, then collect
 //! the batch of ready callbacks under one lock. With fds watched
 //! (`readiness.rs`), the poller is always looked at, their handles are
 //! queued after the callbacks sent from other threads and before the due
-//! timers, and a virtual clock jumps only when no fd was ready.
+//! timers, and a virtual clock jumps only when no fd was ready. Step 4:
+//! run the batch, reporting a callback's exception to the loop's exception
+//! handler (all but `KeyboardInterrupt` and `SystemExit`, which stop the
+//! loop with the rest of the batch put back).
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
+use pyo3::exceptions::{PyKeyboardInterrupt, PySystemExit};
+use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use crate::core::{lock, Item, Local, LoopCore};
+use crate::handle::Callback;
 use crate::poller::{Park, Poller, Woke};
 
+impl Item {
+    /// The handle, holding `cb` again (the one it ran) until `unlend`.
+    fn lend<'py>(&self, core: &Bound<'py, LoopCore>, cb: &Callback) -> Bound<'py, PyAny> {
+        let py = core.py();
+        match self {
+            Item::Soon(h) => {
+                h.get().lend(py, cb);
+                h.bind(py).clone().into_any()
+            }
+            Item::Timer(h) => {
+                h.get().lend(py, cb, core);
+                h.bind(py).clone().into_any()
+            }
+        }
+    }
+
+    /// Ends `lend`: the handle drops its callback again.
+    fn unlend(&self) {
+        match self {
+            Item::Soon(h) => h.get().unlend(),
+            Item::Timer(h) => h.get().clear(),
+        }
+    }
+}
+
 impl LoopCore {
+    /// One iteration; `batch` is the (empty) storage for its callbacks.
+    pub(crate) fn run_once_inner(
+        slf: &Bound<'_, Self>,
+        batch: &mut VecDeque<Item>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        let core = slf.get();
+        core.prepare(py, batch)?;
+        let slow = if core.debug.load(Ordering::Relaxed) {
+            let limit = slf.getattr(intern!(py, "slow_callback_duration"));
+            match limit.and_then(|l| l.extract::<f64>()) {
+                Ok(limit) => Some(limit),
+                Err(e) => {
+                    core.requeue(batch);
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
+        while let Some(item) = batch.pop_front() {
+            // The handle gives its callback away here (but one of
+            // `add_reader` / `add_writer`, which gives a copy).
+            let cb = match &item {
+                Item::Soon(h) => h.get().take_for_run(py),
+                Item::Timer(h) => h.get().take_for_run(),
+            };
+            let Some(cb) = cb else {
+                continue;
+            };
+            if let Err(e) = Self::run_item(slf, &item, &cb, core.is_traced, slow) {
+                drop(item);
+                core.requeue(batch);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the callback `cb` of `item`; Err only for what must stop the
+    /// loop.
+    fn run_item(
+        slf: &Bound<'_, Self>,
+        item: &Item,
+        cb: &Callback,
+        traced: bool,
+        slow: Option<f64>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        let task = if traced {
+            Self::trace_poll_start(slf, &cb.callback)
+        } else {
+            None
+        };
+        let started = slow.map(|_| Instant::now());
+        let result = cb.run(py);
+        if let Some(task) = task {
+            Self::trace_poll_end(slf, task)?;
+        }
+        if let (Some(limit), Some(started)) = (slow, started) {
+            let took = started.elapsed().as_secs_f64();
+            if took >= limit {
+                let shown = item.lend(slf, cb);
+                let logged = slf.call_method1(intern!(py, "_log_slow_callback"), (shown, took));
+                item.unlend();
+                logged?;
+            }
+        }
+        match result {
+            Ok(()) => Ok(()),
+            Err(e)
+                if e.is_instance_of::<PyKeyboardInterrupt>(py)
+                    || e.is_instance_of::<PySystemExit>(py) =>
+            {
+                Err(e)
+            }
+            Err(e) => {
+                let context = PyDict::new(py);
+                let text = cb
+                    .callback
+                    .bind(py)
+                    .repr()
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|_| String::from("?"));
+                context.set_item("message", format!("Exception in callback {text}"))?;
+                context.set_item("exception", e.value(py))?;
+                context.set_item("handle", item.lend(slf, cb))?;
+                let handled = slf.call_method1(intern!(py, "call_exception_handler"), (context,));
+                item.unlend();
+                handled.map(drop)
+            }
+        }
+    }
+
     /// Steps 1-3: parks as the module doc says, then moves what is ready
     /// into `batch` (empty on entry). When nothing needs a park or a look
     /// at I/O, one lock does it all.
@@ -118,7 +245,9 @@ impl LoopCore {
     /// asyncio's test_call_soon_threadsafe arranges with a lock) runs
     /// before it, as in asyncio's single ready queue.
     pub(crate) fn take_remote(&self, l: &mut Local) {
-        if self.notified.swap(false, Ordering::Acquire) {
+        // A load first: most iterations find nothing sent, and a swap
+        // would be a locked instruction each time.
+        if self.notified.load(Ordering::Relaxed) && self.notified.swap(false, Ordering::Acquire) {
             let sent = std::mem::take(&mut *lock(&self.remote));
             l.ready.extend(sent);
         }
@@ -138,9 +267,24 @@ impl LoopCore {
             l.io.dispatch(py, poller.events(), &mut l.ready);
         }
         l.clock.tick();
+        if !l.wheel.is_empty() || !l.held.is_empty() {
+            Self::fire_due(l);
+        }
+        // With no timer armed, nothing reads the clock here: the first
+        // `time()` or `call_later` of the iteration samples it.
+        debug_assert!(batch.is_empty());
+        std::mem::swap(&mut l.ready, batch);
+    }
+
+    /// Moves the timers due at this iteration's loop time (sampled here)
+    /// to the ready queue, in firing order, holding back those whose
+    /// delay since the call itself has not passed (`Local::held`).
+    fn fire_due(l: &mut Local) {
         let now = l.clock.now();
         l.wheel.advance(now, &mut l.fired);
-        if l.held.is_empty() {
+        if l.fired.is_empty() {
+            // Most iterations fire no timer.
+        } else if l.held.is_empty() {
             // Usually every fired timer's call was long enough ago.
             let first_held = l.fired.iter().position(|h| h.get().not_before > now);
             let rest = first_held.map(|i| l.fired.split_off(i));
@@ -157,8 +301,6 @@ impl LoopCore {
             let h = l.held.pop_front().expect("front exists");
             l.ready.push_back(Item::Timer(h));
         }
-        debug_assert!(batch.is_empty());
-        std::mem::swap(&mut l.ready, batch);
     }
 
     /// Puts back what a batch did not run (an exception stopped it).

@@ -6,6 +6,8 @@
 
 #![deny(unsafe_code)]
 
+#[allow(unsafe_code)]
+mod capi;
 mod core;
 mod handle;
 mod iteration;

@@ -200,7 +200,10 @@ class Loop(
         if self.is_closed():
             raise RuntimeError("Event loop is closed")
         if self._task_factory is None:
-            task = _Task(coro, loop=self, name=name, context=context, **kwargs)
+            if kwargs:
+                task = _Task(coro, loop=self, name=name, context=context, **kwargs)
+            else:
+                task = _Task(coro, loop=self, name=name, context=context)
             if self._debug and task._source_traceback:
                 del task._source_traceback[-1]
         else:
@@ -302,9 +305,6 @@ class Loop(
                 )
 
     # Debug mode.
-
-    def get_debug(self):
-        return self._debug
 
     def set_debug(self, enabled):
         self._debug = bool(enabled)

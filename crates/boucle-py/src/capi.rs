@@ -1,0 +1,68 @@
+//! The calls into CPython's C API that the hot path needs and PyO3 has no
+//! safe wrapper for: a copy of the current `contextvars.Context`
+//! (`contextvars.copy_context()`), a call made in a context
+//! (`context.run(callback, *args)`), both without the Python-level lookup
+//! and call, and taking an object out of the garbage collector's lists.
+//! This is the one module of the crate with `unsafe`, each block with its
+//! `// SAFETY:` line.
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyContext;
+
+/// A copy of the current context, as `contextvars.copy_context()`.
+pub(crate) fn copy_current(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    // SAFETY: `py` proves the thread is attached to the interpreter, which
+    // is all `PyContext_CopyCurrent` needs; it returns a new reference, or
+    // NULL with an exception set, which `from_owned_ptr_or_err` turns into
+    // an owned `Bound` or that exception.
+    let copy = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyContext_CopyCurrent())? };
+    Ok(copy.unbind())
+}
+
+/// Stops the garbage collector from tracking `obj` (PyO3 makes every
+/// `#[pyclass]` a GC type): it is no longer visited by each collection.
+/// Its owner must then never let it keep a reference cycle alive (see
+/// `handle.rs`).
+pub(crate) fn untrack(obj: &Bound<'_, PyAny>) {
+    let ptr = obj.as_ptr();
+    // SAFETY: attached (`obj` is bound); `ptr` is a live object (`obj`
+    // holds a reference). `PyObject_GC_UnTrack` needs a GC type's object,
+    // checked first with `PyObject_IS_GC` (itself only reading the type's
+    // flags); on one already untracked it does nothing, and the type's
+    // deallocation untracks again just as harmlessly.
+    unsafe {
+        if ffi::PyObject_IS_GC(ptr) != 0 {
+            ffi::PyObject_GC_UnTrack(ptr.cast());
+        }
+    }
+}
+
+/// Calls `f` in `context`, as `context.run` does: entered before, exited
+/// after, whatever `f` returns.
+pub(crate) fn run_in<T>(
+    context: &Bound<'_, PyContext>,
+    f: impl FnOnce() -> PyResult<T>,
+) -> PyResult<T> {
+    let py = context.py();
+    let ctx = context.as_ptr();
+    // SAFETY: the thread is attached (`py`); `ctx` points to a `Context`
+    // (the type of `context`) that `context` keeps alive until after the
+    // `PyContext_Exit` below. On failure (the context is already entered
+    // somewhere) it returns -1 with an exception set and enters nothing.
+    if unsafe { ffi::PyContext_Enter(ctx) } < 0 {
+        return Err(PyErr::fetch(py));
+    }
+    // Nothing between the enter and the exit can return early or unwind:
+    // `f` returns its error as a value, and PyO3 code that panics is
+    // not called here (a callback's panic would be a Python exception).
+    let called = f();
+    // SAFETY: attached; `ctx` is alive (as above) and is the context this
+    // thread entered just above: `f` cannot leave another one entered,
+    // since Python code enters and exits contexts only in balanced pairs
+    // (`Context.run`). It returns -1 with an exception set otherwise.
+    if unsafe { ffi::PyContext_Exit(ctx) } < 0 {
+        return Err(PyErr::fetch(py));
+    }
+    called
+}
