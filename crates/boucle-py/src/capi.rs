@@ -53,10 +53,12 @@ pub(crate) fn run_in<T>(
     if unsafe { ffi::PyContext_Enter(ctx) } < 0 {
         return Err(PyErr::fetch(py));
     }
-    // Nothing between the enter and the exit can return early or unwind:
-    // `f` returns its error as a value, and PyO3 code that panics is
-    // not called here (a callback's panic would be a Python exception).
+    // Exited on every path: normally below, where a failure is reported,
+    // and by the guard if `f` unwinds (a Rust panic), so that the context
+    // is never left entered on this thread.
+    let guard = ExitOnUnwind(ctx);
     let called = f();
+    std::mem::forget(guard);
     // SAFETY: attached; `ctx` is alive (as above) and is the context this
     // thread entered just above: `f` cannot leave another one entered,
     // since Python code enters and exits contexts only in balanced pairs
@@ -65,4 +67,21 @@ pub(crate) fn run_in<T>(
         return Err(PyErr::fetch(py));
     }
     called
+}
+
+/// Exits the context `run_in` entered if the call in it unwinds.
+struct ExitOnUnwind(*mut ffi::PyObject);
+
+impl Drop for ExitOnUnwind {
+    fn drop(&mut self) {
+        // SAFETY: only reached while unwinding out of `run_in`'s call,
+        // where the thread is still attached, the context is alive (its
+        // `Bound` outlives the guard) and is the one this thread entered.
+        if unsafe { ffi::PyContext_Exit(self.0) } < 0 {
+            // Nothing to report it to while unwinding: clear it.
+            // SAFETY: attached, as above.
+            let py = unsafe { Python::assume_attached() };
+            drop(PyErr::take(py));
+        }
+    }
 }
