@@ -138,7 +138,10 @@ impl ShardedHandle {
     /// main, `spawn_on`'s, handed-off connections) up to `grace` on its
     /// loop clock to finish, then cancels what is left and its thread
     /// ends. [`ShardedRuntime::shutdown_timeout`](super::ShardedRuntime::shutdown_timeout)
-    /// does this and waits. Only the first call counts.
+    /// does this and waits. Only the first call counts. A future sent to a
+    /// shard that has already stopped (a `block_on` called after
+    /// `shutdown`, say) does not run: its output is
+    /// [`ShardError`](super::ShardError) "stopped".
     ///
     /// # Examples
     /// See [`stopping`](ShardedHandle::stopping).
@@ -179,14 +182,23 @@ impl ShardedHandle {
     /// use std::time::Duration;
     ///
     /// let rt = boucle::Runtime::builder().virtual_time(true).threads(2).build().unwrap();
-    /// let shards = rt.handle();
-    /// let stopper = shards.clone();
-    /// std::thread::spawn(move || stopper.shutdown(Duration::from_secs(5)));
-    /// let out = rt.block_on(|_shard| async {
-    ///     let shards = boucle::runtime::ShardedHandle::current();
-    ///     shards.stopping().await; // stop accepting...
-    ///     boucle::sleep(Duration::from_secs(1)).await; // ...and drain, within the grace
-    ///     "drained"
+    /// let stopper = rt.handle();
+    /// // The stop comes from another thread once both mains run: a shard
+    /// // that sees it before its main arrives stops without running it.
+    /// let (started, running) = std::sync::mpsc::channel::<()>();
+    /// std::thread::spawn(move || {
+    ///     running.iter().take(2).for_each(drop);
+    ///     stopper.shutdown(Duration::from_secs(5));
+    /// });
+    /// let out = rt.block_on(move |_shard| {
+    ///     let started = started.clone();
+    ///     async move {
+    ///         started.send(()).unwrap();
+    ///         let shards = boucle::runtime::ShardedHandle::current();
+    ///         shards.stopping().await; // stop accepting...
+    ///         boucle::sleep(Duration::from_secs(1)).await; // ...and drain, within the grace
+    ///         "drained"
+    ///     }
     /// });
     /// assert!(out.iter().all(|r| *r.as_ref().unwrap() == "drained"));
     /// ```
@@ -204,13 +216,13 @@ impl ShardedHandle {
     /// use std::task::Poll;
     ///
     /// let rt = boucle::Runtime::builder().threads(1).build().unwrap();
-    /// let shards = rt.handle();
-    /// // The grace only bounds a shard that does not stop: a loaded machine
-    /// // may take more than a second to get this one going.
-    /// shards.shutdown(std::time::Duration::from_secs(30));
     /// let out = rt.block_on(|_| async {
     ///     let listener = boucle::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     ///     let shards = boucle::runtime::ShardedHandle::current();
+    ///     // Asked while this future runs (a signal handler would do it):
+    ///     // it gets the grace to finish. Asked before `block_on`, the
+    ///     // shard could stop before this future reached it.
+    ///     shards.shutdown(std::time::Duration::from_secs(30));
     ///     let next = poll_fn(|cx| {
     ///         if shards.poll_stopping(cx).is_ready() {
     ///             return Poll::Ready(None); // stop accepting
