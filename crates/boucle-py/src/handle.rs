@@ -142,12 +142,7 @@ fn repr(
     let Some(cb) = cb else {
         return format!("<{class}{state}{extra}>");
     };
-    let text = cb
-        .callback
-        .bind(py)
-        .repr()
-        .map(|r| r.to_string())
-        .unwrap_or_else(|_| String::from("?"));
+    let text = crate::readiness::repr(cb.callback.bind(py));
     format!("<{class}{state}{extra} {text}>")
 }
 

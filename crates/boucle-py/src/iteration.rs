@@ -124,12 +124,7 @@ impl LoopCore {
             }
             Err(e) => {
                 let context = PyDict::new(py);
-                let text = cb
-                    .callback
-                    .bind(py)
-                    .repr()
-                    .map(|r| r.to_string())
-                    .unwrap_or_else(|_| String::from("?"));
+                let text = crate::readiness::repr(cb.callback.bind(py));
                 context.set_item("message", format!("Exception in callback {text}"))?;
                 context.set_item("exception", e.value(py))?;
                 context.set_item("handle", item.lend(slf, cb))?;

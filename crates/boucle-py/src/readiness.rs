@@ -404,7 +404,8 @@ fn os_error(e: io::Error) -> PyErr {
     }
 }
 
-fn repr(obj: &Bound<'_, PyAny>) -> String {
+/// `repr(obj)`, or `?` when its `__repr__` raises.
+pub(crate) fn repr(obj: &Bound<'_, PyAny>) -> String {
     obj.repr()
         .map(|r| r.to_string())
         .unwrap_or_else(|_| String::from("?"))

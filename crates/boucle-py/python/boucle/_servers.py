@@ -383,10 +383,10 @@ class ServerMethods:
             extra = {"peername": addr} if local is None else {"peername": addr,
                                                               "sockname": local}
             if sslcontext:
-                self._accepted(protocol_factory, conn, extra, sslcontext,
-                               server, handshake_timeout, shutdown_timeout)
+                self._accepted_tls(protocol_factory, conn, extra, sslcontext,
+                                   server, handshake_timeout, shutdown_timeout)
                 continue
-            # _accepted's plain-TCP path, inline (a cost per connection).
+            # Plain TCP inline: a call less per connection.
             protocol = transport = None
             try:
                 protocol = protocol_factory()
@@ -398,24 +398,22 @@ class ServerMethods:
                     conn.close()
                 self._report_accept_error(exc, protocol, transport)
 
-    def _accepted(self, protocol_factory, conn, extra, sslcontext, server,
-                  handshake_timeout, shutdown_timeout):
+    def _accepted_tls(self, protocol_factory, conn, extra, sslcontext, server,
+                      handshake_timeout, shutdown_timeout):
+        """A connection accepted on a TLS server: its transport, whose
+        handshake is under way."""
         protocol = transport = None
         try:
             protocol = protocol_factory()
-            if sslcontext:
-                waiter = self.create_future()
-                transport = self._make_ssl_transport(
-                    conn, protocol, sslcontext, waiter, server_side=True, extra=extra,
-                    server=server, ssl_handshake_timeout=handshake_timeout,
-                    ssl_shutdown_timeout=shutdown_timeout,
-                )
-                waiter.add_done_callback(
-                    lambda fut, t=transport, p=protocol: self._handshake_done(fut, t, p)
-                )
-            else:
-                transport = self._make_socket_transport(conn, protocol, extra=extra,
-                                                        server=server)
+            waiter = self.create_future()
+            transport = self._make_ssl_transport(
+                conn, protocol, sslcontext, waiter, server_side=True, extra=extra,
+                server=server, ssl_handshake_timeout=handshake_timeout,
+                ssl_shutdown_timeout=shutdown_timeout,
+            )
+            waiter.add_done_callback(
+                lambda fut, t=transport, p=protocol: self._handshake_done(fut, t, p)
+            )
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
