@@ -13,7 +13,7 @@ use crate::task::TaskId;
 use crate::time::clock::Clock;
 use crate::time::wheel::{TimerKey as WheelKey, Wheel};
 use crate::trace::recorder;
-use crate::trace::{EventKind, Exited, Instrument, Spawned, Trace};
+use crate::trace::{EventKind, Exited, Spawned, Trace};
 
 pub use crate::io::timerfd::TimerFd;
 pub use crate::time::TimeBase;
@@ -134,7 +134,7 @@ impl Recorder {
     /// instrument hooks (the kinds a Python task can have; the others,
     /// which only boucle's own loop produces, are ignored).
     pub fn record(&self, ticks: u64, task: TaskId, kind: EventKind) {
-        let at = Duration::from_nanos(ticks);
+        let at = ticks;
         let r = &self.0;
         match kind {
             EventKind::Created {

@@ -139,9 +139,11 @@ impl Builder {
         self
     }
 
-    /// The recorder's ring buffer size in events (default
+    /// The recorder's ring buffer size in records (default
     /// [`DEFAULT_CAPACITY`](crate::trace::DEFAULT_CAPACITY), one million):
-    /// past it the oldest events are dropped and counted.
+    /// past it the oldest are dropped and their events counted. A record is
+    /// one event, except a poll's start and end, which share one (24 bytes
+    /// a record: the default ring is at most 24 MB).
     pub fn trace_capacity(mut self, events: usize) -> Builder {
         self.trace_capacity = events.max(1);
         self
@@ -422,14 +424,10 @@ impl Builder {
             .or_else(env_seed)
             .unwrap_or_else(|| fastrand::u64(..));
         #[allow(unused_mut)]
-        let mut instruments: Vec<Box<dyn Instrument>> = self
-            .instruments
-            .into_iter()
-            .map(|i| Box::new(i) as Box<dyn Instrument>)
-            .collect();
+        let mut instruments = self.instruments;
         #[cfg(feature = "console")]
         if self.console {
-            instruments.push(Box::new(crate::trace::console::Console::default()));
+            instruments.push(Rc::new(crate::trace::console::Console::default()));
         }
         let core = Core::new(Config {
             virtual_time: self.virtual_time,

@@ -57,7 +57,7 @@ pub(crate) struct Config {
     pub(crate) watchdog: bool,
     pub(crate) task_tree: bool,
     pub(crate) dump_on_signal: bool,
-    pub(crate) instruments: Vec<Box<dyn Instrument>>,
+    pub(crate) instruments: Vec<Rc<dyn Instrument>>,
     pub(crate) max_blocking_threads: usize,
     pub(crate) blocking_keep_alive: Duration,
     pub(crate) task_slab: bool,
@@ -117,25 +117,22 @@ impl Core {
         let clock = TimeDriver::clock(config.virtual_time, config.time_base);
         let recorder = config.trace.map(|cap| Rc::new(Recorder::new(cap)));
         let tree = config.task_tree.then(|| Rc::new(TreeKeeper::default()));
-        let mut list: Vec<Box<dyn Instrument>> = Vec::new();
-        if let Some(r) = &recorder {
-            list.push(Box::new(r.clone()));
-        }
+        let mut list: Vec<Rc<dyn Instrument>> = Vec::new();
         if let Some(t) = &tree {
-            list.push(Box::new(t.clone()));
+            list.push(t.clone());
         }
         let mut watchdog = None;
         if let Some(limit) = config.slow_poll {
-            list.push(Box::new(SlowPoll::new(limit, clock.clone())));
+            list.push(Rc::new(SlowPoll::new(limit, clock.clone())));
             if config.watchdog {
                 if let Some((dog, hook)) = Watchdog::start(limit) {
                     watchdog = Some(dog);
-                    list.push(Box::new(hook));
+                    list.push(Rc::new(hook));
                 }
             }
         }
         list.extend(config.instruments);
-        let hooks = Hooks::new(list, clock.clone());
+        let hooks = Hooks::new(recorder.clone(), list, clock.clone());
         let (io, waker) = IoDriver::new(hooks.clone())?;
         let shared = Shared::new(waker);
         Ok(Core {

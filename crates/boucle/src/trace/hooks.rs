@@ -1,7 +1,9 @@
 //! `Hooks`: the installed instruments, as the loop and its engines call
 //! them. Each call site costs one branch on an `Option<Rc<Hooks>>` when
 //! nothing is installed; facades that hold no engine handle (a task's join,
-//! the sync wait lists) check a thread-local flag first.
+//! the sync wait lists) check a thread-local flag first. The recorder is
+//! called directly (its calls inline); other instruments through one
+//! virtual call each.
 
 use std::cell::Cell;
 use std::fmt;
@@ -9,9 +11,32 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::instrument::{Awaiting, Exited, Instrument, Spawned, WokenBy};
+use super::recorder::Recorder;
 use crate::runtime::context;
 use crate::task::TaskId;
 use crate::time::clock::Clock;
+
+/// Calls one hook on every instrument with the loop time `$at`: first on
+/// the recorder, directly and in nanoseconds, then on the others as a
+/// `Duration`. `others:` skips the recorder (hooks it has no use for).
+macro_rules! each {
+    ($hooks:ident, |$at:ident| $method:ident($($arg:expr),*)) => {{
+        let ns = $hooks.clock.peek();
+        if let Some(r) = &$hooks.recorder {
+            let $at = ns;
+            r.$method($($arg),*);
+        }
+        each!(others: $hooks, ns, |$at| $method($($arg),*));
+    }};
+    (others: $hooks:ident, $ns:expr, |$at:ident| $method:ident($($arg:expr),*)) => {{
+        if !$hooks.list.is_empty() {
+            let $at = Duration::from_nanos($ns);
+            for i in &$hooks.list {
+                i.$method($($arg),*);
+            }
+        }
+    }};
+}
 
 thread_local! {
     /// True while this thread runs a loop with instruments installed.
@@ -19,7 +44,8 @@ thread_local! {
 }
 
 pub(crate) struct Hooks {
-    list: Vec<Box<dyn Instrument>>,
+    recorder: Option<Rc<Recorder>>,
+    list: Vec<Rc<dyn Instrument>>,
     clock: Rc<Clock>,
     /// The task being polled, if any.
     current: Cell<Option<TaskId>>,
@@ -30,12 +56,18 @@ pub(crate) struct Hooks {
 }
 
 impl Hooks {
-    pub(crate) fn new(list: Vec<Box<dyn Instrument>>, clock: Rc<Clock>) -> Option<Rc<Hooks>> {
-        if list.is_empty() {
+    pub(crate) fn new(
+        recorder: Option<Rc<Recorder>>,
+        list: Vec<Rc<dyn Instrument>>,
+        clock: Rc<Clock>,
+    ) -> Option<Rc<Hooks>> {
+        if recorder.is_none() && list.is_empty() {
             return None;
         }
+        // The recorder keeps loop times only.
         let poll_time = list.iter().any(|i| i.wants_poll_time());
         Some(Rc::new(Hooks {
+            recorder,
             list,
             clock,
             current: Cell::new(None),
@@ -44,40 +76,26 @@ impl Hooks {
         }))
     }
 
-    /// The loop time as last sampled: hooks never make the loop read the
-    /// clock (an iteration that reads no time makes no clock call).
-    #[inline]
-    fn at(&self) -> Duration {
-        Duration::from_nanos(self.clock.peek())
-    }
-
     pub(crate) fn spawned(
         &self,
         task: TaskId,
         name: Option<&str>,
         location: &'static std::panic::Location<'static>,
     ) {
-        let at = self.at();
         let spawned = Spawned {
             task,
             parent: self.current.get(),
             name,
             location,
         };
-        for i in &self.list {
-            i.task_spawned(&spawned, at);
-        }
-        for i in &self.list {
-            i.task_scheduled(task, WokenBy::Spawn, at);
-        }
+        each!(self, |at| task_spawned(&spawned, at));
+        each!(self, |at| task_scheduled(task, WokenBy::Spawn, at));
     }
 
     #[inline(never)]
     pub(crate) fn scheduled(&self, task: TaskId) {
-        let (at, by) = (self.at(), self.source.get());
-        for i in &self.list {
-            i.task_scheduled(task, by, at);
-        }
+        let by = self.source.get();
+        each!(self, |at| task_scheduled(task, by, at));
     }
 
     /// Runs `f` with wakes attributed to `by` (the timer and I/O layers,
@@ -93,10 +111,7 @@ impl Hooks {
     #[inline(never)]
     pub(crate) fn poll_start(&self, task: TaskId) -> Option<Instant> {
         self.current.set(Some(task));
-        let at = self.at();
-        for i in &self.list {
-            i.poll_start(task, at);
-        }
+        each!(self, |at| poll_start(task, at));
         self.poll_time.then(Instant::now)
     }
 
@@ -104,25 +119,17 @@ impl Hooks {
     pub(crate) fn poll_end(&self, task: TaskId, started: Option<Instant>) {
         self.current.set(None);
         let busy = started.map(|s| s.elapsed()).unwrap_or_default();
-        let at = self.at();
-        for i in &self.list {
-            i.poll_end(task, at, busy);
-        }
+        each!(self, |at| poll_end(task, at, busy));
     }
 
     #[inline(never)]
     pub(crate) fn exited(&self, task: TaskId, exited: Exited) {
-        let at = self.at();
-        for i in &self.list {
-            i.task_exited(task, exited, at);
-        }
+        each!(self, |at| task_exited(task, exited, at));
     }
 
     pub(crate) fn waits(&self, on: Awaiting) {
-        let (task, at) = (self.current.get(), self.at());
-        for i in &self.list {
-            i.task_waits(task, on, at);
-        }
+        let task = self.current.get();
+        each!(self, |at| task_waits(task, on, at));
     }
 
     /// The task being polled, if any.
@@ -131,38 +138,23 @@ impl Hooks {
     }
 
     pub(crate) fn timer_fired(&self, task: Option<TaskId>) {
-        let at = self.at();
-        for i in &self.list {
-            i.timer_fired(task, at);
-        }
+        each!(self, |at| timer_fired(task, at));
     }
 
     pub(crate) fn io_ready(&self, task: Option<TaskId>) {
-        let at = self.at();
-        for i in &self.list {
-            i.io_ready(task, at);
-        }
+        each!(self, |at| io_ready(task, at));
     }
 
     pub(crate) fn iteration_start(&self, ready: usize) {
-        let at = self.at();
-        for i in &self.list {
-            i.iteration_start(ready, at);
-        }
+        each!(others: self, self.clock.peek(), |at| iteration_start(ready, at));
     }
 
     pub(crate) fn park_start(&self) {
-        let at = self.at();
-        for i in &self.list {
-            i.park_start(at);
-        }
+        each!(others: self, self.clock.peek(), |at| park_start(at));
     }
 
     pub(crate) fn park_end(&self, events: usize, idle: Duration) {
-        let at = self.at();
-        for i in &self.list {
-            i.park_end(events, idle, at);
-        }
+        each!(others: self, self.clock.peek(), |at| park_end(events, idle, at));
     }
 }
 
