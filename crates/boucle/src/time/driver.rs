@@ -32,6 +32,10 @@ pub(crate) struct TimeDriver {
     fired: RefCell<Vec<WakeHandle>>,
     /// Timers fired so far (`Runtime::metrics`).
     fired_count: std::cell::Cell<u64>,
+    /// No timer is due before this loop time ([`NEVER`]: none is armed):
+    /// the wheel's `next_wake` at the last park, lowered by each timer
+    /// armed since.
+    next_due: std::cell::Cell<u64>,
 }
 
 /// What the loop knows when it asks the timer layer to park.
@@ -55,6 +59,7 @@ impl TimeDriver {
             wheel: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
             fired_count: std::cell::Cell::new(0),
+            next_due: std::cell::Cell::new(NEVER),
         }
     }
 
@@ -111,6 +116,7 @@ impl TimeDriver {
             }
         }
         *key = Some(wheel.insert(deadline, WakeHandle::new(cx)));
+        self.next_due.set(self.next_due.get().min(deadline));
     }
 
     /// Disarms the timer of `key`, if armed. A no-op while the wheel is
@@ -140,11 +146,16 @@ impl TimeDriver {
     ) -> std::io::Result<()> {
         let next_timer = {
             let wheel = self.wheel.borrow();
-            if wheel.len() == 0 {
+            let next = if wheel.len() == 0 {
                 None
             } else {
                 wheel.next_wake()
-            }
+            };
+            // Armed timers with no wake time would be a wheel bug: look at
+            // them at once rather than never.
+            let due = next.unwrap_or(if wheel.len() == 0 { NEVER } else { 0 });
+            self.next_due.set(due);
+            next
         };
         let virtual_time = self.clock.is_virtual();
         let busy = match next_timer {
@@ -193,12 +204,16 @@ impl TimeDriver {
         Ok(())
     }
 
+    /// Fires the due timers, if some may be due: an iteration whose earliest
+    /// timer is still ahead (each turn of a yielding task under a timeout,
+    /// say) leaves the wheel alone. Its `elapsed` then lags the clock, as
+    /// when the loop is busy; the wheel is exact whatever the lag.
     #[inline]
     fn fire_due(&self) {
-        if self.wheel.borrow().len() == 0 {
-            return;
+        let t = self.next_due.get();
+        if t != NEVER && t <= self.clock.now() {
+            self.fire_due_timers();
         }
-        self.fire_due_timers();
     }
 
     #[inline(never)]
