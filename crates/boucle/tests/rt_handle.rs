@@ -155,6 +155,26 @@ fn a_virtual_loop_idle_forever_is_woken_by_a_remote_job() {
 }
 
 #[test]
+fn a_timer_armed_by_a_remote_job_fires_on_time() {
+    // The job runs right after the loop's park, where the timer layer has
+    // already looked at the wheel: the timer it arms must still count.
+    let rt = Runtime::builder().virtual_time(true).build().unwrap();
+    let handle = rt.handle();
+    let (tx, rx) = boucle::sync::oneshot::channel();
+    let sender = thread::spawn(move || {
+        handle.call_soon_threadsafe(move || {
+            let armed = boucle::now();
+            boucle::call_later(Duration::from_secs(1), move || {
+                let _ = tx.send((armed, boucle::now()));
+            });
+        });
+    });
+    let (armed, fired) = rt.block_on(rx).unwrap();
+    sender.join().unwrap();
+    assert_eq!(fired - armed, Duration::from_secs(1));
+}
+
+#[test]
 fn handle_current_inside_and_outside_a_loop() {
     assert!(Handle::try_current().is_none());
     boucle::run(async {
