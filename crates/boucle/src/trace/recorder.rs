@@ -33,8 +33,9 @@ pub const DEFAULT_CAPACITY: usize = 1_000_000;
 
 pub(crate) struct Recorder {
     ring: RefCell<Ring<Record>>,
-    /// Events overwritten by newer ones.
-    dropped: Cell<u64>,
+    /// Events recorded so far, kept or not (those the ring holds no more
+    /// were dropped).
+    recorded: Cell<u64>,
     /// The poll running now, if any: its task and start time.
     open: Cell<Option<(TaskId, u64)>>,
     /// Spawn details, the `n`th spawn at `n % capacity`.
@@ -70,12 +71,12 @@ impl<T> Ring<T> {
         }
     }
 
-    /// Adds `x`; returns the element it overwrote, if any.
-    #[inline]
-    fn push(&mut self, x: T) -> Option<T> {
+    /// Adds `x`, overwriting the oldest element when full.
+    #[inline(always)]
+    fn push(&mut self, x: T) {
         if self.buf.len() < self.capacity {
             self.buf.push(x);
-            return None;
+            return;
         }
         let head = self.head;
         // No division on this path: wrap by comparison.
@@ -84,7 +85,7 @@ impl<T> Ring<T> {
         } else {
             head + 1
         };
-        Some(std::mem::replace(&mut self.buf[head], x))
+        self.buf[head] = x;
     }
 
     /// Oldest first.
@@ -204,7 +205,7 @@ impl Recorder {
     pub(crate) fn new(capacity: usize) -> Recorder {
         Recorder {
             ring: RefCell::new(Ring::new(capacity)),
-            dropped: Cell::new(0),
+            recorded: Cell::new(0),
             open: Cell::new(None),
             spawns: RefCell::new(Ring::new(capacity)),
             spawned: Cell::new(0),
@@ -213,8 +214,9 @@ impl Recorder {
         }
     }
 
-    #[inline]
-    fn push(&self, at: u64, task: TaskId, tag: Tag, data: u64) {
+    /// Stores a record; `events` is how many events it stands for.
+    #[inline(always)]
+    fn push(&self, at: u64, task: TaskId, tag: Tag, data: u64, events: u64) {
         let flag = if self.open.get().is_some() {
             IN_POLL
         } else {
@@ -225,9 +227,8 @@ impl Recorder {
             task,
             data,
         };
-        if let Some(old) = self.ring.borrow_mut().push(record) {
-            self.dropped.set(self.dropped.get() + old.events());
-        }
+        self.ring.borrow_mut().push(record);
+        self.recorded.set(self.recorded.get() + events);
     }
 
     fn intern(&self, name: &str) -> u32 {
@@ -256,7 +257,8 @@ impl Recorder {
 
     pub(crate) fn snapshot(&self, now: Duration) -> Trace {
         let ring = self.ring.borrow();
-        let mut events = Vec::with_capacity(ring.buf.len() + ring.buf.len() / 2);
+        let kept: u64 = ring.buf.iter().map(Record::events).sum();
+        let mut events = Vec::with_capacity(kept as usize);
         // The events of the poll running at this point of the scan, which
         // its start must precede.
         let mut in_poll = Vec::new();
@@ -300,7 +302,7 @@ impl Recorder {
         Trace {
             taken_at: last.max(now),
             events,
-            dropped: self.dropped.get(),
+            dropped: self.recorded.get() - kept,
         }
     }
 
@@ -364,12 +366,12 @@ impl Recorder {
         });
         let n = self.spawned.get();
         self.spawned.set(n + 1);
-        self.push(at, s.task, Tag::Created, n);
+        self.push(at, s.task, Tag::Created, n, 1);
     }
 
     #[inline]
     pub(crate) fn task_scheduled(&self, task: TaskId, by: WokenBy, at: u64) {
-        self.push(at, task, Tag::Scheduled, woken_code(by));
+        self.push(at, task, Tag::Scheduled, woken_code(by), 1);
     }
 
     #[inline]
@@ -383,7 +385,7 @@ impl Recorder {
             Some((t, start)) if t == task => start,
             _ => at,
         };
-        self.push(at, task, Tag::Poll, start);
+        self.push(at, task, Tag::Poll, start, 2);
     }
 
     pub(crate) fn task_exited(&self, task: TaskId, exited: Exited, at: u64) {
@@ -392,7 +394,7 @@ impl Recorder {
             Exited::Cancelled => Tag::Cancelled,
             Exited::Panicked => Tag::Panicked,
         };
-        self.push(at, task, tag, 0);
+        self.push(at, task, tag, 0, 1);
     }
 
     pub(crate) fn task_waits(&self, task: Option<TaskId>, on: Awaiting, at: u64) {
@@ -404,18 +406,18 @@ impl Recorder {
             Awaiting::Task(t) => (Tag::WaitTask, t.as_u64()),
             Awaiting::Sync(s) => (Tag::WaitSync, self.sync_index(s)),
         };
-        self.push(at, task, tag, data);
+        self.push(at, task, tag, data, 1);
     }
 
     pub(crate) fn timer_fired(&self, task: Option<TaskId>, at: u64) {
         if let Some(task) = task {
-            self.push(at, task, Tag::TimerFired, 0);
+            self.push(at, task, Tag::TimerFired, 0, 1);
         }
     }
 
     pub(crate) fn io_ready(&self, task: Option<TaskId>, at: u64) {
         if let Some(task) = task {
-            self.push(at, task, Tag::IoReady, 0);
+            self.push(at, task, Tag::IoReady, 0, 1);
         }
     }
 }
