@@ -22,15 +22,6 @@
 //! [`TaskSlab::free`], its next pointer after it. Blocks handed back from
 //! other threads keep their last contents until they are reclaimed.
 //!
-//! Chunks grow from 64 KiB to 2 MiB. The 2 MiB ones are aligned to 2 MiB
-//! and advised to the kernel as huge-page memory (`MADV_HUGEPAGE`, where
-//! transparent huge pages are set to `madvise` or `always`): a million
-//! tasks then fault in about 45 pages instead of 22,000, which took a third
-//! of `spawn_join`'s time (BENCHMARKS.md). The cost: such a chunk becomes
-//! resident whole at its first task, so a loop with more than 2 MiB of
-//! tasks holds up to 2 MiB more than it uses. The advice is best effort;
-//! a kernel that refuses it backs the chunk with small pages as before.
-//!
 //! `Builder::task_slab(false)` (or `BOUCLE_TASK_SLAB=0`) allocates every
 //! task with the global allocator instead, so that tools such as valgrind
 //! see each task as its own allocation.
@@ -109,14 +100,6 @@ impl SlabShared {
         let layout = Layout::from_size_align(size, align).ok()?;
         // SAFETY: `layout` has a non-zero size.
         let ptr = NonNull::new(unsafe { alloc::alloc(layout) })?;
-        if size >= MAX_CHUNK {
-            // SAFETY: `ptr..ptr + size` was just allocated for the slab and
-            // is not yet in use; the advice changes only how the kernel
-            // backs the pages, never their contents.
-            let _ = unsafe {
-                rustix::mm::madvise(ptr.as_ptr().cast(), size, rustix::mm::Advice::LinuxHugepage)
-            };
-        }
 
         self.chunks
             .lock()
@@ -353,47 +336,6 @@ mod tests {
             used(&slab).len(),
             kept.len() + 1,
             "a reused block is in use again"
-        );
-    }
-
-    #[test]
-    fn full_size_chunks_are_advised_as_huge_pages() {
-        if !std::path::Path::new("/proc/self/smaps").exists() {
-            return; // not Linux: no advice to check
-        }
-        let shared = SlabShared::new();
-        let mut slab = TaskSlab::new();
-        // 64 KiB + 128 KiB + ... + 1 MiB of 512-byte blocks, then one more
-        // to open the first 2 MiB chunk.
-        let before_full: usize = (0..5).map(|i| FIRST_CHUNK << i).sum();
-        let mut last = None;
-        for _ in 0..=before_full / block_size(63) {
-            last = slab.alloc(&shared, 63);
-        }
-        let addr = last.unwrap().as_ptr() as usize;
-        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
-        let mut in_chunk = false;
-        let mut flags = None;
-        for line in smaps.lines() {
-            let range = line.split(' ').next().unwrap_or("");
-            if let Some((lo, hi)) = range.split_once('-') {
-                if let (Ok(lo), Ok(hi)) =
-                    (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
-                {
-                    in_chunk = (lo..hi).contains(&addr);
-                    continue;
-                }
-            }
-            if in_chunk {
-                if let Some(f) = line.strip_prefix("VmFlags:") {
-                    flags = Some(f.to_string());
-                }
-            }
-        }
-        let flags = flags.expect("the chunk's mapping is in /proc/self/smaps");
-        assert!(
-            flags.split_whitespace().any(|f| f == "hg"),
-            "a 2 MiB chunk carries MADV_HUGEPAGE (VmFlags:{flags})"
         );
     }
 }
