@@ -37,24 +37,25 @@ async fn pages() -> SocketAddr {
     addr
 }
 
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+/// An address nothing listens on, so that connecting is refused: port 1
+/// (tcpmux, unused) on a loopback address no other test binds. A port freed
+/// by binding port 0 was refused only most of the time: the client's own
+/// ephemeral port can be that same number (a connection to itself), or a
+/// server of a test running beside this one can take it, and either resets
+/// the connection instead.
+const CLOSED_HOST: &str = "127.0.0.6";
+const CLOSED_PORT: u16 = 1;
 
 #[test]
 fn scraper_web_gathers_a_result_per_url_in_order() {
     let (console, captured) = Console::capture();
-    let port = closed_port();
+    let port = CLOSED_PORT;
     let results = boucle::run(async move {
         let addr = pages().await;
         let urls = vec![
             format!("http://{addr}/a"),
             format!("http://{addr}/big"),
-            format!("http://127.0.0.1:{port}/"),
+            format!("http://{CLOSED_HOST}:{port}/"),
             format!("http://{addr}/e"),
             "pas une url".to_string(),
             format!("http://{addr}/manquante"),
@@ -70,7 +71,9 @@ fn scraper_web_gathers_a_result_per_url_in_order() {
         Resultat::Succes { taille: 10_000, .. }
     ));
     assert!(
-        matches!(&results[2], Resultat::Erreur { erreur, .. } if erreur.contains("cannot connect"))
+        matches!(&results[2], Resultat::Erreur { erreur, .. } if erreur.contains("cannot connect")),
+        "{:?}",
+        results[2]
     );
     // len(contenu) counts characters, not bytes.
     assert!(matches!(&results[3], Resultat::Succes { taille: 2, .. }));
@@ -89,7 +92,7 @@ fn scraper_web_gathers_a_result_per_url_in_order() {
         lines[3]
     );
     assert!(
-        lines[5].starts_with(&format!("✗ http://127.0.0.1:{port}/: cannot connect")),
+        lines[5].starts_with(&format!("✗ http://{CLOSED_HOST}:{port}/: cannot connect")),
         "{}",
         lines[5]
     );

@@ -9,11 +9,13 @@ use std::time::Duration;
 
 use boucle::net::{lookup_host, TcpListener, TcpStream};
 
-/// A loopback address nobody listens on (on its own loopback address, so
-/// that no listener of a test running in parallel takes the freed port).
+/// An address nobody listens on: port 1 (tcpmux, unused) on a loopback
+/// address of its own. Not a freed ephemeral port: a listener of a test
+/// running in parallel could take it, or the client's own ephemeral port
+/// be the same number (a connection to itself), and connecting would not
+/// be refused.
 fn closed_port() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.4:0").unwrap();
-    l.local_addr().unwrap()
+    SocketAddr::from(([127, 0, 0, 4], 1))
 }
 
 /// Closes `s` with a reset (SO_LINGER 0).
