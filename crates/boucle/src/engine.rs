@@ -130,11 +130,10 @@ impl Default for Recorder {
 }
 
 impl Recorder {
-    /// Records an event at loop time `ticks`, through the recorder's
-    /// instrument hooks (the kinds a Python task can have; the others,
-    /// which only boucle's own loop produces, are ignored).
-    pub fn record(&self, ticks: u64, task: TaskId, kind: EventKind) {
-        let at = ticks;
+    /// Records an event at loop time `at` (ticks), through the recorder's
+    /// hooks (the kinds a Python task can have; the others, which only
+    /// boucle's own loop produces, are ignored).
+    pub fn record(&self, at: u64, task: TaskId, kind: EventKind) {
         let r = &self.0;
         match kind {
             EventKind::Created {
