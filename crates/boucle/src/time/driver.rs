@@ -151,10 +151,7 @@ impl TimeDriver {
             } else {
                 wheel.next_wake()
             };
-            // Armed timers with no wake time would be a wheel bug: look at
-            // them at once rather than never.
-            let due = next.unwrap_or(if wheel.len() == 0 { NEVER } else { 0 });
-            self.next_due.set(due);
+            self.next_due.set(next.unwrap_or(NEVER));
             next
         };
         let virtual_time = self.clock.is_virtual();

@@ -38,9 +38,8 @@ pub(crate) struct Recorder {
     recorded: Cell<u64>,
     /// The poll running now, if any: its task and start time.
     open: Cell<Option<(TaskId, u64)>>,
-    /// Spawn details, the `n`th spawn at `n % capacity`.
+    /// Spawn details, by spawn number.
     spawns: RefCell<Ring<SpawnRecord>>,
-    spawned: Cell<u64>,
     /// Distinct task names; a spawn record stores an index.
     names: RefCell<Names>,
     /// Distinct sync primitive names; a `WaitSync` record stores an index.
@@ -60,6 +59,8 @@ struct Ring<T> {
     capacity: usize,
     /// Index of the oldest element once the ring has wrapped.
     head: usize,
+    /// Elements pushed so far, kept or not.
+    pushed: u64,
 }
 
 impl<T> Ring<T> {
@@ -68,12 +69,14 @@ impl<T> Ring<T> {
             buf: Vec::new(),
             capacity: capacity.max(1),
             head: 0,
+            pushed: 0,
         }
     }
 
     /// Adds `x`, overwriting the oldest element when full.
     #[inline(always)]
     fn push(&mut self, x: T) {
+        self.pushed += 1;
         if self.buf.len() < self.capacity {
             self.buf.push(x);
             return;
@@ -86,6 +89,14 @@ impl<T> Ring<T> {
             head + 1
         };
         self.buf[head] = x;
+    }
+
+    /// The element pushed `n`th (from 0), if not overwritten yet.
+    fn get(&self, n: u64) -> Option<&T> {
+        if n >= self.pushed || self.pushed - n > self.capacity as u64 {
+            return None;
+        }
+        self.buf.get((n % self.capacity as u64) as usize)
     }
 
     /// Oldest first.
@@ -208,7 +219,6 @@ impl Recorder {
             recorded: Cell::new(0),
             open: Cell::new(None),
             spawns: RefCell::new(Ring::new(capacity)),
-            spawned: Cell::new(0),
             names: RefCell::new(Names::default()),
             syncs: RefCell::new(Vec::new()),
         }
@@ -311,12 +321,10 @@ impl Recorder {
     fn expand(&self, tag: Tag, data: u64) -> Option<EventKind> {
         Some(match tag {
             Tag::Created => {
-                let spawns = self.spawns.borrow();
-                if self.spawned.get() - data > spawns.capacity as u64 {
+                let Some(&s) = self.spawns.borrow().get(data) else {
                     debug_assert!(false, "spawn {data} outlived its details");
                     return None;
-                }
-                let s = spawns.buf[(data % spawns.capacity as u64) as usize];
+                };
                 let names = self.names.borrow();
                 EventKind::Created {
                     name: s
@@ -359,13 +367,14 @@ impl Recorder {
 impl Recorder {
     pub(crate) fn task_spawned(&self, s: &Spawned<'_>, at: u64) {
         let name = s.name.map_or(0, |n| self.intern(n));
-        self.spawns.borrow_mut().push(SpawnRecord {
+        let mut spawns = self.spawns.borrow_mut();
+        let n = spawns.pushed;
+        spawns.push(SpawnRecord {
             parent: s.parent.map_or(u64::MAX, TaskId::as_u64),
             location: s.location,
             name,
         });
-        let n = self.spawned.get();
-        self.spawned.set(n + 1);
+        drop(spawns);
         self.push(at, s.task, Tag::Created, n, 1);
     }
 
