@@ -16,7 +16,9 @@
 //!   [`sync::mpsc`](crate::sync::mpsc): their senders are `Send`, and a
 //!   receiver is awaited on the shard that holds it;
 //! * for servers, [`TcpListener::bind_reuseport`](crate::net::TcpListener::bind_reuseport)
-//!   (every shard accepts on one port; the kernel spreads connections) or
+//!   (every shard accepts on one port; the kernel spreads connections,
+//!   and with [`set_incoming_cpu`](crate::net::TcpListener::set_incoming_cpu)
+//!   gives each to the shard on the core its packets arrive on) or
 //!   a [`HandoffListener`](crate::net::HandoffListener) (one shard accepts
 //!   and hands each connection to the shard with the fewest live ones).
 //!
