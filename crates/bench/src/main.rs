@@ -42,7 +42,7 @@ usage: boucle-bench [all|WORKLOAD...] [--quick] [--runs N] [--runtimes LIST] [--
        boucle-bench worker RUNTIME WORKLOAD SIZE
        boucle-bench fs_hash_tree [--runs N] [--files N] [--jobs N]
        boucle-bench http [fetch] [hello] [--runs N] [--quick]   (see src/http/mod.rs)
-       boucle-bench shards [echo] [hello] [--runs N] [--quick]  (see src/shards/mod.rs)
+       boucle-bench shards [echo] [hello] [hello_load] [--runs N] [--quick]  (see src/shards/mod.rs)
 
   all               every workload and size, then the instruction counts; a full (not
                     --quick) `all` also writes BENCHMARKS.md and the README's headline table

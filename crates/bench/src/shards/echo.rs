@@ -4,13 +4,16 @@
 //!
 //! * boucle with n shards: each shard binds the port with `SO_REUSEPORT`
 //!   and runs `CONNS / n` clients (the kernel hashes each connection to one
-//!   shard's listener, so about half of them cross shards); or, `handoff`,
-//!   shard 0 accepts and hands each connection to the least-loaded shard;
+//!   shard's listener, so about half of them cross shards); or, `cpu`,
+//!   each shard also marks its listener with its own core
+//!   (`SO_INCOMING_CPU`), so the kernel hands a connection to the shard
+//!   whose core made it; or, `handoff`, shard 0 accepts and hands each
+//!   connection to the least-loaded shard;
 //! * tokio multi_thread with n workers: one listener, everything spawned
 //!   (work stealing spreads it);
 //! * monoio thread-per-core: n threads pinned to cores, each its own
-//!   runtime (legacy epoll driver) with a `reuse_port` listener and
-//!   `CONNS / n` clients.
+//!   runtime (legacy epoll driver) with a `reuse_port` listener (marked
+//!   with its core too, in `monoio-2-cpu`) and `CONNS / n` clients.
 //!
 //! The load generator is the clients inside the runtime: every runtime
 //! does the same client work, so the ratios compare whole systems.
@@ -24,7 +27,7 @@ pub const BYTES: usize = 64;
 
 /// A std reuseport socket holding `port` until every server socket of the
 /// group is bound (then dropped, so it gets no connection).
-fn reserve_port() -> Result<(std::net::TcpListener, u16), String> {
+pub(super) fn reserve_port() -> Result<(std::net::TcpListener, u16), String> {
     #[cfg(feature = "boucle")]
     {
         let l = boucle::net::bind_reuseport_std("127.0.0.1:0".parse().unwrap(), 16)
@@ -40,24 +43,37 @@ fn reserve_port() -> Result<(std::net::TcpListener, u16), String> {
 pub fn run(config: &str, conns: usize, trips: usize) -> Result<f64, String> {
     let total = (conns * trips) as f64;
     let wall = match config {
-        "boucle-1" => boucle_echo(1, false, true, conns, trips)?,
-        "boucle-2" => boucle_echo(2, false, true, conns, trips)?,
-        "boucle-2-unpinned" => boucle_echo(2, false, false, conns, trips)?,
-        "boucle-2-handoff" => boucle_echo(2, true, true, conns, trips)?,
+        "boucle-1" => boucle_echo(1, Accept::Hash, true, conns, trips)?,
+        "boucle-2" => boucle_echo(2, Accept::Hash, true, conns, trips)?,
+        "boucle-2-unpinned" => boucle_echo(2, Accept::Hash, false, conns, trips)?,
+        "boucle-2-cpu" => boucle_echo(2, Accept::Cpu, true, conns, trips)?,
+        "boucle-2-handoff" => boucle_echo(2, Accept::Handoff, true, conns, trips)?,
         "boucle-2-local" => boucle_local(2, conns, trips)?,
         "tokio-mt1" => tokio_echo(1, conns, trips)?,
         "tokio-mt2" => tokio_echo(2, conns, trips)?,
-        "monoio-1" => monoio_echo(1, conns, trips)?,
-        "monoio-2" => monoio_echo(2, conns, trips)?,
+        "monoio-1" => monoio_echo(1, false, conns, trips)?,
+        "monoio-2" => monoio_echo(2, false, conns, trips)?,
+        "monoio-2-cpu" => monoio_echo(2, true, conns, trips)?,
         other => return Err(format!("unknown echo config `{other}`")),
     };
     Ok(total / wall.as_secs_f64())
 }
 
+/// How boucle's shards share the port.
+#[derive(Clone, Copy, PartialEq)]
+enum Accept {
+    /// `SO_REUSEPORT`: the kernel's address hash picks the shard.
+    Hash,
+    /// `SO_REUSEPORT` with each listener marked with its shard's core.
+    Cpu,
+    /// Shard 0 accepts and hands off to the least-loaded shard.
+    Handoff,
+}
+
 #[cfg(feature = "boucle")]
 fn boucle_echo(
     n: usize,
-    handoff: bool,
+    accept: Accept,
     pin: bool,
     conns: usize,
     trips: usize,
@@ -80,6 +96,7 @@ fn boucle_echo(
         .build()
         .map_err(|e| e.to_string())?;
     let (probe, reserved) = reserve_port()?;
+    let handoff = accept == Accept::Handoff;
     let port = Arc::new(AtomicU16::new(if handoff { 0 } else { reserved }));
     let bound = Arc::new(AtomicUsize::new(0));
     let probe = std::sync::Mutex::new(Some(probe));
@@ -102,6 +119,9 @@ fn boucle_echo(
                 let l = TcpListener::bind_reuseport(("127.0.0.1", port.load(Ordering::Acquire)))
                     .await
                     .expect("bind_reuseport");
+                if let (Accept::Cpu, Some(cpu)) = (accept, shard.cpu()) {
+                    l.set_incoming_cpu(cpu).expect("SO_INCOMING_CPU");
+                }
                 drop(boucle::spawn(async move {
                     while let Ok((s, _)) = l.accept().await {
                         drop(boucle::spawn(serve(s)));
@@ -227,7 +247,7 @@ fn boucle_local(_: usize, _: usize, _: usize) -> Result<Duration, String> {
 }
 
 #[cfg(not(feature = "boucle"))]
-fn boucle_echo(_: usize, _: bool, _: bool, _: usize, _: usize) -> Result<Duration, String> {
+fn boucle_echo(_: usize, _: Accept, _: bool, _: usize, _: usize) -> Result<Duration, String> {
     Err("built without boucle".into())
 }
 
@@ -281,7 +301,7 @@ fn tokio_echo(workers: usize, conns: usize, trips: usize) -> Result<Duration, St
     })
 }
 
-fn monoio_echo(threads: usize, conns: usize, trips: usize) -> Result<Duration, String> {
+fn monoio_echo(threads: usize, cpu: bool, conns: usize, trips: usize) -> Result<Duration, String> {
     use monoio::io::{AsyncReadRentExt, AsyncWriteRentExt};
     use monoio::net::{ListenerOpts, TcpListener, TcpStream};
 
@@ -293,17 +313,17 @@ fn monoio_echo(threads: usize, conns: usize, trips: usize) -> Result<Duration, S
         .map(|t| {
             let (bound, start_at, done) = (bound.clone(), start_at.clone(), done.clone());
             std::thread::spawn(move || {
-                let mut set = rustix::thread::CpuSet::new();
-                set.set(t);
-                let _ = rustix::thread::sched_setaffinity(None, &set);
-                let mut rt = monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
-                    .enable_timer()
-                    .build()
-                    .expect("monoio runtime");
-                rt.block_on(async move {
-                    let opts = ListenerOpts::new().reuse_port(true);
-                    let listener = TcpListener::bind_with_config(("127.0.0.1", port), &opts)
-                        .expect("monoio bind");
+                super::monoio_runtime(t).block_on(async move {
+                    let listener = if cpu {
+                        // monoio has no option for it: the socket is made,
+                        // marked with the thread's core, then handed over.
+                        let std = reuseport_on_cpu(port, t).expect("SO_INCOMING_CPU");
+                        TcpListener::from_std(std).expect("monoio from_std")
+                    } else {
+                        let opts = ListenerOpts::new().reuse_port(true);
+                        TcpListener::bind_with_config(("127.0.0.1", port), &opts)
+                            .expect("monoio bind")
+                    };
                     monoio::spawn(async move {
                         while let Ok((mut s, _)) = listener.accept().await {
                             monoio::spawn(async move {
@@ -370,4 +390,19 @@ fn monoio_echo(threads: usize, conns: usize, trips: usize) -> Result<Duration, S
             .map_err(|_| "a monoio thread panicked".to_owned())?;
     }
     Ok(start.elapsed())
+}
+
+/// A std `SO_REUSEPORT` listener on `port` marked with core `cpu`
+/// (`SO_INCOMING_CPU`), for monoio.
+pub(super) fn reuseport_on_cpu(port: u16, cpu: usize) -> Result<std::net::TcpListener, String> {
+    #[cfg(feature = "boucle")]
+    {
+        let l = boucle::net::bind_reuseport_std(([127, 0, 0, 1], port).into(), 1024)
+            .map_err(|e| e.to_string())?;
+        let cpu = u32::try_from(cpu).map_err(|e| e.to_string())?;
+        rustix::net::sockopt::set_socket_incoming_cpu(&l, cpu).map_err(|e| e.to_string())?;
+        Ok(l)
+    }
+    #[cfg(not(feature = "boucle"))]
+    Err(format!("built without boucle (port {port}, core {cpu})"))
 }

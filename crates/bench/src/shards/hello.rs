@@ -7,10 +7,11 @@
 //!   handing each connection to the least-loaded shard, where hyper's
 //!   HTTP/1 connection runs on `boucle_http::rt::BoucleIo`;
 //! * hyper on tokio multi_thread with n workers (hyper-util's auto
-//!   builder, as the `http::hello` bench).
-//!
-//! monoio has no hyper glue in this workspace (it would need monoio-compat
-//! or monoio-http), so it is not in this table.
+//!   builder, as the `http::hello` bench);
+//! * hyper's HTTP/1 connection on monoio thread-per-core (n threads pinned
+//!   one per core, each its own runtime, legacy epoll driver, with a
+//!   `reuse_port` listener), through monoio-compat's `MonoioIo`, the glue
+//!   monoio's own hyper example uses.
 
 use std::convert::Infallible;
 
@@ -25,6 +26,8 @@ pub fn serve(config: &str, port: u16) -> Result<(), String> {
         "boucle-2-handoff" => boucle_hello(2, true, true, port),
         "tokio-mt1" => tokio_hello(1, port),
         "tokio-mt2" => tokio_hello(2, port),
+        "monoio-1" => monoio_hello(1, port),
+        "monoio-2" => monoio_hello(2, port),
         other => Err(format!("unknown hello config `{other}`")),
     }
 }
@@ -96,23 +99,63 @@ fn tokio_hello(workers: usize, port: u16) -> Result<(), String> {
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(|_req| async {
-                    let mut r = hyper::Response::new(http_body_util::Full::new(
-                        bytes::Bytes::from_static(HELLO.as_bytes()),
-                    ));
-                    r.headers_mut().insert(
-                        hyper::header::CONTENT_TYPE,
-                        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
-                    );
-                    Ok::<_, Infallible>(r)
-                });
-                let _ = hyper_util::server::conn::auto::Builder::new(
-                    hyper_util::rt::TokioExecutor::new(),
-                )
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-            });
+            tokio::spawn(tokio_serve(stream));
         }
     })
+}
+
+/// The hello response hyper's servers send (as boucle-http's `hello`).
+fn hello_response() -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
+    let mut r = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(
+        HELLO.as_bytes(),
+    )));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+/// One connection served by hyper-util's auto builder on tokio.
+pub(super) async fn tokio_serve(stream: tokio::net::TcpStream) {
+    let service =
+        hyper::service::service_fn(|_req| async { Ok::<_, Infallible>(hello_response()) });
+    let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .await;
+}
+
+/// One connection served by hyper's HTTP/1 connection on monoio.
+pub(super) async fn monoio_serve(stream: monoio::net::TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let Ok(io) = stream.try_into_poll_io() else {
+        return;
+    };
+    let service =
+        hyper::service::service_fn(|_req| async { Ok::<_, Infallible>(hello_response()) });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(monoio_compat::hyper::MonoioIo::new(io), service)
+        .await;
+}
+
+fn monoio_hello(threads: usize, port: u16) -> Result<(), String> {
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            std::thread::spawn(move || {
+                super::monoio_runtime(t).block_on(async move {
+                    let opts = monoio::net::ListenerOpts::new().reuse_port(true);
+                    let l = monoio::net::TcpListener::bind_with_config(("127.0.0.1", port), &opts)
+                        .expect("monoio bind");
+                    while let Ok((s, _)) = l.accept().await {
+                        monoio::spawn(monoio_serve(s));
+                    }
+                })
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join()
+            .map_err(|_| "a monoio thread panicked".to_owned())?;
+    }
+    Ok(())
 }

@@ -7,25 +7,32 @@
 //! * `shards::tcp_echo`: clients and server in one process (`echo.rs`).
 //! * `shards::hello`: the HTTP hello server under `wrk -t 1 -c 256`
 //!   (`hello.rs`); wrk runs on the same machine and takes a core's share.
+//! * `shards::hello_load`: the same servers with keep-alive clients inside
+//!   the process, as tcp_echo's (`hello_load.rs`).
 //!
-//! The child processes are `boucle-bench shard-worker echo CONFIG CONNS
-//! TRIPS` (prints `round_trips_per_s=X`) and `boucle-bench shard-worker
+//! The child processes are `boucle-bench shard-worker echo|hello_load
+//! CONFIG CONNS TRIPS` (prints `per_s=X`) and `boucle-bench shard-worker
 //! hello CONFIG PORT` (serves until killed).
 
 mod echo;
 mod hello;
+mod hello_load;
 
 use std::process::Command;
 use std::time::Duration;
 
 use crate::http::{free_port, median, start_server, table, tool};
 
-const ECHO_CONFIGS: [(&str, &str); 9] = [
+const ECHO_CONFIGS: [(&str, &str); 11] = [
     ("boucle, 1 shard", "boucle-1"),
     ("boucle, 2 shards (SO_REUSEPORT)", "boucle-2"),
     (
         "boucle, 2 shards (SO_REUSEPORT, unpinned)",
         "boucle-2-unpinned",
+    ),
+    (
+        "boucle, 2 shards (SO_REUSEPORT + SO_INCOMING_CPU)",
+        "boucle-2-cpu",
     ),
     ("boucle, 2 shards (hand-off)", "boucle-2-handoff"),
     ("boucle, 2 shards (each its own port)", "boucle-2-local"),
@@ -33,9 +40,13 @@ const ECHO_CONFIGS: [(&str, &str); 9] = [
     ("tokio multi_thread, 2 workers", "tokio-mt2"),
     ("monoio, 1 thread", "monoio-1"),
     ("monoio, 2 threads (reuse_port)", "monoio-2"),
+    (
+        "monoio, 2 threads (reuse_port + SO_INCOMING_CPU)",
+        "monoio-2-cpu",
+    ),
 ];
 
-const HELLO_CONFIGS: [(&str, &str); 6] = [
+const HELLO_CONFIGS: [(&str, &str); 8] = [
     ("boucle-http, 1 shard", "boucle-1"),
     ("boucle-http, 2 shards (SO_REUSEPORT)", "boucle-2"),
     (
@@ -45,18 +56,39 @@ const HELLO_CONFIGS: [(&str, &str); 6] = [
     ("boucle-http, 2 shards (hand-off)", "boucle-2-handoff"),
     ("hyper on tokio multi_thread, 1 worker", "tokio-mt1"),
     ("hyper on tokio multi_thread, 2 workers", "tokio-mt2"),
+    ("hyper on monoio, 1 thread", "monoio-1"),
+    ("hyper on monoio, 2 threads (reuse_port)", "monoio-2"),
 ];
 
-const USAGE: &str = "usage: boucle-bench shards [echo] [hello] [--runs N] [--quick]";
+const HELLO_LOAD_CONFIGS: [(&str, &str); 8] = [
+    ("boucle-http, 1 shard", "boucle-1"),
+    ("boucle-http, 2 shards (SO_REUSEPORT)", "boucle-2"),
+    (
+        "boucle-http, 2 shards (SO_REUSEPORT + SO_INCOMING_CPU)",
+        "boucle-2-cpu",
+    ),
+    ("hyper on tokio multi_thread, 1 worker", "tokio-mt1"),
+    ("hyper on tokio multi_thread, 2 workers", "tokio-mt2"),
+    ("hyper on monoio, 1 thread", "monoio-1"),
+    ("hyper on monoio, 2 threads (reuse_port)", "monoio-2"),
+    (
+        "hyper on monoio, 2 threads (reuse_port + SO_INCOMING_CPU)",
+        "monoio-2-cpu",
+    ),
+];
+
+const USAGE: &str = "usage: boucle-bench shards [echo] [hello] [hello_load] [--runs N] [--quick]";
 
 /// `boucle-bench shards ...`.
 pub fn main(args: &[String]) -> Result<(), String> {
-    let (mut do_echo, mut do_hello, mut runs, mut quick) = (false, false, 5usize, false);
+    let (mut do_echo, mut do_hello, mut do_load) = (false, false, false);
+    let (mut runs, mut quick) = (5usize, false);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "echo" | "tcp_echo" | "shards::tcp_echo" => do_echo = true,
             "hello" | "shards::hello" => do_hello = true,
+            "hello_load" | "shards::hello_load" => do_load = true,
             "--quick" => quick = true,
             "--runs" => {
                 let v = it.next().ok_or("--runs needs a value")?;
@@ -72,8 +104,8 @@ pub fn main(args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
-    if !do_echo && !do_hello {
-        (do_echo, do_hello) = (true, true);
+    if !do_echo && !do_hello && !do_load {
+        (do_echo, do_hello, do_load) = (true, true, true);
     }
     if cfg!(debug_assertions) {
         eprintln!("warning: boucle-bench was built without --release; its numbers mean little");
@@ -88,17 +120,24 @@ pub fn main(args: &[String]) -> Result<(), String> {
     if do_hello {
         println!("{}", run_hello(runs, quick)?);
     }
+    if do_load {
+        println!("{}", run_hello_load(runs, quick)?);
+    }
     Ok(())
 }
 
 /// `shard-worker ...`: one run in this (child) process.
 pub fn worker(args: &[String]) -> Result<(), String> {
     match args {
-        [kind, config, conns, trips] if kind == "echo" => {
+        [kind, config, conns, trips] if kind == "echo" || kind == "hello_load" => {
             let conns = conns.parse().map_err(|_| format!("bad CONNS `{conns}`"))?;
             let trips = trips.parse().map_err(|_| format!("bad TRIPS `{trips}`"))?;
-            let rps = echo::run(config, conns, trips)?;
-            println!("round_trips_per_s={rps:.0}");
+            let per_s = if kind == "echo" {
+                echo::run(config, conns, trips)?
+            } else {
+                hello_load::run(config, conns, trips)?
+            };
+            println!("per_s={per_s:.0}");
             Ok(())
         }
         [kind, config, port] if kind == "hello" => {
@@ -106,9 +145,22 @@ pub fn worker(args: &[String]) -> Result<(), String> {
             hello::serve(config, port)
         }
         _ => Err(
-            "usage: boucle-bench shard-worker echo CONFIG CONNS TRIPS | hello CONFIG PORT".into(),
+            "usage: boucle-bench shard-worker echo|hello_load CONFIG CONNS TRIPS | hello CONFIG PORT"
+                .into(),
         ),
     }
+}
+
+/// A monoio runtime (legacy epoll driver, timer on) on this thread, pinned
+/// to core `core` as monoio's thread-per-core users pin it.
+fn monoio_runtime(core: usize) -> monoio::Runtime<monoio::time::TimeDriver<monoio::LegacyDriver>> {
+    let mut set = rustix::thread::CpuSet::new();
+    set.set(core);
+    let _ = rustix::thread::sched_setaffinity(None, &set);
+    monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
+        .enable_timer()
+        .build()
+        .expect("monoio runtime")
 }
 
 fn which(round: usize) -> String {
@@ -144,41 +196,7 @@ fn rows(configs: &[(&str, &str)], results: &[Vec<f64>], unit: &str) -> Vec<Vec<S
 
 fn run_echo(runs: usize, quick: bool) -> Result<String, String> {
     let (conns, trips) = if quick { (50, 1_000) } else { (100, 4_000) };
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut results: Vec<Vec<f64>> = vec![Vec::new(); ECHO_CONFIGS.len()];
-    for round in 0..=runs {
-        for (i, (name, config)) in ECHO_CONFIGS.iter().enumerate() {
-            let out = Command::new(&exe)
-                .args([
-                    "shard-worker",
-                    "echo",
-                    config,
-                    &conns.to_string(),
-                    &trips.to_string(),
-                ])
-                .output()
-                .map_err(|e| format!("{name}: {e}"))?;
-            let text = String::from_utf8_lossy(&out.stdout);
-            let rps: f64 = text
-                .lines()
-                .find_map(|l| l.strip_prefix("round_trips_per_s="))
-                .and_then(|v| v.trim().parse().ok())
-                .ok_or_else(|| {
-                    format!(
-                        "{name}: no result ({}): {}",
-                        out.status,
-                        String::from_utf8_lossy(&out.stderr)
-                    )
-                })?;
-            eprintln!(
-                "  shards::tcp_echo {name:<34} {:<9} {rps:10.0} round trips/s",
-                which(round)
-            );
-            if round > 0 {
-                results[i].push(rps);
-            }
-        }
-    }
+    let results = run_in_process("echo", &ECHO_CONFIGS, conns, trips, runs)?;
     Ok(table(
         &format!(
             "shards::tcp_echo  {conns} loopback connections x {trips} sequential {} B round trips, clients and server in one process; median of {runs} rounds",
@@ -191,6 +209,69 @@ is part of the measured work and takes no extra core; on this 2-core machine the
 work also runs on the same two cores. tokio's workers are not pinned (as its users run it); boucle's \
 shards and monoio's threads are pinned one per core.",
     ))
+}
+
+fn run_hello_load(runs: usize, quick: bool) -> Result<String, String> {
+    let (conns, requests) = if quick { (32, 500) } else { (64, 2_000) };
+    let results = run_in_process("hello_load", &HELLO_LOAD_CONFIGS, conns, requests, runs)?;
+    Ok(table(
+        &format!(
+            "shards::hello_load  \"Hello, World!\" over HTTP/1.1, {conns} keep-alive connections x {requests} sequential GET /, clients and server in one process; median of {runs} rounds"
+        ),
+        &["server", "median", "min..max", "/ boucle 1 shard", "/ tokio mt 2"],
+        &rows(&HELLO_LOAD_CONFIGS, &results, "req/s"),
+        "As tcp_echo: the clients (one small keep-alive HTTP/1.1 client, the same code on both runtimes) \
+run inside the runtime under test, split over its threads, so the load generator is part of the \
+measured work instead of a wrk process that takes a core's share of its own.",
+    ))
+}
+
+/// Runs `shard-worker KIND CONFIG CONNS TRIPS` for every config, one fresh
+/// process each, interleaved round by round (round 0 is a warm-up); the
+/// per-second rates of the counted rounds, per config.
+fn run_in_process(
+    kind: &str,
+    configs: &[(&str, &str)],
+    conns: usize,
+    trips: usize,
+    runs: usize,
+) -> Result<Vec<Vec<f64>>, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut results: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
+    for round in 0..=runs {
+        for (i, (name, config)) in configs.iter().enumerate() {
+            let out = Command::new(&exe)
+                .args([
+                    "shard-worker",
+                    kind,
+                    config,
+                    &conns.to_string(),
+                    &trips.to_string(),
+                ])
+                .output()
+                .map_err(|e| format!("{name}: {e}"))?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            let per_s: f64 = text
+                .lines()
+                .find_map(|l| l.strip_prefix("per_s="))
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or_else(|| {
+                    format!(
+                        "{name}: no result ({}): {}",
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr)
+                    )
+                })?;
+            eprintln!(
+                "  shards::{kind} {name:<50} {:<9} {per_s:10.0} /s",
+                which(round)
+            );
+            if round > 0 {
+                results[i].push(per_s);
+            }
+        }
+    }
+    Ok(results)
 }
 
 fn run_hello(runs: usize, quick: bool) -> Result<String, String> {
