@@ -13,7 +13,7 @@
 //!   each with a `reuse_port` listener (`cpu`: marked with its core) and
 //!   `CONNS / n` clients.
 //!
-//! Both sides run the same client: write the request, read until a whole
+//! Every runtime runs the same client: write the request, read until a whole
 //! response (headers and `Content-Length` body) has come, check its body.
 
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};

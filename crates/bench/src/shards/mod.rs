@@ -220,7 +220,7 @@ fn run_hello_load(runs: usize, quick: bool) -> Result<String, String> {
         ),
         &["server", "median", "min..max", "/ boucle 1 shard", "/ tokio mt 2"],
         &rows(&HELLO_LOAD_CONFIGS, &results, "req/s"),
-        "As tcp_echo: the clients (one small keep-alive HTTP/1.1 client, the same code on both runtimes) \
+        "As tcp_echo: the clients (one small keep-alive HTTP/1.1 client, the same code on every runtime) \
 run inside the runtime under test, split over its threads, so the load generator is part of the \
 measured work instead of a wrk process that takes a core's share of its own.",
     ))
