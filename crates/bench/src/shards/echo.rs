@@ -303,106 +303,39 @@ fn tokio_echo(workers: usize, conns: usize, trips: usize) -> Result<Duration, St
 
 fn monoio_echo(threads: usize, cpu: bool, conns: usize, trips: usize) -> Result<Duration, String> {
     use monoio::io::{AsyncReadRentExt, AsyncWriteRentExt};
-    use monoio::net::{ListenerOpts, TcpListener, TcpStream};
+    use monoio::net::TcpStream;
 
-    let (probe, port) = reserve_port()?;
-    let bound = Arc::new(std::sync::Barrier::new(threads + 1));
-    let start_at = Arc::new(std::sync::Barrier::new(threads + 1));
-    let done = Arc::new(AtomicUsize::new(0));
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (bound, start_at, done) = (bound.clone(), start_at.clone(), done.clone());
-            std::thread::spawn(move || {
-                super::monoio_runtime(t).block_on(async move {
-                    let listener = if cpu {
-                        // monoio has no option for it: the socket is made,
-                        // marked with the thread's core, then handed over.
-                        let std = reuseport_on_cpu(port, t).expect("SO_INCOMING_CPU");
-                        TcpListener::from_std(std).expect("monoio from_std")
-                    } else {
-                        let opts = ListenerOpts::new().reuse_port(true);
-                        TcpListener::bind_with_config(("127.0.0.1", port), &opts)
-                            .expect("monoio bind")
-                    };
-                    monoio::spawn(async move {
-                        while let Ok((mut s, _)) = listener.accept().await {
-                            monoio::spawn(async move {
-                                let _ = s.set_nodelay(true);
-                                let mut buf = Box::new([0u8; BYTES]);
-                                loop {
-                                    let (r, b) = s.read_exact(buf).await;
-                                    if r.is_err() {
-                                        break;
-                                    }
-                                    let (r, b) = s.write_all(b).await;
-                                    if r.is_err() {
-                                        break;
-                                    }
-                                    buf = b;
-                                }
-                            });
-                        }
-                    });
-                    // The threads meet (blocking briefly, before any work).
-                    bound.wait();
-                    start_at.wait();
-                    let mine = conns / threads + usize::from(t < conns % threads);
-                    let clients: Vec<_> = (0..mine)
-                        .map(|c| {
-                            monoio::spawn(async move {
-                                let mut s = TcpStream::connect(("127.0.0.1", port))
-                                    .await
-                                    .expect("connect");
-                                s.set_nodelay(true).unwrap();
-                                let expected = [c as u8; BYTES];
-                                let (mut msg, mut buf) =
-                                    (Box::new(expected), Box::new([0u8; BYTES]));
-                                for _ in 0..trips {
-                                    let (r, m) = s.write_all(msg).await;
-                                    r.expect("write");
-                                    msg = m;
-                                    let (r, b) = s.read_exact(buf).await;
-                                    r.expect("read");
-                                    buf = b;
-                                    assert_eq!(*buf, expected);
-                                }
-                            })
-                        })
-                        .collect();
-                    for c in clients {
-                        c.await;
-                    }
-                    // Keep serving the other threads' clients until they are done.
-                    done.fetch_add(1, Ordering::AcqRel);
-                    while done.load(Ordering::Acquire) < threads {
-                        monoio::time::sleep(Duration::from_micros(100)).await;
-                    }
-                });
-            })
-        })
-        .collect();
-    bound.wait();
-    drop(probe);
-    let start = Instant::now();
-    start_at.wait();
-    for h in handles {
-        h.join()
-            .map_err(|_| "a monoio thread panicked".to_owned())?;
+    async fn serve(mut s: TcpStream) {
+        let _ = s.set_nodelay(true);
+        let mut buf = Box::new([0u8; BYTES]);
+        loop {
+            let (r, b) = s.read_exact(buf).await;
+            if r.is_err() {
+                break;
+            }
+            let (r, b) = s.write_all(b).await;
+            if r.is_err() {
+                break;
+            }
+            buf = b;
+        }
     }
-    Ok(start.elapsed())
-}
 
-/// A std `SO_REUSEPORT` listener on `port` marked with core `cpu`
-/// (`SO_INCOMING_CPU`), for monoio.
-pub(super) fn reuseport_on_cpu(port: u16, cpu: usize) -> Result<std::net::TcpListener, String> {
-    #[cfg(feature = "boucle")]
-    {
-        let l = boucle::net::bind_reuseport_std(([127, 0, 0, 1], port).into(), 1024)
-            .map_err(|e| e.to_string())?;
-        let cpu = u32::try_from(cpu).map_err(|e| e.to_string())?;
-        rustix::net::sockopt::set_socket_incoming_cpu(&l, cpu).map_err(|e| e.to_string())?;
-        Ok(l)
-    }
-    #[cfg(not(feature = "boucle"))]
-    Err(format!("built without boucle (port {port}, core {cpu})"))
+    super::monoio_shards::run(threads, cpu, conns, serve, move |port, c| async move {
+        let mut s = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        s.set_nodelay(true).unwrap();
+        let expected = [c as u8; BYTES];
+        let (mut msg, mut buf) = (Box::new(expected), Box::new([0u8; BYTES]));
+        for _ in 0..trips {
+            let (r, m) = s.write_all(msg).await;
+            r.expect("write");
+            msg = m;
+            let (r, b) = s.read_exact(buf).await;
+            r.expect("read");
+            buf = b;
+            assert_eq!(*buf, expected);
+        }
+    })
 }

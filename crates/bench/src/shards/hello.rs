@@ -94,14 +94,21 @@ fn tokio_hello(workers: usize, port: u16) -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .map_err(|e| format!("bind: {e}"))?;
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(tokio_serve(stream));
-        }
+        tokio_accept(listener).await;
+        Ok(())
     })
+}
+
+/// Accepts forever, each connection served by `tokio_serve` in a task of
+/// its own (a failed accept is skipped).
+pub(super) async fn tokio_accept(listener: tokio::net::TcpListener) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(tokio_serve(stream));
+    }
 }
 
 /// The hello response hyper's servers send (as boucle-http's `hello`).
@@ -117,7 +124,7 @@ fn hello_response() -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
 }
 
 /// One connection served by hyper-util's auto builder on tokio.
-pub(super) async fn tokio_serve(stream: tokio::net::TcpStream) {
+async fn tokio_serve(stream: tokio::net::TcpStream) {
     let service =
         hyper::service::service_fn(|_req| async { Ok::<_, Infallible>(hello_response()) });
     let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
@@ -142,7 +149,7 @@ fn monoio_hello(threads: usize, port: u16) -> Result<(), String> {
     let handles: Vec<_> = (0..threads)
         .map(|t| {
             std::thread::spawn(move || {
-                super::monoio_runtime(t).block_on(async move {
+                super::monoio_shards::runtime(t).block_on(async move {
                     let opts = monoio::net::ListenerOpts::new().reuse_port(true);
                     let l = monoio::net::TcpListener::bind_with_config(("127.0.0.1", port), &opts)
                         .expect("monoio bind");

@@ -66,6 +66,31 @@ fn response_len(buf: &[u8]) -> Option<usize> {
     Some(end)
 }
 
+/// The bytes a client has read and not yet taken as a response.
+#[derive(Default)]
+struct Responses {
+    buf: Vec<u8>,
+}
+
+impl Responses {
+    /// Drops the first response once it is whole; whether it was.
+    fn take_one(&mut self) -> bool {
+        match response_len(&self.buf) {
+            Some(len) => {
+                self.buf.drain(..len);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Adds bytes read; an empty read means the server closed.
+    fn feed(&mut self, bytes: &[u8]) {
+        assert!(!bytes.is_empty(), "server closed the connection");
+        self.buf.extend_from_slice(bytes);
+    }
+}
+
 #[cfg(feature = "boucle")]
 fn boucle_load(n: usize, cpu: bool, conns: usize, requests: usize) -> Result<Duration, String> {
     use boucle::net::{TcpListener, TcpStream};
@@ -117,18 +142,13 @@ fn boucle_load(n: usize, cpu: bool, conns: usize, requests: usize) -> Result<Dur
                             .await
                             .expect("connect");
                         s.set_nodelay(true).unwrap();
-                        let (mut buf, mut chunk) = (Vec::new(), [0u8; 512]);
+                        let (mut responses, mut chunk) = (Responses::default(), [0u8; 512]);
                         for _ in 0..requests {
                             s.write_all(REQUEST).await.expect("write");
-                            let len = loop {
-                                if let Some(len) = response_len(&buf) {
-                                    break len;
-                                }
+                            while !responses.take_one() {
                                 let got = s.read(&mut chunk).await.expect("read");
-                                assert!(got > 0, "server closed the connection");
-                                buf.extend_from_slice(&chunk[..got]);
-                            };
-                            buf.drain(..len);
+                                responses.feed(&chunk[..got]);
+                            }
                         }
                     })
                 })
@@ -170,29 +190,19 @@ fn tokio_load(workers: usize, conns: usize, requests: usize) -> Result<Duration,
             .map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let start = Instant::now();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let _ = stream.set_nodelay(true);
-                tokio::spawn(super::hello::tokio_serve(stream));
-            }
-        });
+        tokio::spawn(super::hello::tokio_accept(listener));
         let clients: Vec<_> = (0..conns)
             .map(|_| {
                 tokio::spawn(async move {
                     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
                     s.set_nodelay(true).unwrap();
-                    let (mut buf, mut chunk) = (Vec::new(), [0u8; 512]);
+                    let (mut responses, mut chunk) = (Responses::default(), [0u8; 512]);
                     for _ in 0..requests {
                         s.write_all(REQUEST).await.expect("write");
-                        let len = loop {
-                            if let Some(len) = response_len(&buf) {
-                                break len;
-                            }
+                        while !responses.take_one() {
                             let got = s.read(&mut chunk).await.expect("read");
-                            assert!(got > 0, "server closed the connection");
-                            buf.extend_from_slice(&chunk[..got]);
-                        };
-                        buf.drain(..len);
+                            responses.feed(&chunk[..got]);
+                        }
                     }
                 })
             })
@@ -211,82 +221,30 @@ fn monoio_load(
     requests: usize,
 ) -> Result<Duration, String> {
     use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
-    use monoio::net::{ListenerOpts, TcpListener, TcpStream};
 
-    let (probe, port) = super::echo::reserve_port()?;
-    let bound = Arc::new(std::sync::Barrier::new(threads + 1));
-    let start_at = Arc::new(std::sync::Barrier::new(threads + 1));
-    let done = Arc::new(AtomicUsize::new(0));
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let (bound, start_at, done) = (bound.clone(), start_at.clone(), done.clone());
-            std::thread::spawn(move || {
-                super::monoio_runtime(t).block_on(async move {
-                    let listener = if cpu {
-                        let std = super::echo::reuseport_on_cpu(port, t).expect("SO_INCOMING_CPU");
-                        TcpListener::from_std(std).expect("monoio from_std")
-                    } else {
-                        let opts = ListenerOpts::new().reuse_port(true);
-                        TcpListener::bind_with_config(("127.0.0.1", port), &opts)
-                            .expect("monoio bind")
-                    };
-                    monoio::spawn(async move {
-                        while let Ok((s, _)) = listener.accept().await {
-                            monoio::spawn(super::hello::monoio_serve(s));
-                        }
-                    });
-                    // The threads meet (blocking briefly, before any work).
-                    bound.wait();
-                    start_at.wait();
-                    let mine = conns / threads + usize::from(t < conns % threads);
-                    let clients: Vec<_> = (0..mine)
-                        .map(|_| {
-                            monoio::spawn(async move {
-                                let mut s = TcpStream::connect(("127.0.0.1", port))
-                                    .await
-                                    .expect("connect");
-                                s.set_nodelay(true).unwrap();
-                                let (mut buf, mut chunk) = (Vec::new(), vec![0u8; 512]);
-                                for _ in 0..requests {
-                                    let (r, _) = s.write_all(REQUEST).await;
-                                    r.expect("write");
-                                    let len = loop {
-                                        if let Some(len) = response_len(&buf) {
-                                            break len;
-                                        }
-                                        chunk.clear();
-                                        let (r, c) = s.read(chunk).await;
-                                        chunk = c;
-                                        let got = r.expect("read");
-                                        assert!(got > 0, "server closed the connection");
-                                        buf.extend_from_slice(&chunk[..got]);
-                                    };
-                                    buf.drain(..len);
-                                }
-                            })
-                        })
-                        .collect();
-                    for c in clients {
-                        c.await;
-                    }
-                    // Keep serving the other threads' clients until they are done.
-                    done.fetch_add(1, Ordering::AcqRel);
-                    while done.load(Ordering::Acquire) < threads {
-                        monoio::time::sleep(Duration::from_micros(100)).await;
-                    }
-                });
-            })
-        })
-        .collect();
-    bound.wait();
-    drop(probe);
-    let start = Instant::now();
-    start_at.wait();
-    for h in handles {
-        h.join()
-            .map_err(|_| "a monoio thread panicked".to_owned())?;
-    }
-    Ok(start.elapsed())
+    super::monoio_shards::run(
+        threads,
+        cpu,
+        conns,
+        super::hello::monoio_serve,
+        move |port, _| async move {
+            let mut s = monoio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect");
+            s.set_nodelay(true).unwrap();
+            let (mut responses, mut chunk) = (Responses::default(), vec![0u8; 512]);
+            for _ in 0..requests {
+                let (r, _) = s.write_all(REQUEST).await;
+                r.expect("write");
+                while !responses.take_one() {
+                    chunk.clear();
+                    let (r, c) = s.read(chunk).await;
+                    chunk = c;
+                    responses.feed(&chunk[..r.expect("read")]);
+                }
+            }
+        },
+    )
 }
 
 #[cfg(test)]

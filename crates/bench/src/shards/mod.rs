@@ -17,6 +17,7 @@
 mod echo;
 mod hello;
 mod hello_load;
+mod monoio_shards;
 
 use std::process::Command;
 use std::time::Duration;
@@ -149,18 +150,6 @@ pub fn worker(args: &[String]) -> Result<(), String> {
                 .into(),
         ),
     }
-}
-
-/// A monoio runtime (legacy epoll driver, timer on) on this thread, pinned
-/// to core `core` as monoio's thread-per-core users pin it.
-fn monoio_runtime(core: usize) -> monoio::Runtime<monoio::time::TimeDriver<monoio::LegacyDriver>> {
-    let mut set = rustix::thread::CpuSet::new();
-    set.set(core);
-    let _ = rustix::thread::sched_setaffinity(None, &set);
-    monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
-        .enable_timer()
-        .build()
-        .expect("monoio runtime")
 }
 
 fn which(round: usize) -> String {
