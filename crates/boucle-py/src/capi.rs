@@ -2,9 +2,10 @@
 //! safe wrapper for: a copy of the current `contextvars.Context`
 //! (`contextvars.copy_context()`), a call made in a context
 //! (`context.run(callback, *args)`), both without the Python-level lookup
-//! and call, and taking an object out of the garbage collector's lists.
-//! This is the one module of the crate with `unsafe`, each block with its
-//! `// SAFETY:` line.
+//! and call, taking an object out of the garbage collector's lists, and
+//! reading a reference count.
+//! With `fastcall.rs`, the crate's only modules with `unsafe`, each block
+//! with its `// SAFETY:` line.
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -36,6 +37,15 @@ pub(crate) fn untrack(obj: &Bound<'_, PyAny>) {
             ffi::PyObject_GC_UnTrack(ptr.cast());
         }
     }
+}
+
+/// `obj`'s reference count (PyO3 deprecates its own reader, as the count
+/// means little on free-threaded builds, which this crate is not built
+/// for: see Cargo.toml).
+pub(crate) fn refcount(obj: &Bound<'_, PyAny>) -> isize {
+    // SAFETY: attached (`obj` is bound) and `obj` is a live object; the
+    // call only reads its header.
+    unsafe { ffi::Py_REFCNT(obj.as_ptr()) }
 }
 
 /// Calls `f` in `context`, as `context.run` does: entered before, exited

@@ -34,7 +34,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use crate::handle::{Callback, Handle, TimerHandle};
+use crate::handle::{Args, Callback, Handle, TimerHandle};
 use crate::poller::Poller;
 use crate::readiness::{Direction, IoTable};
 use crate::tracing::{trace_now, TaskTrace, Trace};
@@ -57,7 +57,13 @@ pub(crate) struct Local {
     pub(crate) trace: Option<TaskTrace>,
     /// The fds watched by `add_reader` / `add_writer` (`readiness.rs`).
     pub(crate) io: IoTable,
+    /// `call_soon` handles that have run and that nothing else holds,
+    /// for `call_soon` to use again (at most `SPARE_HANDLES`).
+    pub(crate) spare: Vec<Py<Handle>>,
 }
+
+/// How many run handles `Local::spare` keeps.
+pub(crate) const SPARE_HANDLES: usize = 1024;
 
 /// The native core of `boucle.Loop` (subclassed in Python).
 #[pyclass(subclass, frozen, module = "boucle._boucle")]
@@ -169,23 +175,139 @@ impl LoopCore {
         Ok(())
     }
 
+    /// `call_soon`: schedules `callback(*args)` for the next iteration
+    /// (called by `fastcall.rs`, which parses the arguments). A handle
+    /// that ran before and that nothing else holds is used again
+    /// (`Local::spare`) rather than a new one allocated.
+    pub(crate) fn call_soon(
+        slf: &Bound<'_, Self>,
+        callback: &Bound<'_, PyAny>,
+        args: Args,
+        context: Option<Py<PyAny>>,
+    ) -> PyResult<Py<Handle>> {
+        let py = slf.py();
+        let core = slf.get();
+        core.check_open()?;
+        Self::debug_check(slf, callback, "call_soon")?;
+        let cb = Callback::new(py, callback.clone().unbind(), args, context)?;
+        let mut l = core.local();
+        let (handle, old) = match l.spare.pop() {
+            Some(handle) => {
+                let old = handle.get().rearm(cb);
+                (handle, old)
+            }
+            None => {
+                // Allocating can run the garbage collector: not locked.
+                drop(l);
+                let handle = Handle::once(py, cb)?;
+                l = core.local();
+                (handle, None)
+            }
+        };
+        if core.notified.load(Ordering::Relaxed) {
+            core.take_remote(&mut l);
+        }
+        l.ready.push_back(Item::Soon(handle.clone_ref(py)));
+        drop(l);
+        drop(old);
+        Ok(handle)
+    }
+
+    /// Keeps `handle`, a `call_soon` handle just run or skipped, for
+    /// `call_soon` to use again if nothing else holds it (asyncio's `Task`
+    /// and `Future` drop the handle `call_soon` gives them): no one can
+    /// tell it is used again.
+    pub(crate) fn recycle(&self, py: Python<'_>, handle: Py<Handle>) {
+        if handle.get().runs_once() && crate::capi::refcount(handle.bind(py)) == 1 {
+            let mut l = self.local();
+            if l.spare.len() < SPARE_HANDLES {
+                l.spare.push(handle);
+                return;
+            }
+        }
+        // Dropped here, unlocked.
+        drop(handle);
+    }
+
+    /// `call_soon_threadsafe`: schedules `callback(*args)` from any
+    /// thread, waking the loop.
+    pub(crate) fn call_soon_threadsafe(
+        slf: &Bound<'_, Self>,
+        callback: &Bound<'_, PyAny>,
+        args: Args,
+        context: Option<Py<PyAny>>,
+    ) -> PyResult<Py<Handle>> {
+        let py = slf.py();
+        let core = slf.get();
+        core.check_open()?;
+        Self::debug_check(slf, callback, "call_soon_threadsafe")?;
+        let cb = Callback::new(py, callback.clone().unbind(), args, context)?;
+        let handle = Handle::once(py, cb)?;
+        lock(&core.remote).push(Item::Soon(handle.clone_ref(py)));
+        if !core.notified.swap(true, Ordering::Release) {
+            core.waker.wake()?;
+        }
+        Ok(handle)
+    }
+
+    /// `call_later`: schedules `callback(*args)` `delay` seconds after
+    /// this iteration's loop time.
+    pub(crate) fn call_later(
+        slf: &Bound<'_, Self>,
+        delay: Option<f64>,
+        callback: &Bound<'_, PyAny>,
+        args: Args,
+        context: Option<Py<PyAny>>,
+    ) -> PyResult<Py<TimerHandle>> {
+        let Some(delay) = delay else {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "delay must not be None",
+            ));
+        };
+        let core = slf.get();
+        core.check_open()?;
+        Self::debug_check(slf, callback, "call_later")?;
+        let ticks = secs_to_ticks(delay)?;
+        // The order comes from this iteration's time base; the call's own
+        // time only holds the timer back (see `Local::held`).
+        let now = core.local().clock.now();
+        let deadline = now.saturating_add(ticks);
+        let not_before = core.fresh_ticks(now).saturating_add(ticks);
+        Self::timer(slf, deadline, not_before, callback, args, context)
+    }
+
+    /// `call_at`: schedules `callback(*args)` at loop time `when`.
+    pub(crate) fn call_at(
+        slf: &Bound<'_, Self>,
+        when: Option<f64>,
+        callback: &Bound<'_, PyAny>,
+        args: Args,
+        context: Option<Py<PyAny>>,
+    ) -> PyResult<Py<TimerHandle>> {
+        let Some(when) = when else {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "when cannot be None",
+            ));
+        };
+        let core = slf.get();
+        core.check_open()?;
+        Self::debug_check(slf, callback, "call_at")?;
+        let deadline = core.time_to_ticks(when)?;
+        Self::timer(slf, deadline, deadline, callback, args, context)
+    }
+
     fn timer(
         slf: &Bound<'_, Self>,
         deadline: u64,
         not_before: u64,
         callback: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
+        args: Args,
         context: Option<Py<PyAny>>,
     ) -> PyResult<Py<TimerHandle>> {
         let py = slf.py();
         let core = slf.get();
         let when = core.ticks_to_time(deadline);
-        let cb = Callback::new(
-            py,
-            callback.clone().unbind(),
-            args.clone().unbind(),
-            context,
-        )?;
+        let cb = Callback::new(py, callback.clone().unbind(), args, context)?;
         let handle = Bound::new(
             py,
             TimerHandle::new(cb, deadline, not_before, when, slf.clone().unbind()),
@@ -239,6 +361,7 @@ impl LoopCore {
                 fired: Vec::new(),
                 trace: trace.then(TaskTrace::default),
                 io,
+                spare: Vec::new(),
             }),
             poller: Mutex::new(poller),
             remote: Mutex::new(Vec::new()),
@@ -253,107 +376,6 @@ impl LoopCore {
             is_traced: trace,
             origin_mono,
         })
-    }
-
-    /// Schedules `callback(*args)` for the next iteration.
-    #[pyo3(signature = (callback, *args, context = None))]
-    fn call_soon(
-        slf: &Bound<'_, Self>,
-        callback: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-        context: Option<Py<PyAny>>,
-    ) -> PyResult<Py<Handle>> {
-        let py = slf.py();
-        let core = slf.get();
-        core.check_open()?;
-        Self::debug_check(slf, callback, "call_soon")?;
-        let cb = Callback::new(
-            py,
-            callback.clone().unbind(),
-            args.clone().unbind(),
-            context,
-        )?;
-        let handle = Handle::once(py, cb)?;
-        let mut l = core.local();
-        if core.notified.load(Ordering::Relaxed) {
-            core.take_remote(&mut l);
-        }
-        l.ready.push_back(Item::Soon(handle.clone_ref(py)));
-        Ok(handle)
-    }
-
-    /// Schedules `callback(*args)` from any thread, waking the loop.
-    #[pyo3(signature = (callback, *args, context = None))]
-    fn call_soon_threadsafe(
-        slf: &Bound<'_, Self>,
-        callback: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-        context: Option<Py<PyAny>>,
-    ) -> PyResult<Py<Handle>> {
-        let py = slf.py();
-        let core = slf.get();
-        core.check_open()?;
-        Self::debug_check(slf, callback, "call_soon_threadsafe")?;
-        let cb = Callback::new(
-            py,
-            callback.clone().unbind(),
-            args.clone().unbind(),
-            context,
-        )?;
-        let handle = Handle::once(py, cb)?;
-        lock(&core.remote).push(Item::Soon(handle.clone_ref(py)));
-        if !core.notified.swap(true, Ordering::Release) {
-            core.waker.wake()?;
-        }
-        Ok(handle)
-    }
-
-    /// Schedules `callback(*args)` `delay` seconds after this iteration's
-    /// loop time.
-    #[pyo3(signature = (delay, callback, *args, context = None))]
-    fn call_later(
-        slf: &Bound<'_, Self>,
-        delay: Option<f64>,
-        callback: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-        context: Option<Py<PyAny>>,
-    ) -> PyResult<Py<TimerHandle>> {
-        let Some(delay) = delay else {
-            return Err(pyo3::exceptions::PyTypeError::new_err(
-                "delay must not be None",
-            ));
-        };
-        let core = slf.get();
-        core.check_open()?;
-        Self::debug_check(slf, callback, "call_later")?;
-        let ticks = secs_to_ticks(delay)?;
-        // The order comes from this iteration's time base; the call's own
-        // time only holds the timer back (see `Local::held`).
-        let now = core.local().clock.now();
-        let deadline = now.saturating_add(ticks);
-        let not_before = core.fresh_ticks(now).saturating_add(ticks);
-        Self::timer(slf, deadline, not_before, callback, args, context)
-    }
-
-    /// Schedules `callback(*args)` at loop time `when`.
-    #[pyo3(signature = (when, callback, *args, context = None))]
-    fn call_at(
-        slf: &Bound<'_, Self>,
-        when: Option<f64>,
-        callback: &Bound<'_, PyAny>,
-        args: &Bound<'_, PyTuple>,
-        context: Option<Py<PyAny>>,
-    ) -> PyResult<Py<TimerHandle>> {
-        let Some(when) = when else {
-            return Err(pyo3::exceptions::PyTypeError::new_err(
-                "when cannot be None",
-            ));
-        };
-        let core = slf.get();
-        core.check_open()?;
-        Self::debug_check(slf, callback, "call_at")?;
-        let deadline = core.time_to_ticks(when)?;
-        Self::timer(slf, deadline, deadline, callback, args, context)
     }
 
     /// This iteration's loop time, in seconds (`time.monotonic()`'s scale

@@ -33,11 +33,37 @@ pub(crate) struct Callback {
 /// A callback's arguments: most have none, one or two (a future's done
 /// callback, `asyncio.sleep`'s timer), kept without a tuple, which the
 /// garbage collector would visit for as long as the handle waits.
-enum Args {
+pub(crate) enum Args {
     Zero,
     One(Py<PyAny>),
     Two(Py<PyAny>, Py<PyAny>),
     Many(Py<PyTuple>),
+}
+
+impl Args {
+    /// The arguments `args`, a tuple only for more than two.
+    pub(crate) fn new<'a, 'py: 'a>(
+        py: Python<'py>,
+        mut args: impl ExactSizeIterator<Item = Borrowed<'a, 'py, PyAny>>,
+    ) -> PyResult<Args> {
+        fn own(a: Option<Borrowed<'_, '_, PyAny>>) -> Py<PyAny> {
+            a.expect("as many as `len` said").to_owned().unbind()
+        }
+        Ok(match args.len() {
+            0 => Args::Zero,
+            1 => Args::One(own(args.next())),
+            2 => {
+                let first = own(args.next());
+                Args::Two(first, own(args.next()))
+            }
+            _ => Args::Many(PyTuple::new(py, args)?.unbind()),
+        })
+    }
+
+    /// The arguments of a tuple.
+    pub(crate) fn from_tuple(tuple: &Bound<'_, PyTuple>) -> PyResult<Args> {
+        Args::new(tuple.py(), tuple.iter_borrowed())
+    }
 }
 
 impl Callback {
@@ -46,21 +72,12 @@ impl Callback {
     pub(crate) fn new(
         py: Python<'_>,
         callback: Py<PyAny>,
-        args: Py<PyTuple>,
+        args: Args,
         context: Option<Py<PyAny>>,
     ) -> PyResult<Callback> {
         let context = match context {
             Some(c) if !c.is_none(py) => c,
             _ => crate::capi::copy_current(py)?,
-        };
-        let args = {
-            let tuple = args.bind(py);
-            match tuple.len() {
-                0 => Args::Zero,
-                1 => Args::One(tuple.get_item(0)?.unbind()),
-                2 => Args::Two(tuple.get_item(0)?.unbind(), tuple.get_item(1)?.unbind()),
-                _ => Args::Many(args),
-            }
         };
         Ok(Callback {
             callback,
@@ -182,6 +199,18 @@ impl Handle {
 
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn runs_once(&self) -> bool {
+        self.once
+    }
+
+    /// Gives a spare handle (`LoopCore::recycle`) its next callback, as
+    /// new; returns what it held (nothing: it ran, or was cancelled), for
+    /// the caller to drop once unlocked.
+    pub(crate) fn rearm(&self, cb: Callback) -> Option<Callback> {
+        self.cancelled.store(false, Ordering::Relaxed);
+        lock(&self.cb).replace(cb)
     }
 
     /// What to run now, if anything: the callback itself for a handle

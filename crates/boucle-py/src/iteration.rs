@@ -73,13 +73,17 @@ impl LoopCore {
                 Item::Soon(h) => h.get().take_for_run(py),
                 Item::Timer(h) => h.get().take_for_run(),
             };
-            let Some(cb) = cb else {
-                continue;
+            let ran = match cb {
+                Some(cb) => Self::run_item(slf, &item, &cb, core.is_traced, slow),
+                None => Ok(()),
             };
-            if let Err(e) = Self::run_item(slf, &item, &cb, core.is_traced, slow) {
+            if let Err(e) = ran {
                 drop(item);
                 core.requeue(batch);
                 return Err(e);
+            }
+            if let Item::Soon(handle) = item {
+                core.recycle(py, handle);
             }
         }
         Ok(())

@@ -9,6 +9,8 @@
 #[allow(unsafe_code)]
 mod capi;
 mod core;
+#[allow(unsafe_code)]
+mod fastcall;
 mod handle;
 mod iteration;
 mod poller;
@@ -23,6 +25,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _boucle(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<core::LoopCore>()?;
+    fastcall::register(m.py())?;
     m.add_class::<handle::Handle>()?;
     m.add_class::<handle::TimerHandle>()?;
     m.add_class::<tracing::Trace>()?;

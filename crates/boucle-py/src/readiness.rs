@@ -42,7 +42,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyTuple};
 
 use crate::core::{Item, LoopCore};
-use crate::handle::{Callback, Handle};
+use crate::handle::{Args, Callback, Handle};
 
 /// Which callback of an fd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -425,7 +425,7 @@ impl LoopCore {
         let core = slf.get();
         core.check_open()?;
         let fd = fileobj_to_fd(fileobj)?;
-        let cb = Callback::new(py, callback.clone().unbind(), args.clone().unbind(), None)?;
+        let cb = Callback::new(py, callback.clone().unbind(), Args::from_tuple(args)?, None)?;
         let handle = Py::new(py, Handle::new(cb))?;
         let mut released = Released::new();
         let result = {

@@ -200,3 +200,48 @@ def test_a_base_exception_stops_the_loop_and_frees_the_cycle(exc):
         loop.run_forever()
     loop.close()
     assert freed(ref)
+
+
+def test_a_handle_kept_by_its_caller_is_never_scheduled_again(bloop):
+    kept = [bloop.call_soon(len, "kept") for _ in range(20)]
+    bloop.run_until_complete(asyncio.sleep(0))
+    later = [bloop.call_soon(len, "later") for _ in range(20)]
+    assert not {id(h) for h in kept} & {id(h) for h in later}
+    assert all(h._callback is None for h in kept)
+    assert all(h._callback is len for h in later)
+    bloop.run_until_complete(asyncio.sleep(0))
+
+
+def test_a_dropped_handle_used_again_starts_afresh(bloop):
+    # A handle nothing holds once run or skipped is kept for the next
+    # call_soon: it must come back uncancelled, with the new callback and
+    # context, and run.
+    ran = []
+    for _ in range(50):
+        bloop.call_soon(ran.append, "dropped").cancel()
+        bloop.call_soon(ran.append, "run")
+    bloop.run_until_complete(asyncio.sleep(0))
+    assert ran == ["run"] * 50
+    ctx = contextvars.copy_context()
+    ctx.run(VAR.set, "again")
+    handles = [bloop.call_soon(lambda: ran.append(VAR.get()), context=ctx) for _ in range(50)]
+    assert not any(h.cancelled() for h in handles)
+    assert all(h.get_context() is ctx for h in handles)
+    bloop.run_until_complete(asyncio.sleep(0))
+    assert ran[50:] == ["again"] * 50
+
+
+def test_a_handle_the_exception_handler_keeps_is_not_used_again(bloop):
+    kept = []
+    bloop.set_exception_handler(lambda _loop, c: kept.append(c["handle"]))
+
+    def boom():
+        raise ValueError("boom")
+
+    bloop.call_soon(boom)
+    bloop.run_until_complete(asyncio.sleep(0))
+    later = [bloop.call_soon(print) for _ in range(10)]
+    assert len(kept) == 1 and all(h is not kept[0] for h in later)
+    assert kept[0]._callback is None and not kept[0].cancelled()
+    for h in later:
+        h.cancel()
