@@ -32,6 +32,7 @@ use boucle::engine::{LoopClock, TimeBase, TimerKey, TimerWheel, NEVER};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 
 use crate::handle::{Args, Callback, Handle, TimerHandle};
@@ -77,6 +78,9 @@ pub struct LoopCore {
     pub(crate) stopping: AtomicBool,
     closed: AtomicBool,
     pub(crate) debug: AtomicBool,
+    /// Whether a task factory is set (`set_task_factory`): `create_task`
+    /// then takes the Python path.
+    has_task_factory: AtomicBool,
     is_virtual: bool,
     /// Work in other threads whose result will come back through
     /// `call_soon_threadsafe` (executor jobs): a virtual clock waits for it
@@ -211,6 +215,39 @@ impl LoopCore {
         drop(l);
         drop(old);
         Ok(handle)
+    }
+
+    /// `create_task(coro, *, name=None, context=None, **kwargs)` (called
+    /// by `fastcall.rs`, which parses the arguments): asyncio's `Task`
+    /// made here when there is no task factory, no tracing and no other
+    /// keyword argument; otherwise by the Python method `_create_task`
+    /// (`_loop.py`), which has every case.
+    pub(crate) fn create_task(
+        slf: &Bound<'_, Self>,
+        coro: &Bound<'_, PyAny>,
+        kwargs: Bound<'_, PyDict>,
+        plain: bool,
+    ) -> PyResult<Py<PyAny>> {
+        static TASK: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        let py = slf.py();
+        let core = slf.get();
+        core.check_open()?;
+        // (Debug mode needs no Python path: with no frame of ours in
+        // between, the task's `_source_traceback` already ends at the
+        // caller, where `_create_task` removes its own frame.)
+        let plain = plain && !core.is_traced && !core.has_task_factory.load(Ordering::Relaxed);
+        if !plain {
+            let task = slf.call_method(intern!(py, "_create_task"), (coro,), Some(&kwargs))?;
+            return Ok(task.unbind());
+        }
+        // The class `_loop.py` makes tasks of (asyncio's C `Task`).
+        let task_class = TASK.get_or_try_init(py, || {
+            py.import("boucle._loop")?
+                .getattr("_Task")
+                .map(Bound::unbind)
+        })?;
+        kwargs.set_item(intern!(py, "loop"), slf)?;
+        Ok(task_class.bind(py).call((coro,), Some(&kwargs))?.unbind())
     }
 
     /// Keeps `handle`, a `call_soon` handle just run or skipped, for
@@ -370,6 +407,7 @@ impl LoopCore {
             stopping: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             debug: AtomicBool::new(false),
+            has_task_factory: AtomicBool::new(false),
             is_virtual: virtual_time,
             held: AtomicUsize::new(0),
             io_sources: AtomicUsize::new(0),
@@ -448,6 +486,12 @@ impl LoopCore {
         };
         core.stopping.store(false, Ordering::Relaxed);
         result
+    }
+
+    /// Whether a task factory is set, as the Rust side sees it (the
+    /// `_task_factory` property sets it).
+    fn _set_task_factory_flag(&self, set: bool) {
+        self.has_task_factory.store(set, Ordering::Relaxed);
     }
 
     /// Debug mode as the Rust side sees it (`set_debug` sets it).

@@ -1,13 +1,14 @@
-//! `call_soon`, `call_soon_threadsafe`, `call_later` and `call_at` as
-//! CPython `METH_FASTCALL | METH_KEYWORDS` methods of `LoopCore`, parsed by
-//! hand.
+//! `call_soon`, `call_soon_threadsafe`, `call_later`, `call_at` and
+//! `create_task` as CPython `METH_FASTCALL | METH_KEYWORDS` methods of
+//! `LoopCore`, parsed by hand.
 //!
-//! Why not `#[pymethods]`: these four are what asyncio's C `Task` and
+//! Why not `#[pymethods]`: the first four are what asyncio's C `Task` and
 //! `Future` call at every step (`loop.call_soon(step, context=ctx)`), and
 //! PyO3's generic argument handling (matching keyword names by their UTF-8
 //! text, collecting `*args` into a tuple, its trampoline) cost about 250 of
 //! the roughly 950 instructions boucle spent per `await asyncio.sleep(0)`
-//! (callgrind, `crates/bench/PYTHON-LOOPS.md`). Here a keyword is first
+//! (callgrind, `crates/bench/PYTHON-LOOPS.md`); `create_task` was a Python
+//! method, a frame and a `**kwargs` dict per task. Here a keyword is first
 //! matched by identity with the interned name (what CPython's callers
 //! pass), `*args` stays a slice of the caller's array, and the methods
 //! themselves are the safe functions of `core.rs`. PyO3 has no way to
@@ -24,7 +25,7 @@ use pyo3::ffi;
 use pyo3::panic::PanicException;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple};
 use pyo3::{intern, PyTypeInfo};
 
 use crate::core::LoopCore;
@@ -94,16 +95,27 @@ impl<'a, 'py> Call<'a, 'py> {
     }
 }
 
-/// Binds `positional` and the keyword arguments (`kwnames`, their values
-/// in `kwvalues`) to `(names[0], ..., *args, context=None)`, with
-/// CPython's error messages.
+/// A call's arguments as CPython passes them: the positional ones, then
+/// the keyword names and their values.
+#[derive(Clone, Copy)]
+pub(crate) struct Arguments<'a, 'py> {
+    positional: Objects<'a, 'py>,
+    kwnames: Option<Borrowed<'a, 'py, PyTuple>>,
+    kwvalues: Objects<'a, 'py>,
+}
+
+/// Binds a call's arguments to `(names[0], ..., *args, context=None)`,
+/// with CPython's error messages.
 fn parse<'a, 'py>(
     method: &str,
     names: &[&str],
-    positional: Objects<'a, 'py>,
-    kwnames: Option<&Bound<'py, PyTuple>>,
-    kwvalues: Objects<'a, 'py>,
+    arguments: Arguments<'a, 'py>,
 ) -> PyResult<Call<'a, 'py>> {
+    let Arguments {
+        positional,
+        kwnames,
+        kwvalues,
+    } = arguments;
     let py = positional.py;
     let n = names.len();
     let mut call = Call {
@@ -170,18 +182,16 @@ fn is_context(name: &Bound<'_, PyAny>, context: &Bound<'_, PyString>) -> PyResul
     Ok(true)
 }
 
-type Body = for<'a, 'py> fn(&Bound<'py, LoopCore>, Call<'a, 'py>) -> PyResult<Py<PyAny>>;
+type Body = for<'a, 'py> fn(&Bound<'py, LoopCore>, Arguments<'a, 'py>) -> PyResult<Py<PyAny>>;
 
-/// The C-level method: parses, runs `body`, and turns its error or panic
-/// into a Python exception.
+/// The C-level method: runs `body` on the call's arguments, and turns its
+/// error or panic into a Python exception.
 ///
 /// # Safety
 /// CPython's `METH_FASTCALL | METH_KEYWORDS` contract: `slf` is a
 /// `LoopCore` (the descriptor checks it), `args` holds `nargs` positional
 /// values then one per name of `kwnames` (a tuple of `str`, or NULL).
 unsafe fn enter(
-    method: &str,
-    names: &[&str],
     body: Body,
     slf: *mut ffi::PyObject,
     args: *const *mut ffi::PyObject,
@@ -212,8 +222,12 @@ unsafe fn enter(
             // SAFETY: the call's arguments, live for it (the contract).
             let (positional, kwvalues) =
                 unsafe { (Objects::new(py, positional), Objects::new(py, kwvalues)) };
-            let call = parse(method, names, positional, kwnames.as_deref(), kwvalues)?;
-            body(&slf, call)
+            let arguments = Arguments {
+                positional,
+                kwnames,
+                kwvalues,
+            };
+            body(&slf, arguments)
         }));
         let err = match outcome {
             Ok(Ok(value)) => return value.into_ptr(),
@@ -233,7 +247,7 @@ unsafe fn enter(
 }
 
 macro_rules! method {
-    ($c_name:ident, $name:literal, [$($param:literal),*], $body:expr) => {
+    ($c_name:ident, $body:expr) => {
         unsafe extern "C" fn $c_name(
             slf: *mut ffi::PyObject,
             args: *const *mut ffi::PyObject,
@@ -243,16 +257,28 @@ macro_rules! method {
             // SAFETY: CPython calls this with `enter`'s contract: it is
             // registered with `METH_FASTCALL | METH_KEYWORDS` on a
             // descriptor of `LoopCore` (`register`).
-            unsafe { enter($name, &[$($param),*], $body, slf, args, nargs, kwnames) }
+            unsafe { enter($body, slf, args, nargs, kwnames) }
         }
     };
 }
 
-method!(call_soon, "call_soon", ["callback"], |slf, call| {
+/// A scheduling method: its arguments bound by `parse` to
+/// `(params..., *args, context=None)`, then `body`.
+macro_rules! scheduling {
+    ($c_name:ident, $name:literal, [$($param:literal),*], $body:expr) => {
+        method!($c_name, |slf, arguments| {
+            let call = parse($name, &[$($param),*], arguments)?;
+            let body: fn(&Bound<'_, LoopCore>, Call<'_, '_>) -> PyResult<Py<PyAny>> = $body;
+            body(slf, call)
+        });
+    };
+}
+
+scheduling!(call_soon, "call_soon", ["callback"], |slf, call| {
     let handle = LoopCore::call_soon(slf, &call.fixed(0), call.args()?, call.context())?;
     Ok(handle.into_any())
 });
-method!(
+scheduling!(
     call_soon_threadsafe,
     "call_soon_threadsafe",
     ["callback"],
@@ -262,7 +288,7 @@ method!(
         Ok(handle.into_any())
     }
 );
-method!(
+scheduling!(
     call_later,
     "call_later",
     ["delay", "callback"],
@@ -273,23 +299,76 @@ method!(
         Ok(handle.into_any())
     }
 );
-method!(call_at, "call_at", ["when", "callback"], |slf, call| {
+scheduling!(call_at, "call_at", ["when", "callback"], |slf, call| {
     let when = call.fixed(0).extract::<Option<f64>>()?;
     let cb = call.fixed(1);
     let handle = LoopCore::call_at(slf, when, &cb, call.args()?, call.context())?;
     Ok(handle.into_any())
 });
 
-type Raw = unsafe extern "C" fn(
+method!(create_task, |slf, arguments| {
+    let (coro, kwargs, plain) = parse_create_task(slf.py(), arguments)?;
+    LoopCore::create_task(slf, &coro, kwargs, plain)
+});
+
+/// Binds `create_task(coro, *, name=None, context=None, **kwargs)`: the
+/// coroutine, the keyword arguments as a dict, and whether there were
+/// only `name` and `context`.
+fn parse_create_task<'a, 'py>(
+    py: Python<'py>,
+    arguments: Arguments<'a, 'py>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>, bool)> {
+    let Arguments {
+        positional,
+        kwnames,
+        kwvalues,
+    } = arguments;
+    if positional.len() > 1 {
+        return Err(PyTypeError::new_err(format!(
+            "create_task() takes 2 positional arguments but {} were given",
+            positional.len() + 1
+        )));
+    }
+    let mut coro = positional.get(0).map(|c| c.to_owned());
+    let kwargs = PyDict::new(py);
+    let mut plain = true;
+    if let Some(kwnames) = kwnames {
+        let context = intern!(py, "context");
+        let name_key = intern!(py, "name");
+        for (name, value) in kwnames.iter_borrowed().zip(kwvalues.iter()) {
+            if is_context(&name, context)? {
+                kwargs.set_item(context, value)?;
+            } else if name.is(name_key) || name.eq(name_key)? {
+                kwargs.set_item(name_key, value)?;
+            } else if name.eq(intern!(py, "coro"))? {
+                if coro.is_some() {
+                    return Err(PyTypeError::new_err(
+                        "create_task() got multiple values for argument 'coro'",
+                    ));
+                }
+                coro = Some(value.to_owned());
+            } else {
+                kwargs.set_item(name, value)?;
+                plain = false;
+            }
+        }
+    }
+    let coro = coro.ok_or_else(|| {
+        PyTypeError::new_err("create_task() missing 1 required positional argument: 'coro'")
+    })?;
+    Ok((coro, kwargs, plain))
+}
+
+type CMethod = unsafe extern "C" fn(
     *mut ffi::PyObject,
     *const *mut ffi::PyObject,
     ffi::Py_ssize_t,
     *mut ffi::PyObject,
 ) -> *mut ffi::PyObject;
 
-/// The four methods: name, function and docstring (its first lines are
+/// The methods: name, function and docstring (its first lines are
 /// the signature `inspect.signature` reads).
-const METHODS: [(&CStr, Raw, &CStr); 4] = [
+const METHODS: [(&CStr, CMethod, &CStr); 5] = [
     (
         c"call_soon",
         call_soon,
@@ -309,6 +388,13 @@ const METHODS: [(&CStr, Raw, &CStr); 4] = [
           Schedules `callback(*args)` `delay` seconds after this iteration's loop time.",
     ),
     (
+        c"create_task",
+        create_task,
+        c"create_task($self, coro, *, name=None, context=None, **kwargs)\n--\n\n\
+          Schedules the coroutine `coro` as an asyncio `Task` (made by the \
+          task factory if one is set) and returns it.",
+    ),
+    (
         c"call_at",
         call_at,
         c"call_at($self, when, callback, *args, context=None)\n--\n\n\
@@ -316,7 +402,7 @@ const METHODS: [(&CStr, Raw, &CStr); 4] = [
     ),
 ];
 
-/// Sets the four methods on `LoopCore` (at import).
+/// Sets the methods on `LoopCore` (at import).
 pub(crate) fn register(py: Python<'_>) -> PyResult<()> {
     let class = LoopCore::type_object(py);
     for (name, meth, doc) in METHODS {

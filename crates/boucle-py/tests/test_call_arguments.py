@@ -104,3 +104,86 @@ def test_they_apply_only_to_a_boucle_loop(bloop):
     with pytest.raises(TypeError):
         boucle.Loop.call_soon(asyncio.SelectorEventLoop(), print)
     assert bloop.call_soon(print) is not None
+
+
+async def answer(value=42):
+    return value
+
+
+def test_create_task_takes_asyncio_s_arguments(loop):
+    var = contextvars.ContextVar("var", default="unset")
+    ctx = contextvars.copy_context()
+    ctx.run(var.set, "in ctx")
+
+    async def read():
+        return var.get()
+
+    by_keyword = loop.create_task(coro=answer(1))
+    named = loop.create_task(answer(2), name="two")
+    in_ctx = loop.create_task(read(), context=ctx)
+    name_and_ctx = loop.create_task(read(), name="both", context=ctx)
+    loop.run_until_complete(asyncio.gather(by_keyword, named, in_ctx, name_and_ctx))
+    assert type(by_keyword) is asyncio.Task
+    assert [t.result() for t in (by_keyword, named, in_ctx, name_and_ctx)] == [
+        1, 2, "in ctx", "in ctx"
+    ]
+    assert named.get_name() == "two" and name_and_ctx.get_name() == "both"
+    assert by_keyword.get_loop() is loop
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda loop, c: loop.create_task(), ["missing", "coro"]),
+        (lambda loop, c: loop.create_task(c, c), ["positional"]),
+        (lambda loop, c: loop.create_task(c, coro=c), ["multiple values", "coro"]),
+    ],
+)
+def test_create_task_s_bad_arguments_are_type_errors(loop, call, words):
+    coro = answer()
+    with pytest.raises(TypeError) as caught:
+        call(loop, coro)
+    coro.close()
+    for word in words:
+        assert word in str(caught.value)
+
+
+def test_create_task_passes_other_keywords_on_to_the_task(loop):
+    # Python 3.11-3.13's Task takes none: asyncio's error, from the Task.
+    coro = answer()
+    with pytest.raises(TypeError):
+        loop.create_task(coro, colour="blue")
+    coro.close()
+
+
+def test_create_task_on_a_closed_loop_is_an_error(loop):
+    loop.close()
+    coro = answer()
+    with pytest.raises(RuntimeError, match="closed"):
+        loop.create_task(coro)
+    coro.close()
+
+
+def test_create_task_uses_the_factory_only_while_one_is_set(loop):
+    made = []
+
+    def factory(lp, coro, **kwargs):
+        made.append(coro)
+        return asyncio.Task(coro, loop=lp, **kwargs)
+
+    loop.set_task_factory(factory)
+    first = loop.create_task(answer(1), name="first")
+    loop.set_task_factory(None)
+    second = loop.create_task(answer(2))
+    loop.run_until_complete(asyncio.gather(first, second))
+    assert len(made) == 1 and first.get_name() == "first"
+    assert loop.get_task_factory() is None
+
+
+def test_create_task_in_debug_mode_records_where_the_task_was_made(loop):
+    loop.set_debug(True)
+    task = loop.create_task(answer())
+    here = inspect.currentframe().f_code.co_name
+    # The traceback ends at this line, not inside the loop's create_task.
+    assert task._source_traceback[-1].name == here
+    loop.run_until_complete(task)

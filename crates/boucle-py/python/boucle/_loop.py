@@ -196,7 +196,10 @@ class Loop(
     def create_future(self):
         return futures.Future(loop=self)
 
-    def create_task(self, coro, *, name=None, context=None, **kwargs):
+    # create_task is native (src/core.rs): it makes the Task itself when
+    # there is no task factory, no tracing and no other keyword argument,
+    # and calls this otherwise.
+    def _create_task(self, coro, *, name=None, context=None, **kwargs):
         if self.is_closed():
             raise RuntimeError("Event loop is closed")
         if self._task_factory is None:
@@ -216,6 +219,16 @@ class Loop(
         if self._trace_on:
             self._trace_task(task)
         return task
+
+    @property
+    def _task_factory(self):
+        return self._factory
+
+    @_task_factory.setter
+    def _task_factory(self, factory):
+        # The native create_task takes its fast path only without one.
+        self._factory = factory
+        self._set_task_factory_flag(factory is not None)
 
     def set_task_factory(self, factory):
         if factory is not None and not callable(factory):
