@@ -60,8 +60,11 @@ impl Args {
         })
     }
 
-    /// The arguments of a tuple.
+    /// The arguments of a tuple (kept, for more than two).
     pub(crate) fn from_tuple(tuple: &Bound<'_, PyTuple>) -> PyResult<Args> {
+        if tuple.len() > 2 {
+            return Ok(Args::Many(tuple.clone().unbind()));
+        }
         Args::new(tuple.py(), tuple.iter_borrowed())
     }
 }

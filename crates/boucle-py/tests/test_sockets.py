@@ -75,6 +75,23 @@ def test_reader_runs_with_its_args_in_the_context_it_was_added_in(loop, pair):
     assert seen == [("tag", b"hi", "at add")]
 
 
+def test_reader_and_writer_get_any_number_of_args(loop, pair):
+    a, b = pair
+    seen = []
+
+    def on_ready(*args):
+        seen.append(args)
+        if len(seen) == 2:
+            loop.stop()
+
+    loop.add_reader(a, lambda *args: (loop.remove_reader(a), on_ready(*args)), 1, 2, 3)
+    loop.add_writer(b, lambda *args: (loop.remove_writer(b), on_ready(*args)), "w", 4, 5, 6)
+    b.send(b"x")
+    loop.call_later(BOUND, loop.stop)
+    loop.run_forever()
+    assert len(seen) == 2 and set(seen) == {(1, 2, 3), ("w", 4, 5, 6)}
+
+
 def test_reader_is_level_triggered(loop, pair):
     # A reader that leaves data unread runs again, as with asyncio's selectors.
     a, b = pair
