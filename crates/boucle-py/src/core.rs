@@ -250,20 +250,31 @@ impl LoopCore {
         Ok(task_class.bind(py).call((coro,), Some(&kwargs))?.unbind())
     }
 
-    /// Keeps `handle`, a `call_soon` handle just run or skipped, for
-    /// `call_soon` to use again if nothing else holds it (asyncio's `Task`
-    /// and `Future` drop the handle `call_soon` gives them): no one can
-    /// tell it is used again.
-    pub(crate) fn recycle(&self, py: Python<'_>, handle: Py<Handle>) {
-        if handle.get().runs_once() && crate::capi::refcount(handle.bind(py)) == 1 {
+    /// Whether `handle`, a `call_soon` handle just run or skipped, can be
+    /// used again: nothing else holds it (asyncio's `Task` and `Future`
+    /// drop the handle `call_soon` gives them), so no one can tell.
+    pub(crate) fn reusable(py: Python<'_>, handle: &Py<Handle>) -> bool {
+        handle.get().runs_once() && crate::capi::refcount(handle.bind(py)) == 1
+    }
+
+    /// Keeps the handles of `freed` (each `reusable`) for `call_soon`,
+    /// up to `SPARE_HANDLES`, under one lock for a whole batch.
+    pub(crate) fn keep_spares(&self, freed: &mut Vec<Py<Handle>>) {
+        if freed.is_empty() {
+            return;
+        }
+        {
             let mut l = self.local();
-            if l.spare.len() < SPARE_HANDLES {
-                l.spare.push(handle);
+            let room = SPARE_HANDLES.saturating_sub(l.spare.len());
+            if freed.len() <= room {
+                l.spare.append(freed);
                 return;
             }
+            let rest = freed.len() - room;
+            l.spare.extend(freed.drain(rest..));
         }
-        // Dropped here, unlocked.
-        drop(handle);
+        // The rest is dropped here, unlocked.
+        freed.clear();
     }
 
     /// `call_soon_threadsafe`: schedules `callback(*args)` from any
@@ -469,15 +480,16 @@ impl LoopCore {
 
     /// Runs one iteration.
     fn _run_once(slf: &Bound<'_, Self>) -> PyResult<()> {
-        Self::run_once_inner(slf, &mut VecDeque::new())
+        Self::run_once_inner(slf, &mut VecDeque::new(), &mut Vec::new())
     }
 
     /// Runs iterations until `stop()`.
     fn _run_until_stopped(slf: &Bound<'_, Self>) -> PyResult<()> {
         let core = slf.get();
         let mut batch = VecDeque::new();
+        let mut freed = Vec::new();
         let result = loop {
-            if let Err(e) = Self::run_once_inner(slf, &mut batch) {
+            if let Err(e) = Self::run_once_inner(slf, &mut batch, &mut freed) {
                 break Err(e);
             }
             if core.stopping.load(Ordering::Relaxed) {

@@ -208,7 +208,7 @@ impl Handle {
         self.once
     }
 
-    /// Gives a spare handle (`LoopCore::recycle`) its next callback, as
+    /// Gives a spare handle (`LoopCore::keep_spares`) its next callback, as
     /// new; returns what it held (nothing: it ran, or was cancelled), for
     /// the caller to drop once unlocked.
     pub(crate) fn rearm(&self, cb: Callback) -> Option<Callback> {

@@ -17,7 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::core::{lock, Item, Local, LoopCore};
-use crate::handle::Callback;
+use crate::handle::{Callback, Handle};
 use crate::poller::{Park, Poller, Woke};
 
 impl Item {
@@ -46,10 +46,23 @@ impl Item {
 }
 
 impl LoopCore {
-    /// One iteration; `batch` is the (empty) storage for its callbacks.
+    /// One iteration; `batch` is the (empty) storage for its callbacks,
+    /// `freed` for the handles it ran that can be used again (given to
+    /// `keep_spares` at the end, one lock for the batch).
     pub(crate) fn run_once_inner(
         slf: &Bound<'_, Self>,
         batch: &mut VecDeque<Item>,
+        freed: &mut Vec<Py<Handle>>,
+    ) -> PyResult<()> {
+        let result = Self::run_batch(slf, batch, freed);
+        slf.get().keep_spares(freed);
+        result
+    }
+
+    fn run_batch(
+        slf: &Bound<'_, Self>,
+        batch: &mut VecDeque<Item>,
+        freed: &mut Vec<Py<Handle>>,
     ) -> PyResult<()> {
         let py = slf.py();
         let core = slf.get();
@@ -83,7 +96,9 @@ impl LoopCore {
                 return Err(e);
             }
             if let Item::Soon(handle) = item {
-                core.recycle(py, handle);
+                if Self::reusable(py, &handle) {
+                    freed.push(handle);
+                }
             }
         }
         Ok(())
