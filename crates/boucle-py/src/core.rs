@@ -191,9 +191,7 @@ impl LoopCore {
     ) -> PyResult<Py<Handle>> {
         let py = slf.py();
         let core = slf.get();
-        core.check_open()?;
-        Self::debug_check(slf, callback, "call_soon")?;
-        let cb = Callback::new(py, callback.clone().unbind(), args, context)?;
+        let cb = Self::scheduled(slf, "call_soon", callback, args, context)?;
         let mut l = core.local();
         let (handle, old) = match l.spare.pop() {
             Some(handle) => {
@@ -287,9 +285,7 @@ impl LoopCore {
     ) -> PyResult<Py<Handle>> {
         let py = slf.py();
         let core = slf.get();
-        core.check_open()?;
-        Self::debug_check(slf, callback, "call_soon_threadsafe")?;
-        let cb = Callback::new(py, callback.clone().unbind(), args, context)?;
+        let cb = Self::scheduled(slf, "call_soon_threadsafe", callback, args, context)?;
         let handle = Handle::once(py, cb)?;
         lock(&core.remote).push(Item::Soon(handle.clone_ref(py)));
         if !core.notified.swap(true, Ordering::Release) {
@@ -302,60 +298,60 @@ impl LoopCore {
     /// this iteration's loop time.
     pub(crate) fn call_later(
         slf: &Bound<'_, Self>,
-        delay: Option<f64>,
+        delay: f64,
         callback: &Bound<'_, PyAny>,
         args: Args,
         context: Option<Py<PyAny>>,
     ) -> PyResult<Py<TimerHandle>> {
-        let Some(delay) = delay else {
-            return Err(pyo3::exceptions::PyTypeError::new_err(
-                "delay must not be None",
-            ));
-        };
         let core = slf.get();
-        core.check_open()?;
-        Self::debug_check(slf, callback, "call_later")?;
+        let cb = Self::scheduled(slf, "call_later", callback, args, context)?;
         let ticks = secs_to_ticks(delay)?;
         // The order comes from this iteration's time base; the call's own
         // time only holds the timer back (see `Local::held`).
         let now = core.local().clock.now();
         let deadline = now.saturating_add(ticks);
         let not_before = core.fresh_ticks(now).saturating_add(ticks);
-        Self::timer(slf, deadline, not_before, callback, args, context)
+        Self::timer(slf, deadline, not_before, cb)
     }
 
     /// `call_at`: schedules `callback(*args)` at loop time `when`.
     pub(crate) fn call_at(
         slf: &Bound<'_, Self>,
-        when: Option<f64>,
+        when: f64,
         callback: &Bound<'_, PyAny>,
         args: Args,
         context: Option<Py<PyAny>>,
     ) -> PyResult<Py<TimerHandle>> {
-        let Some(when) = when else {
-            return Err(pyo3::exceptions::PyTypeError::new_err(
-                "when cannot be None",
-            ));
-        };
-        let core = slf.get();
-        core.check_open()?;
-        Self::debug_check(slf, callback, "call_at")?;
-        let deadline = core.time_to_ticks(when)?;
-        Self::timer(slf, deadline, deadline, callback, args, context)
+        let cb = Self::scheduled(slf, "call_at", callback, args, context)?;
+        let deadline = slf.get().time_to_ticks(when)?;
+        Self::timer(slf, deadline, deadline, cb)
+    }
+
+    /// What every scheduling method does first: checks that the loop is
+    /// open, runs debug mode's check of `callback` (named by `method`),
+    /// and makes the callback.
+    #[inline(always)]
+    fn scheduled(
+        slf: &Bound<'_, Self>,
+        method: &str,
+        callback: &Bound<'_, PyAny>,
+        args: Args,
+        context: Option<Py<PyAny>>,
+    ) -> PyResult<Callback> {
+        slf.get().check_open()?;
+        Self::debug_check(slf, callback, method)?;
+        Callback::new(slf.py(), callback.clone().unbind(), args, context)
     }
 
     fn timer(
         slf: &Bound<'_, Self>,
         deadline: u64,
         not_before: u64,
-        callback: &Bound<'_, PyAny>,
-        args: Args,
-        context: Option<Py<PyAny>>,
+        cb: Callback,
     ) -> PyResult<Py<TimerHandle>> {
         let py = slf.py();
         let core = slf.get();
         let when = core.ticks_to_time(deadline);
-        let cb = Callback::new(py, callback.clone().unbind(), args, context)?;
         let handle = Bound::new(
             py,
             TimerHandle::new(cb, deadline, not_before, when, slf.clone().unbind()),

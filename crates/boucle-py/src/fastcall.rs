@@ -296,14 +296,14 @@ scheduling!(
     "call_later",
     ["delay", "callback"],
     |slf, call| {
-        let delay = call.fixed(0).extract::<Option<f64>>()?;
+        let delay = number(call.fixed(0), "delay must not be None")?;
         let cb = call.fixed(1);
         let handle = LoopCore::call_later(slf, delay, &cb, call.args()?, call.context())?;
         Ok(handle.into_any())
     }
 );
 scheduling!(call_at, "call_at", ["when", "callback"], |slf, call| {
-    let when = call.fixed(0).extract::<Option<f64>>()?;
+    let when = number(call.fixed(0), "when cannot be None")?;
     let cb = call.fixed(1);
     let handle = LoopCore::call_at(slf, when, &cb, call.args()?, call.context())?;
     Ok(handle.into_any())
@@ -360,6 +360,15 @@ fn parse_create_task<'a, 'py>(
         PyTypeError::new_err("create_task() missing 1 required positional argument: 'coro'")
     })?;
     Ok((coro, kwargs, plain))
+}
+
+/// A `delay` or `when`: a number; `None` is a `TypeError` with asyncio's
+/// message `none`.
+fn number(arg: Borrowed<'_, '_, PyAny>, none: &str) -> PyResult<f64> {
+    if arg.is_none() {
+        return Err(PyTypeError::new_err(none.to_owned()));
+    }
+    arg.extract()
 }
 
 type CMethod = unsafe extern "C" fn(
