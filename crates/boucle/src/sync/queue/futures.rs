@@ -40,7 +40,8 @@ impl<T, O: Order<T>> Future for Get<'_, T, O> {
 
 impl<T, O: Order<T>> Drop for Get<'_, T, O> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
+        // No `take`: nothing reads the key after the drop.
+        if let Some(key) = self.key {
             self.core.cancel_get(key);
         }
     }
@@ -90,7 +91,8 @@ impl<T, O: Order<T>> Future for Put<'_, T, O> {
 
 impl<T, O: Order<T>> Drop for Put<'_, T, O> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
+        // No `take`: nothing reads the key after the drop.
+        if let Some(key) = self.key {
             self.core.cancel_put(key);
         }
     }

@@ -370,11 +370,15 @@ impl<T, O: Order<T>> QueueCore<T, O> {
     /// concerns.
     #[inline]
     fn finish_put(&self, mut st: std::cell::RefMut<'_, State<T, O>>, item: T) {
-        let handed = st.insert(item);
+        // Queued (the common case of a busy queue), the item took the room
+        // it was given: nobody else to wake.
+        let Some(handed) = st.insert(item) else {
+            return;
+        };
         // Handed straight to a getter, the item left room for a putter.
         let room = st.grant_room();
         drop(st);
-        wake(handed);
+        handed.wake();
         wake(room);
     }
 
