@@ -99,10 +99,13 @@ def serve_raw(how):
 
 
 def refused_port(family=socket.AF_INET, host="127.0.0.1"):
-    """A port nothing listens on (bound then closed, never listened)."""
-    with socket.socket(family) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A socket bound to a port and never listening: connections to it are
+    refused. Kept open while it is used, so that no client's ephemeral port
+    can be that number (a connection to itself: ::1 has no other address to
+    put the port on)."""
+    s = socket.socket(family)
+    s.bind((host, 0))
+    return s
 
 
 def self_signed(directory, name):
@@ -142,7 +145,8 @@ def servers(certs):
         "tls": serve_http("127.0.0.1", server_context(*certs["trusted"])),
         "tls_stranger": serve_http("127.0.0.1", server_context(*certs["stranger"])),
     }
-    raw = {"reset": serve_raw("reset"), "close": serve_raw("close")}
+    raw = {"reset": serve_raw("reset"), "close": serve_raw("close"),
+           "refused4": refused_port(), "refused6": refused_port(socket.AF_INET6, "::1")}
     urls = {
         "v4": "http://127.0.0.1:%d" % made["v4"].server_address[1],
         "v6": "http://[::1]:%d" % made["v6"].server_address[1],
@@ -150,8 +154,8 @@ def servers(certs):
         "tls_stranger": "https://127.0.0.1:%d" % made["tls_stranger"].server_address[1],
         "reset": "http://127.0.0.1:%d" % raw["reset"].getsockname()[1],
         "close": "http://127.0.0.1:%d" % raw["close"].getsockname()[1],
-        "refused4": "http://127.0.0.1:%d" % refused_port(),
-        "refused6": "http://[::1]:%d" % refused_port(socket.AF_INET6, "::1"),
+        "refused4": "http://127.0.0.1:%d" % raw["refused4"].getsockname()[1],
+        "refused6": "http://[::1]:%d" % raw["refused6"].getsockname()[1],
     }
     yield urls
     for s in made.values():

@@ -333,13 +333,16 @@ def test_create_server_bad_arguments(loop):
 # create_connection.
 
 
+# A port nobody listens on: port 1 (tcpmux, unused) on a loopback address of
+# its own. Not a freed ephemeral port of 127.0.0.1: the client's own
+# ephemeral port could be that number, and it would connect to itself.
+CLOSED = ("127.0.0.4", 1)
+
+
 def test_connection_refused(loop):
     async def main():
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
         with pytest.raises(ConnectionRefusedError):
-            await loop.create_connection(lambda: Client(loop), "127.0.0.1", port)
+            await loop.create_connection(lambda: Client(loop), *CLOSED)
     run(loop, main())
 
 
@@ -347,12 +350,8 @@ def test_all_errors_group(bloop):
     loop = bloop
 
     async def main():
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
         with pytest.raises(ExceptionGroup) as info:
-            await loop.create_connection(lambda: Client(loop), "127.0.0.1", port,
-                                         all_errors=True)
+            await loop.create_connection(lambda: Client(loop), *CLOSED, all_errors=True)
         assert isinstance(info.value.exceptions[0], ConnectionRefusedError)
     run(loop, main())
 

@@ -470,10 +470,10 @@ def test_connect_resolves_names_only_when_needed(loop):
 
 
 def test_refused_connect(loop):
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    address = probe.getsockname()
-    probe.close()  # nobody listens there now
+    # Nobody listens on port 1 of a loopback address of its own (a freed
+    # ephemeral port of 127.0.0.1 could be the client's own: a connection
+    # to itself).
+    address = ("127.0.0.4", 1)
 
     async def main():
         client = socket.socket()
