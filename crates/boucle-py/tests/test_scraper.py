@@ -98,7 +98,7 @@ def serve_raw(how):
     return listener
 
 
-def refused_port(family=socket.AF_INET, host="127.0.0.1"):
+def refusing_socket(family=socket.AF_INET, host="127.0.0.1"):
     """A socket bound to a port and never listening: connections to it are
     refused. Kept open while it is used, so that no client's ephemeral port
     can be that number (a connection to itself: ::1 has no other address to
@@ -146,7 +146,7 @@ def servers(certs):
         "tls_stranger": serve_http("127.0.0.1", server_context(*certs["stranger"])),
     }
     raw = {"reset": serve_raw("reset"), "close": serve_raw("close"),
-           "refused4": refused_port(), "refused6": refused_port(socket.AF_INET6, "::1")}
+           "refused4": refusing_socket(), "refused6": refusing_socket(socket.AF_INET6, "::1")}
     urls = {
         "v4": "http://127.0.0.1:%d" % made["v4"].server_address[1],
         "v6": "http://[::1]:%d" % made["v6"].server_address[1],
