@@ -151,7 +151,7 @@ impl Recorder {
             ),
             EventKind::Scheduled { by } => r.task_scheduled(task, by, at),
             EventKind::PollStart => r.poll_start(task, at),
-            EventKind::PollEnd => r.poll_end(task, at, Duration::ZERO),
+            EventKind::PollEnd => r.poll_end(task, at),
             EventKind::Waits { on } => r.task_waits(Some(task), on, at),
             EventKind::TimerFired => r.timer_fired(Some(task), at),
             EventKind::IoReady => r.io_ready(Some(task), at),

@@ -18,7 +18,8 @@ use crate::time::clock::Clock;
 
 /// Calls one hook on every instrument with the loop time `$at`: first on
 /// the recorder, directly and in nanoseconds, then on the others as a
-/// `Duration`. `others:` skips the recorder (hooks it has no use for).
+/// `Duration`, through [`Hooks::others`]. `others:` skips the recorder
+/// (hooks it has no use for).
 macro_rules! each {
     ($hooks:ident, |$at:ident| $method:ident($($arg:expr),*)) => {{
         let ns = $hooks.clock.peek();
@@ -31,9 +32,7 @@ macro_rules! each {
     (others: $hooks:ident, $ns:expr, |$at:ident| $method:ident($($arg:expr),*)) => {{
         if !$hooks.list.is_empty() {
             let $at = Duration::from_nanos($ns);
-            for i in &$hooks.list {
-                i.$method($($arg),*);
-            }
+            $hooks.others(|i| i.$method($($arg),*));
         }
     }};
 }
@@ -76,6 +75,17 @@ impl Hooks {
         }))
     }
 
+    /// Calls `hook` on each instrument but the recorder. Out of line: with
+    /// the loop over the list inlined, each hook saved and restored six
+    /// registers and spilled its arguments even when only the recorder was
+    /// installed.
+    #[inline(never)]
+    fn others(&self, hook: impl Fn(&dyn Instrument)) {
+        for i in &self.list {
+            hook(&**i);
+        }
+    }
+
     pub(crate) fn spawned(
         &self,
         task: TaskId,
@@ -92,10 +102,22 @@ impl Hooks {
         each!(self, |at| task_scheduled(task, WokenBy::Spawn, at));
     }
 
+    /// A task was woken. The recorder's part makes no call (see
+    /// [`Hooks::poll_start`]).
     #[inline(never)]
     pub(crate) fn scheduled(&self, task: TaskId) {
         let by = self.source.get();
-        each!(self, |at| task_scheduled(task, by, at));
+        if let Some(r) = &self.recorder {
+            r.task_scheduled(task, by, self.clock.peek());
+        }
+        if !self.list.is_empty() {
+            self.others_scheduled(task, by);
+        }
+    }
+
+    #[inline(never)]
+    fn others_scheduled(&self, task: TaskId, by: WokenBy) {
+        each!(others: self, self.clock.peek(), |at| task_scheduled(task, by, at));
     }
 
     /// Runs `f` with wakes attributed to `by` (the timer and I/O layers,
@@ -108,18 +130,43 @@ impl Hooks {
     }
 
     /// A poll begins; returns the real-clock start when polls are timed.
+    /// The recorder's part makes no call, so that a loop with only the
+    /// recorder pays no frame set-up for the rest (`others_poll_start`).
     #[inline(never)]
     pub(crate) fn poll_start(&self, task: TaskId) -> Option<Instant> {
         self.current.set(Some(task));
-        each!(self, |at| poll_start(task, at));
-        self.poll_time.then(Instant::now)
+        if let Some(r) = &self.recorder {
+            r.poll_start(task, self.clock.peek());
+        }
+        if self.list.is_empty() {
+            return None;
+        }
+        self.others_poll_start(task)
     }
 
     #[inline(never)]
+    fn others_poll_start(&self, task: TaskId) -> Option<Instant> {
+        each!(others: self, self.clock.peek(), |at| poll_start(task, at));
+        self.poll_time.then(Instant::now)
+    }
+
+    /// A poll ends; `started` is what [`Hooks::poll_start`] returned. As
+    /// there, the recorder's part makes no call.
+    #[inline(never)]
     pub(crate) fn poll_end(&self, task: TaskId, started: Option<Instant>) {
         self.current.set(None);
+        if let Some(r) = &self.recorder {
+            r.poll_end(task, self.clock.peek());
+        }
+        if !self.list.is_empty() {
+            self.others_poll_end(task, started);
+        }
+    }
+
+    #[inline(never)]
+    fn others_poll_end(&self, task: TaskId, started: Option<Instant>) {
         let busy = started.map(|s| s.elapsed()).unwrap_or_default();
-        each!(self, |at| poll_end(task, at, busy));
+        each!(others: self, self.clock.peek(), |at| poll_end(task, at, busy));
     }
 
     #[inline(never)]

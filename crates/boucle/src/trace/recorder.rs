@@ -73,12 +73,20 @@ impl<T> Ring<T> {
         }
     }
 
-    /// Adds `x`, overwriting the oldest element when full.
+    /// Adds `x`, overwriting the oldest element when full. No call on
+    /// either path but the growth of the buffer, out of line: the hooks
+    /// that inline this then need no frame of their own.
     #[inline(always)]
     fn push(&mut self, x: T) {
         self.pushed += 1;
-        if self.buf.len() < self.capacity {
-            self.buf.push(x);
+        let len = self.buf.len();
+        if len < self.capacity {
+            if len < self.buf.capacity() {
+                // Cannot grow: `Vec::push`'s own check folds into this one.
+                self.buf.push(x);
+            } else {
+                self.grow_and_push(x);
+            }
             return;
         }
         let head = self.head;
@@ -89,6 +97,16 @@ impl<T> Ring<T> {
             head + 1
         };
         self.buf[head] = x;
+    }
+
+    /// The buffer grows as the ring fills (a short run does not reserve
+    /// the whole capacity), doubling up to the capacity.
+    #[cold]
+    #[inline(never)]
+    fn grow_and_push(&mut self, x: T) {
+        let len = self.buf.len();
+        self.buf.reserve_exact(len.max(64).min(self.capacity - len));
+        self.buf.push(x);
     }
 
     /// The element pushed `n`th (from 0), if not overwritten yet.
@@ -388,8 +406,9 @@ impl Recorder {
         self.open.set(Some((task, at)));
     }
 
+    /// A poll's end; the recorder keeps no busy time (loop times only).
     #[inline]
-    pub(crate) fn poll_end(&self, task: TaskId, at: u64, _busy: Duration) {
+    pub(crate) fn poll_end(&self, task: TaskId, at: u64) {
         let start = match self.open.take() {
             Some((t, start)) if t == task => start,
             _ => at,
@@ -457,7 +476,7 @@ mod tests {
         r.poll_start(a, 10);
         r.task_scheduled(b, WokenBy::Loop, 11);
         r.task_waits(Some(a), Awaiting::Sync("Queue.get"), 12);
-        r.poll_end(a, 13, Duration::ZERO);
+        r.poll_end(a, 13);
         r.task_scheduled(a, WokenBy::Timer, 14);
         r.poll_start(b, 15);
         assert_eq!(
@@ -487,6 +506,35 @@ mod tests {
     }
 
     #[test]
+    fn the_ring_grows_to_its_capacity_then_keeps_the_newest() {
+        let mut ring = Ring::new(200);
+        for i in 0..150u32 {
+            ring.push(i);
+        }
+        assert_eq!(ring.buf.len(), 150);
+        assert!(
+            ring.buf.capacity() <= 200,
+            "never reserves past the capacity"
+        );
+        assert_eq!(
+            ring.iter().copied().collect::<Vec<_>>(),
+            (0..150).collect::<Vec<_>>()
+        );
+        for i in 150..530u32 {
+            ring.push(i);
+        }
+        assert_eq!(ring.buf.len(), 200);
+        assert_eq!(
+            ring.iter().copied().collect::<Vec<_>>(),
+            (330..530).collect::<Vec<_>>()
+        );
+        assert_eq!(ring.get(329), None, "overwritten");
+        assert_eq!(ring.get(330), Some(&330));
+        assert_eq!(ring.get(529), Some(&529));
+        assert_eq!(ring.get(530), None, "not pushed yet");
+    }
+
+    #[test]
     fn a_full_ring_drops_the_oldest_and_keeps_spawn_details() {
         let r = Recorder::new(3);
         let here = Location::caller();
@@ -501,7 +549,7 @@ mod tests {
             r.task_spawned(&spawned, i);
         }
         r.poll_start(TaskId(4), 5);
-        r.poll_end(TaskId(4), 6, Duration::ZERO);
+        r.poll_end(TaskId(4), 6);
         let trace = r.snapshot(Duration::ZERO);
         assert_eq!(trace.dropped, 3, "three spawns overwritten");
         let kept: Vec<(u64, Option<String>, Option<u64>)> = trace
