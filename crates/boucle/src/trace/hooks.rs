@@ -18,8 +18,8 @@ use crate::time::clock::Clock;
 
 /// Calls one hook on every instrument with the loop time `$at`: first on
 /// the recorder, directly and in nanoseconds, then on the others as a
-/// `Duration`, through [`Hooks::others`]. `others:` skips the recorder
-/// (hooks it has no use for).
+/// `Duration`. `others:` skips the recorder (hooks it has no use for, or
+/// calls with other arguments).
 macro_rules! each {
     ($hooks:ident, |$at:ident| $method:ident($($arg:expr),*)) => {{
         let ns = $hooks.clock.peek();
@@ -75,11 +75,8 @@ impl Hooks {
         }))
     }
 
-    /// Calls `hook` on each instrument but the recorder. Out of line: with
-    /// the loop over the list inlined, each hook saved and restored six
-    /// registers and spilled its arguments even when only the recorder was
-    /// installed.
-    #[inline(never)]
+    /// Calls `hook` on each instrument but the recorder.
+    #[inline]
     fn others(&self, hook: impl Fn(&dyn Instrument)) {
         for i in &self.list {
             hook(&**i);
@@ -102,22 +99,22 @@ impl Hooks {
         each!(self, |at| task_scheduled(task, WokenBy::Spawn, at));
     }
 
-    /// A task was woken. The recorder's part makes no call (see
-    /// [`Hooks::poll_start`]).
+    /// A task was woken. With the recorder alone (the usual case), a path
+    /// that makes no call; else [`Hooks::scheduled_all`]. (Either path
+    /// inlined into the other made the recorder's save and restore six
+    /// registers, or every other instrument pay a second call.)
     #[inline(never)]
     pub(crate) fn scheduled(&self, task: TaskId) {
         let by = self.source.get();
-        if let Some(r) = &self.recorder {
-            r.task_scheduled(task, by, self.clock.peek());
-        }
-        if !self.list.is_empty() {
-            self.others_scheduled(task, by);
+        match &self.recorder {
+            Some(r) if self.list.is_empty() => r.task_scheduled(task, by, self.clock.peek()),
+            _ => self.scheduled_all(task, by),
         }
     }
 
     #[inline(never)]
-    fn others_scheduled(&self, task: TaskId, by: WokenBy) {
-        each!(others: self, self.clock.peek(), |at| task_scheduled(task, by, at));
+    fn scheduled_all(&self, task: TaskId, by: WokenBy) {
+        each!(self, |at| task_scheduled(task, by, at));
     }
 
     /// Runs `f` with wakes attributed to `by` (the timer and I/O layers,
@@ -130,43 +127,44 @@ impl Hooks {
     }
 
     /// A poll begins; returns the real-clock start when polls are timed.
-    /// The recorder's part makes no call, so that a loop with only the
-    /// recorder pays no frame set-up for the rest (`others_poll_start`).
+    /// Two paths, as for [`Hooks::scheduled`].
     #[inline(never)]
     pub(crate) fn poll_start(&self, task: TaskId) -> Option<Instant> {
         self.current.set(Some(task));
-        if let Some(r) = &self.recorder {
-            r.poll_start(task, self.clock.peek());
+        match &self.recorder {
+            Some(r) if self.list.is_empty() => {
+                r.poll_start(task, self.clock.peek());
+                None
+            }
+            _ => self.poll_start_all(task),
         }
-        if self.list.is_empty() {
-            return None;
-        }
-        self.others_poll_start(task)
     }
 
     #[inline(never)]
-    fn others_poll_start(&self, task: TaskId) -> Option<Instant> {
-        each!(others: self, self.clock.peek(), |at| poll_start(task, at));
+    fn poll_start_all(&self, task: TaskId) -> Option<Instant> {
+        each!(self, |at| poll_start(task, at));
         self.poll_time.then(Instant::now)
     }
 
-    /// A poll ends; `started` is what [`Hooks::poll_start`] returned. As
-    /// there, the recorder's part makes no call.
+    /// A poll ends; `started` is what [`Hooks::poll_start`] returned. Two
+    /// paths, as for [`Hooks::scheduled`].
     #[inline(never)]
     pub(crate) fn poll_end(&self, task: TaskId, started: Option<Instant>) {
         self.current.set(None);
-        if let Some(r) = &self.recorder {
-            r.poll_end(task, self.clock.peek());
-        }
-        if !self.list.is_empty() {
-            self.others_poll_end(task, started);
+        match &self.recorder {
+            Some(r) if self.list.is_empty() => r.poll_end(task, self.clock.peek()),
+            _ => self.poll_end_all(task, started),
         }
     }
 
     #[inline(never)]
-    fn others_poll_end(&self, task: TaskId, started: Option<Instant>) {
+    fn poll_end_all(&self, task: TaskId, started: Option<Instant>) {
+        let ns = self.clock.peek();
+        if let Some(r) = &self.recorder {
+            r.poll_end(task, ns);
+        }
         let busy = started.map(|s| s.elapsed()).unwrap_or_default();
-        each!(others: self, self.clock.peek(), |at| poll_end(task, at, busy));
+        each!(others: self, ns, |at| poll_end(task, at, busy));
     }
 
     #[inline(never)]

@@ -5,14 +5,20 @@
 //! A yield is about 20 ns and makes three events, so the recorder's cost is
 //! the cost of storing them. It stores as little as it can:
 //!
-//! - a record is 24 bytes: the loop time and the kind in one word, the task,
-//!   one word of payload;
-//! - a poll is one record, written when it ends, with its start time as the
-//!   payload; the records written while it runs are flagged, and a snapshot
-//!   puts the poll's start back in front of them;
-//! - what only a spawn has (parent, location, name) goes to a side ring of
-//!   the same capacity, indexed by spawn number: the records the main ring
-//!   still holds are never older than the spawns the side ring still holds;
+//! - a record is 16 bytes: the loop time and the kind in one word, the
+//!   task in the other;
+//! - a poll is one record, written when it ends; the records written while
+//!   it runs are flagged, and a snapshot puts the poll's start back in front
+//!   of them. A poll that began at the loop time it ended (the loop's time
+//!   is sampled once per iteration) needs nothing more;
+//! - what only some records have goes to side rings of the same capacity,
+//!   in order: a word of payload (a poll's start when it is not its end, a
+//!   deadline, the task or primitive waited on) and what only a spawn has
+//!   (parent, location, name). The `k` records of a kind that the main ring
+//!   still holds are the last `k` of that kind ever written, so their side
+//!   entries are the last `k` of the side ring, which holds at least as
+//!   many: a snapshot finds them by counting, and no record stores an
+//!   index. A yield thus writes 32 bytes (its wake and its poll);
 //! - names are interned, the sync primitives' names (`"Queue.get"`) kept
 //!   once by address.
 
@@ -33,6 +39,8 @@ pub const DEFAULT_CAPACITY: usize = 1_000_000;
 
 pub(crate) struct Recorder {
     ring: RefCell<Ring<Record>>,
+    /// The payloads of the records whose tag has one, in order.
+    payloads: RefCell<Ring<u64>>,
     /// Events recorded so far, kept or not (those the ring holds no more
     /// were dropped).
     recorded: Cell<u64>,
@@ -132,22 +140,33 @@ struct Record {
     /// the tag byte.
     stamp: u64,
     task: TaskId,
-    /// Depends on the tag: the poll's start, a spawn number, a deadline...
-    data: u64,
 }
 
 /// Set in the tag byte of a record written while a poll runs.
 const IN_POLL: u8 = 0x80;
 const TIME_MAX: u64 = (1 << 56) - 1;
 
+/// A record's kind. The wake's source and the I/O direction are kinds of
+/// their own, so that those records need no payload.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Tag {
     Created,
-    Scheduled,
+    ScheduledBySpawn,
+    ScheduledByLoop,
+    ScheduledByRemote,
+    ScheduledByTimer,
+    ScheduledByIo,
+    /// A poll that began at the loop time it ended.
     Poll,
+    /// A poll whose start, earlier than its end, is its payload.
+    PollSince,
+    /// Payload: the deadline.
     WaitTimer,
-    WaitIo,
+    WaitRead,
+    WaitWrite,
+    /// Payload: the task's id.
     WaitTask,
+    /// Payload: the primitive's index in `Recorder::syncs`.
     WaitSync,
     TimerFired,
     IoReady,
@@ -157,12 +176,18 @@ enum Tag {
 }
 
 /// Every tag, at its discriminant.
-const TAGS: [Tag; 12] = [
+const TAGS: [Tag; 18] = [
     Tag::Created,
-    Tag::Scheduled,
+    Tag::ScheduledBySpawn,
+    Tag::ScheduledByLoop,
+    Tag::ScheduledByRemote,
+    Tag::ScheduledByTimer,
+    Tag::ScheduledByIo,
     Tag::Poll,
+    Tag::PollSince,
     Tag::WaitTimer,
-    Tag::WaitIo,
+    Tag::WaitRead,
+    Tag::WaitWrite,
     Tag::WaitTask,
     Tag::WaitSync,
     Tag::TimerFired,
@@ -171,6 +196,29 @@ const TAGS: [Tag; 12] = [
     Tag::Cancelled,
     Tag::Panicked,
 ];
+
+impl Tag {
+    fn has_payload(self) -> bool {
+        matches!(
+            self,
+            Tag::PollSince | Tag::WaitTimer | Tag::WaitTask | Tag::WaitSync
+        )
+    }
+
+    fn is_poll(self) -> bool {
+        matches!(self, Tag::Poll | Tag::PollSince)
+    }
+
+    fn scheduled(by: WokenBy) -> Tag {
+        match by {
+            WokenBy::Spawn => Tag::ScheduledBySpawn,
+            WokenBy::Loop => Tag::ScheduledByLoop,
+            WokenBy::Remote => Tag::ScheduledByRemote,
+            WokenBy::Timer => Tag::ScheduledByTimer,
+            WokenBy::Io => Tag::ScheduledByIo,
+        }
+    }
+}
 
 impl Record {
     fn time(&self) -> Duration {
@@ -188,7 +236,7 @@ impl Record {
 
     /// How many events it stands for.
     fn events(&self) -> u64 {
-        if self.tag() == Tag::Poll {
+        if self.tag().is_poll() {
             2
         } else {
             1
@@ -210,30 +258,11 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-fn woken_code(by: WokenBy) -> u64 {
-    match by {
-        WokenBy::Spawn => 0,
-        WokenBy::Loop => 1,
-        WokenBy::Remote => 2,
-        WokenBy::Timer => 3,
-        WokenBy::Io => 4,
-    }
-}
-
-fn woken_by(code: u64) -> WokenBy {
-    match code {
-        0 => WokenBy::Spawn,
-        2 => WokenBy::Remote,
-        3 => WokenBy::Timer,
-        4 => WokenBy::Io,
-        _ => WokenBy::Loop,
-    }
-}
-
 impl Recorder {
     pub(crate) fn new(capacity: usize) -> Recorder {
         Recorder {
             ring: RefCell::new(Ring::new(capacity)),
+            payloads: RefCell::new(Ring::new(capacity)),
             recorded: Cell::new(0),
             open: Cell::new(None),
             spawns: RefCell::new(Ring::new(capacity)),
@@ -242,9 +271,24 @@ impl Recorder {
         }
     }
 
-    /// Stores a record; `events` is how many events it stands for.
+    /// Stores a record of a tag without payload; `events` is how many
+    /// events it stands for.
     #[inline(always)]
-    fn push(&self, at: u64, task: TaskId, tag: Tag, data: u64, events: u64) {
+    fn push(&self, at: u64, task: TaskId, tag: Tag, events: u64) {
+        debug_assert!(!tag.has_payload());
+        self.push_record(at, task, tag, events);
+    }
+
+    /// Stores a record of a tag with a payload.
+    #[inline(always)]
+    fn push_with(&self, at: u64, task: TaskId, tag: Tag, payload: u64, events: u64) {
+        debug_assert!(tag.has_payload());
+        self.payloads.borrow_mut().push(payload);
+        self.push_record(at, task, tag, events);
+    }
+
+    #[inline(always)]
+    fn push_record(&self, at: u64, task: TaskId, tag: Tag, events: u64) {
         let flag = if self.open.get().is_some() {
             IN_POLL
         } else {
@@ -253,7 +297,6 @@ impl Recorder {
         let record = Record {
             stamp: at.min(TIME_MAX) << 8 | u64::from(tag as u8 | flag),
             task,
-            data,
         };
         self.ring.borrow_mut().push(record);
         self.recorded.set(self.recorded.get() + events);
@@ -285,26 +328,56 @@ impl Recorder {
 
     pub(crate) fn snapshot(&self, now: Duration) -> Trace {
         let ring = self.ring.borrow();
-        let kept: u64 = ring.buf.iter().map(Record::events).sum();
+        let payloads = self.payloads.borrow();
+        let spawns = self.spawns.borrow();
+        // The side entries of the records kept are the last ones pushed
+        // (the module's doc): count the records that have one.
+        let (mut kept, mut with_payload, mut created) = (0, 0, 0);
+        for r in ring.iter() {
+            let tag = r.tag();
+            kept += r.events();
+            with_payload += u64::from(tag.has_payload());
+            created += u64::from(tag == Tag::Created);
+        }
+        let mut next_payload = payloads.pushed - with_payload;
+        let mut next_spawn = spawns.pushed - created;
         let mut events = Vec::with_capacity(kept as usize);
         // The events of the poll running at this point of the scan, which
         // its start must precede.
         let mut in_poll = Vec::new();
         for r in ring.iter() {
-            let kind = match r.tag() {
-                Tag::Poll => {
-                    events.push(Event {
-                        time: Duration::from_nanos(r.data),
-                        task: r.task,
-                        kind: EventKind::PollStart,
-                    });
-                    events.append(&mut in_poll);
-                    EventKind::PollEnd
-                }
-                tag => match self.expand(tag, r.data) {
+            let tag = r.tag();
+            let payload = if tag.has_payload() {
+                next_payload += 1;
+                payloads.get(next_payload - 1).copied()
+            } else if tag == Tag::Created {
+                next_spawn += 1;
+                Some(next_spawn - 1)
+            } else {
+                Some(0)
+            };
+            let Some(payload) = payload else {
+                debug_assert!(false, "a kept record outlived its payload");
+                continue;
+            };
+            let kind = if tag.is_poll() {
+                let start = if tag == Tag::PollSince {
+                    Duration::from_nanos(payload)
+                } else {
+                    r.time()
+                };
+                events.push(Event {
+                    time: start,
+                    task: r.task,
+                    kind: EventKind::PollStart,
+                });
+                events.append(&mut in_poll);
+                EventKind::PollEnd
+            } else {
+                match self.expand(tag, payload, &spawns) {
                     Some(kind) => kind,
                     None => continue,
-                },
+                }
             };
             let event = Event {
                 time: r.time(),
@@ -334,13 +407,14 @@ impl Recorder {
         }
     }
 
-    /// The event of a record other than a poll; `None` for a spawn whose
-    /// details are gone, which the side ring's size rules out.
-    fn expand(&self, tag: Tag, data: u64) -> Option<EventKind> {
+    /// The event of a record other than a poll, with its payload (for a
+    /// spawn, its spawn number); `None` for a spawn whose details are gone,
+    /// which the side ring's size rules out.
+    fn expand(&self, tag: Tag, payload: u64, spawns: &Ring<SpawnRecord>) -> Option<EventKind> {
         Some(match tag {
             Tag::Created => {
-                let Some(&s) = self.spawns.borrow().get(data) else {
-                    debug_assert!(false, "spawn {data} outlived its details");
+                let Some(&s) = spawns.get(payload) else {
+                    debug_assert!(false, "spawn {payload} outlived its details");
                     return None;
                 };
                 let names = self.names.borrow();
@@ -353,23 +427,28 @@ impl Recorder {
                     location: s.location,
                 }
             }
-            Tag::Scheduled => EventKind::Scheduled { by: woken_by(data) },
-            Tag::Poll => EventKind::PollEnd,
-            Tag::WaitTimer => EventKind::Waits {
-                on: Awaiting::Timer(Duration::from_nanos(data)),
+            Tag::ScheduledBySpawn => EventKind::Scheduled { by: WokenBy::Spawn },
+            Tag::ScheduledByLoop => EventKind::Scheduled { by: WokenBy::Loop },
+            Tag::ScheduledByRemote => EventKind::Scheduled {
+                by: WokenBy::Remote,
             },
-            Tag::WaitIo => EventKind::Waits {
-                on: Awaiting::Io(if data == 0 {
-                    Direction::Read
-                } else {
-                    Direction::Write
-                }),
+            Tag::ScheduledByTimer => EventKind::Scheduled { by: WokenBy::Timer },
+            Tag::ScheduledByIo => EventKind::Scheduled { by: WokenBy::Io },
+            Tag::Poll | Tag::PollSince => EventKind::PollEnd,
+            Tag::WaitTimer => EventKind::Waits {
+                on: Awaiting::Timer(Duration::from_nanos(payload)),
+            },
+            Tag::WaitRead => EventKind::Waits {
+                on: Awaiting::Io(Direction::Read),
+            },
+            Tag::WaitWrite => EventKind::Waits {
+                on: Awaiting::Io(Direction::Write),
             },
             Tag::WaitTask => EventKind::Waits {
-                on: Awaiting::Task(TaskId(data)),
+                on: Awaiting::Task(TaskId(payload)),
             },
             Tag::WaitSync => EventKind::Waits {
-                on: Awaiting::Sync(self.syncs.borrow()[data as usize]),
+                on: Awaiting::Sync(self.syncs.borrow()[payload as usize]),
             },
             Tag::TimerFired => EventKind::TimerFired,
             Tag::IoReady => EventKind::IoReady,
@@ -386,19 +465,18 @@ impl Recorder {
     pub(crate) fn task_spawned(&self, s: &Spawned<'_>, at: u64) {
         let name = s.name.map_or(0, |n| self.intern(n));
         let mut spawns = self.spawns.borrow_mut();
-        let n = spawns.pushed;
         spawns.push(SpawnRecord {
             parent: s.parent.map_or(u64::MAX, TaskId::as_u64),
             location: s.location,
             name,
         });
         drop(spawns);
-        self.push(at, s.task, Tag::Created, n, 1);
+        self.push(at, s.task, Tag::Created, 1);
     }
 
     #[inline]
     pub(crate) fn task_scheduled(&self, task: TaskId, by: WokenBy, at: u64) {
-        self.push(at, task, Tag::Scheduled, woken_code(by), 1);
+        self.push(at, task, Tag::scheduled(by), 1);
     }
 
     #[inline]
@@ -409,11 +487,12 @@ impl Recorder {
     /// A poll's end; the recorder keeps no busy time (loop times only).
     #[inline]
     pub(crate) fn poll_end(&self, task: TaskId, at: u64) {
-        let start = match self.open.take() {
-            Some((t, start)) if t == task => start,
-            _ => at,
-        };
-        self.push(at, task, Tag::Poll, start, 2);
+        match self.open.take() {
+            Some((t, start)) if t == task && start != at => {
+                self.push_with(at, task, Tag::PollSince, start, 2);
+            }
+            _ => self.push(at, task, Tag::Poll, 2),
+        }
     }
 
     pub(crate) fn task_exited(&self, task: TaskId, exited: Exited, at: u64) {
@@ -422,30 +501,32 @@ impl Recorder {
             Exited::Cancelled => Tag::Cancelled,
             Exited::Panicked => Tag::Panicked,
         };
-        self.push(at, task, tag, 0, 1);
+        self.push(at, task, tag, 1);
     }
 
     pub(crate) fn task_waits(&self, task: Option<TaskId>, on: Awaiting, at: u64) {
         let Some(task) = task else { return };
-        let (tag, data) = match on {
-            Awaiting::Timer(t) => (Tag::WaitTimer, nanos(t)),
-            Awaiting::Io(Direction::Read) => (Tag::WaitIo, 0),
-            Awaiting::Io(Direction::Write) => (Tag::WaitIo, 1),
-            Awaiting::Task(t) => (Tag::WaitTask, t.as_u64()),
-            Awaiting::Sync(s) => (Tag::WaitSync, self.sync_index(s)),
-        };
-        self.push(at, task, tag, data, 1);
+        match on {
+            Awaiting::Timer(t) => self.push_with(at, task, Tag::WaitTimer, nanos(t), 1),
+            Awaiting::Io(Direction::Read) => self.push(at, task, Tag::WaitRead, 1),
+            Awaiting::Io(Direction::Write) => self.push(at, task, Tag::WaitWrite, 1),
+            Awaiting::Task(t) => self.push_with(at, task, Tag::WaitTask, t.as_u64(), 1),
+            Awaiting::Sync(s) => {
+                let i = self.sync_index(s);
+                self.push_with(at, task, Tag::WaitSync, i, 1);
+            }
+        }
     }
 
     pub(crate) fn timer_fired(&self, task: Option<TaskId>, at: u64) {
         if let Some(task) = task {
-            self.push(at, task, Tag::TimerFired, 0, 1);
+            self.push(at, task, Tag::TimerFired, 1);
         }
     }
 
     pub(crate) fn io_ready(&self, task: Option<TaskId>, at: u64) {
         if let Some(task) = task {
-            self.push(at, task, Tag::IoReady, 0, 1);
+            self.push(at, task, Tag::IoReady, 1);
         }
     }
 }
@@ -456,9 +537,10 @@ mod tests {
 
     #[test]
     fn records_stay_small() {
-        // The ring's memory is capacity x this: 24 MB for the default
-        // million records. A field that grows it should be a choice.
-        assert_eq!(std::mem::size_of::<Record>(), 24);
+        // The ring's memory is capacity x this: 16 MB for the default
+        // million records (plus at most 8 MB of payloads). A field that
+        // grows it should be a choice.
+        assert_eq!(std::mem::size_of::<Record>(), 16);
     }
 
     fn kinds(trace: &Trace) -> Vec<(u64, EventKind)> {
@@ -503,6 +585,85 @@ mod tests {
         );
         let tasks: Vec<u64> = trace.events.iter().map(|e| e.task.as_u64()).collect();
         assert_eq!(tasks, [1, 2, 1, 1, 1, 2]);
+    }
+
+    /// Records of every kind, with and without payload; no record is
+    /// written while a poll runs, so each record's events follow the
+    /// previous record's in the snapshot.
+    fn every_kind(r: &Recorder) {
+        let here = Location::caller();
+        for i in 0..60u64 {
+            let (t, at) = (TaskId(i % 7), i * 10);
+            match i % 6 {
+                0 => {
+                    let name = format!("t{i}");
+                    let spawned = Spawned {
+                        task: t,
+                        parent: (i % 12 == 0).then_some(TaskId(i)),
+                        name: (i % 18 != 0).then_some(name.as_str()),
+                        location: here,
+                    };
+                    r.task_spawned(&spawned, at);
+                }
+                1 => r.task_waits(Some(t), Awaiting::Timer(Duration::from_nanos(1000 + i)), at),
+                2 => {
+                    r.poll_start(t, at);
+                    r.poll_end(t, at + 3);
+                }
+                3 => {
+                    let what = if i % 4 == 3 {
+                        "Queue.get"
+                    } else {
+                        "Lock.acquire"
+                    };
+                    r.task_waits(Some(t), Awaiting::Sync(what), at);
+                }
+                4 => {
+                    r.poll_start(t, at);
+                    r.poll_end(t, at);
+                }
+                _ => {
+                    r.task_scheduled(t, WokenBy::Timer, at);
+                    r.task_waits(Some(t), Awaiting::Task(TaskId(100 + i)), at);
+                    r.task_waits(Some(t), Awaiting::Io(Direction::Write), at);
+                    r.timer_fired(Some(t), at);
+                    r.task_exited(t, Exited::Cancelled, at);
+                }
+            }
+        }
+    }
+
+    fn events_of(trace: &Trace) -> Vec<(u64, u64, EventKind)> {
+        trace
+            .events
+            .iter()
+            .map(|e| (e.time.as_nanos() as u64, e.task.as_u64(), e.kind.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn payloads_and_spawn_details_follow_their_records_through_the_wrap() {
+        let whole = Recorder::new(1000);
+        every_kind(&whole);
+        let all = events_of(&whole.snapshot(Duration::ZERO));
+        assert_eq!(whole.snapshot(Duration::ZERO).dropped, 0);
+        assert!(all.contains(&(20, 2, EventKind::PollStart)));
+        assert!(all.contains(&(
+            230,
+            2,
+            EventKind::Waits {
+                on: Awaiting::Task(TaskId(123))
+            }
+        )));
+        for capacity in [1, 2, 3, 5, 8, 13, 40] {
+            let r = Recorder::new(capacity);
+            every_kind(&r);
+            let trace = r.snapshot(Duration::ZERO);
+            let kept = events_of(&trace);
+            assert!(!kept.is_empty());
+            assert!(all.ends_with(&kept), "capacity {capacity}: {kept:?}");
+            assert_eq!(trace.dropped as usize, all.len() - kept.len());
+        }
     }
 
     #[test]
