@@ -142,8 +142,9 @@ impl Builder {
     /// The recorder's ring buffer size in records (default
     /// [`DEFAULT_CAPACITY`](crate::trace::DEFAULT_CAPACITY), one million):
     /// past it the oldest are dropped and their events counted. A record is
-    /// one event, except a poll's start and end, which share one (24 bytes
-    /// a record: the default ring is at most 24 MB).
+    /// one event, except a poll's start and end, which share one (16 bytes
+    /// a record, and 8 more for a wait's deadline or what it waits on: the
+    /// default ring is at most 24 MB, 16 MB for polls and wakes alone).
     pub fn trace_capacity(mut self, events: usize) -> Builder {
         self.trace_capacity = events.max(1);
         self

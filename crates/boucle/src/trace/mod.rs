@@ -6,8 +6,9 @@
 //! scheduled and by whom, poll start and end, waits, exited) and of its own
 //! iteration (start, park); with no instrument installed each call site is
 //! one branch. The recorder is one instrument: it keeps task events in a
-//! bounded ring buffer (default [`DEFAULT_CAPACITY`] records of 24 bytes, a
-//! record per event except a poll, whose start and end share one; older
+//! bounded ring buffer (default [`DEFAULT_CAPACITY`] records of 16 bytes, a
+//! record per event except a poll, whose start and end share one, and a
+//! word more for the few that carry a payload, such as a deadline; older
 //! ones are dropped and their events counted in [`Trace::dropped`]).
 //!
 //! A [`Trace`] renders as an ASCII timeline for the terminal
