@@ -40,6 +40,7 @@ pub(crate) mod hooks;
 mod instrument;
 pub(crate) mod recorder;
 mod render;
+mod ring;
 pub(crate) mod slow_poll;
 mod svg;
 pub(crate) mod watchdog;
