@@ -32,7 +32,9 @@ macro_rules! each {
     (others: $hooks:ident, $ns:expr, |$at:ident| $method:ident($($arg:expr),*)) => {{
         if !$hooks.list.is_empty() {
             let $at = Duration::from_nanos($ns);
-            $hooks.others(|i| i.$method($($arg),*));
+            for i in &$hooks.list {
+                i.$method($($arg),*);
+            }
         }
     }};
 }
@@ -73,14 +75,6 @@ impl Hooks {
             source: Cell::new(WokenBy::Loop),
             poll_time,
         }))
-    }
-
-    /// Calls `hook` on each instrument but the recorder.
-    #[inline]
-    fn others(&self, hook: impl Fn(&dyn Instrument)) {
-        for i in &self.list {
-            hook(&**i);
-        }
     }
 
     pub(crate) fn spawned(
