@@ -276,15 +276,14 @@ impl Recorder {
         let mut in_poll = Vec::new();
         for r in ring.iter() {
             let tag = r.tag();
-            let payload = if tag.has_payload() {
-                next_payload += 1;
-                payloads.get(next_payload - 1).copied()
-            } else if tag == Tag::Created {
-                next_spawn += 1;
-                Some(next_spawn - 1)
-            } else {
-                Some(0)
+            // A spawn's payload is its spawn number.
+            let payload = match tag {
+                Tag::Created => Some(next_spawn),
+                tag if tag.has_payload() => payloads.get(next_payload).copied(),
+                _ => Some(0),
             };
+            next_spawn += u64::from(tag == Tag::Created);
+            next_payload += u64::from(tag.has_payload());
             let Some(payload) = payload else {
                 debug_assert!(false, "a kept record outlived its payload");
                 continue;
