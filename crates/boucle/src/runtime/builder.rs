@@ -143,8 +143,10 @@ impl Builder {
     /// [`DEFAULT_CAPACITY`](crate::trace::DEFAULT_CAPACITY), one million):
     /// past it the oldest are dropped and their events counted. A record is
     /// one event, except a poll's start and end, which share one (16 bytes
-    /// a record, and 8 more for a wait's deadline or what it waits on: the
-    /// default ring is at most 24 MB, 16 MB for polls and wakes alone).
+    /// a record, 8 more for a wait's deadline or what it waits on, and 24
+    /// for a spawn's parent, location and name, in a side ring of half the
+    /// size: the default ring is at most 36 MB, 16 MB for polls and wakes
+    /// alone).
     pub fn trace_capacity(mut self, events: usize) -> Builder {
         self.trace_capacity = events.max(1);
         self

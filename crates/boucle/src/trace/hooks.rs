@@ -89,8 +89,13 @@ impl Hooks {
             name,
             location,
         };
-        each!(self, |at| task_spawned(&spawned, at));
-        each!(self, |at| task_scheduled(task, WokenBy::Spawn, at));
+        let ns = self.clock.peek();
+        // The recorder's spawn record includes its schedule.
+        if let Some(r) = &self.recorder {
+            r.task_spawned(&spawned, ns);
+        }
+        each!(others: self, ns, |at| task_spawned(&spawned, at));
+        each!(others: self, ns, |at| task_scheduled(task, WokenBy::Spawn, at));
     }
 
     /// A task was woken. With the recorder alone (the usual case), a path
