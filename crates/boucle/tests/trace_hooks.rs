@@ -385,6 +385,41 @@ fn a_condition_wait_shows_the_condition_and_its_lock() {
 }
 
 #[test]
+fn the_printed_tree_escapes_control_characters_in_names() {
+    let rt = Runtime::builder()
+        .virtual_time(true)
+        .task_tree(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let odd = boucle::task::Builder::new()
+            .name("two\nlines\u{1b}[2J")
+            .spawn(boucle::sleep(Duration::from_secs(1)));
+        let watcher = boucle::task::Builder::new()
+            .name("watcher")
+            .spawn(async move { odd.await });
+        boucle::yield_now().await;
+        let tree = boucle::trace::dump();
+        // The tree keeps the name as given; its text shows it escaped, on
+        // one line, in the awaited task's description too.
+        assert!(tree
+            .tasks()
+            .iter()
+            .any(|t| t.label == "two\nlines\u{1b}[2J"));
+        let text = tree.to_string();
+        assert!(!text.contains('\u{1b}'), "{text}");
+        let row = |what: &str| text.lines().find(|l| l.contains(what)).map(str::to_owned);
+        assert!(row("two\\u{a}lines\\u{1b}[2J (id").is_some(), "{text}");
+        let watcher_row = row("watcher (id").unwrap();
+        assert!(
+            watcher_row.contains("waiting on task two\\u{a}lines\\u{1b}[2J"),
+            "{text}"
+        );
+        watcher.await.unwrap().unwrap();
+    });
+}
+
+#[test]
 fn a_task_spawned_from_another_thread_is_stamped_after_the_park_it_ended() {
     // Real time: the loop parks in a 200 ms sleep; 40 ms in, another thread
     // spawns a task, which reads its own age in the tree. Stamped with the

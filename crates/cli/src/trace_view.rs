@@ -24,6 +24,10 @@ struct Part {
     last: Duration,
 }
 
+/// The latest time a trace may hold, in microseconds (about 31 years):
+/// past it a value is not a loop time but a damaged file.
+const MAX_MICROS: f64 = 1e15;
+
 /// Runs `boucle trace FILE [--width N]`.
 pub fn run(path: &Path, width: Option<usize>) -> Result<(), Failure> {
     let bad = |why: String| Failure::usage(format!("{}: {why}", path.display()));
@@ -49,7 +53,7 @@ pub fn run(path: &Path, width: Option<usize>) -> Result<(), Failure> {
         let label_width = part
             .rows
             .iter()
-            .map(|r| r.label.chars().count())
+            .map(|r| boucle::trace::printable_label(&r.label).chars().count())
             .max()
             .unwrap_or(0);
         // The line is `LABEL |AXIS| 12.345s`: the axis gets what is left.
@@ -101,8 +105,10 @@ fn parse(text: &str) -> Result<Vec<Part>, String> {
                 let at = |k: &str| -> Result<Duration, String> {
                     let us = field(k)
                         .and_then(Value::as_f64)
-                        .filter(|v| v.is_finite() && *v >= 0.0)
-                        .ok_or_else(|| format!("event {n}: `{k}` is not a time in microseconds"))?;
+                        .filter(|v| v.is_finite() && (0.0..=MAX_MICROS).contains(v))
+                        .ok_or_else(|| {
+                            format!("event {n}: `{k}` is not a time in microseconds (0 to 10^15)")
+                        })?;
                     Ok(Duration::from_nanos((us * 1000.0).round() as u64))
                 };
                 let (start, dur) = (at("ts")?, at("dur")?);

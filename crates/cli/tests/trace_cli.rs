@@ -142,6 +142,52 @@ fn boucle_trace_fits_the_terminal() {
 }
 
 #[test]
+fn task_names_cannot_drive_the_terminal_or_overflow_the_row() {
+    // A saved trace is a file from anywhere: names with an escape
+    // sequence, a newline and 5,000 characters.
+    let names = ["red\\u001b[31mtext", "two\\nlines", &"x".repeat(5000)];
+    let mut events = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let tid = i + 1;
+        events.push(format!(
+            "{{\"ph\":\"X\",\"pid\":1,\"tid\":{tid},\"name\":\"{name}\",\"cat\":\"task\",\"ts\":0,\"dur\":{},\"args\":{{\"outcome\":\"done\"}}}}",
+            1000 * tid
+        ));
+    }
+    let path = temp("names.json");
+    std::fs::write(&path, format!("{{\"traceEvents\":[{}]}}", events.join(","))).unwrap();
+    let out = boucle()
+        .args(["trace", path.to_str().unwrap()])
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let shown = text(&out.stdout);
+    assert!(!shown.contains('\u{1b}'), "{shown:?}");
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 4, "three rows and the axis: {shown}");
+    assert!(lines[0].starts_with("red\\u{1b}[31mtext "), "{shown}");
+    assert!(lines[1].starts_with("two\\u{a}lines "), "{shown}");
+    assert!(
+        lines[2].starts_with(&format!("{}… |", "x".repeat(39))),
+        "{shown}"
+    );
+    for line in &lines {
+        assert!(line.chars().count() <= 100, "{line}");
+    }
+    let huge = temp("huge.json");
+    std::fs::write(&huge, events[0].replace("\"dur\":1000", "\"dur\":1e300")).unwrap();
+    std::fs::write(
+        &huge,
+        format!("[{}]", std::fs::read_to_string(&huge).unwrap()),
+    )
+    .unwrap();
+    let out = run(&["trace", huge.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(text(&out.stderr).contains("`dur` is not a time"), "{out:?}");
+}
+
+#[test]
 fn bad_trace_files_are_clear_usage_errors() {
     let bad = temp("bad.json");
     std::fs::write(&bad, "{\"traceEvents\": [").unwrap();

@@ -207,7 +207,7 @@ fn describe(on: &Awaiting, labels: &HashMap<TaskId, &str>) -> String {
         Awaiting::Io(Direction::Read) => "socket read".to_owned(),
         Awaiting::Io(Direction::Write) => "socket write".to_owned(),
         Awaiting::Task(id) => match labels.get(id) {
-            Some(label) => format!("task {label}"),
+            Some(label) => format!("task {}", super::render::printable(label, usize::MAX)),
             None => format!("task {id}"),
         },
         Awaiting::Sync(what) => (*what).to_owned(),
@@ -240,7 +240,8 @@ impl fmt::Display for TaskTree {
             labels: &HashMap<TaskId, &str>,
         ) -> fmt::Result {
             let branch = if last { "└── " } else { "├── " };
-            write!(f, "{prefix}{branch}{} (id {}) ", node.label, node.id)?;
+            let label = super::render::printable(&node.label, usize::MAX);
+            write!(f, "{prefix}{branch}{label} (id {}) ", node.id)?;
             let doing = match node.state {
                 TaskState::Running => "running".to_owned(),
                 TaskState::Scheduled => "scheduled".to_owned(),

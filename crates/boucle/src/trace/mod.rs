@@ -52,7 +52,7 @@ use std::time::Duration;
 pub use dump::{dump, dump_path, TaskNode, TaskTree};
 pub use instrument::{Awaiting, Exited, Instrument, Spawned, WokenBy};
 pub use recorder::DEFAULT_CAPACITY;
-pub use render::{timeline, Row};
+pub use render::{printable_label, timeline, Row, LABEL_WIDTH};
 
 use crate::task::TaskId;
 

@@ -155,6 +155,8 @@ pub struct Row {
 
 /// Draws `rows` as an ASCII timeline whose axis runs from 0 to `last`, in
 /// `width` columns (at least 10): see [`Trace::timeline`] for the symbols.
+/// Labels are shown as [`printable_label`] gives them: at most
+/// [`LABEL_WIDTH`] characters, control characters escaped.
 ///
 /// # Examples
 ///
@@ -180,13 +182,10 @@ pub fn timeline(rows: &[Row], last: Duration, width: usize) -> String {
     let col = |t: Duration| -> usize {
         ((t.as_nanos() * (width as u128 - 1)) / total).min(width as u128 - 1) as usize
     };
-    let label_width = rows
-        .iter()
-        .map(|r| r.label.chars().count())
-        .max()
-        .unwrap_or(0);
+    let labels: Vec<String> = rows.iter().map(|r| printable_label(&r.label)).collect();
+    let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let mut out = String::new();
-    for r in rows {
+    for (r, label) in rows.iter().zip(&labels) {
         // Columns in which the task was polled (running, not waiting).
         let mut ran = vec![false; width];
         for &(s, e) in &r.polls {
@@ -217,11 +216,56 @@ pub fn timeline(rows: &[Row], last: Duration, width: usize) -> String {
             Some(e) => format_secs(e.saturating_sub(r.start)),
             None => String::from("running"),
         };
-        let _ = writeln!(out, "{:<label_width$} |{line}| {lifetime}", r.label);
+        let _ = writeln!(out, "{label:<label_width$} |{line}| {lifetime}");
     }
     let end_label = format_secs(last);
     let pad = width.saturating_sub(end_label.len() + 2);
     let _ = writeln!(out, "{:label_width$}  0s{:pad$}{end_label}", "", "");
+    out
+}
+
+/// The widest label a timeline row shows, in characters; a longer one is
+/// cut with `…`.
+pub const LABEL_WIDTH: usize = 40;
+
+/// A task's label as a timeline row shows it: control characters (an
+/// escape sequence, a newline) written out as `\u{1b}`, so that a name
+/// cannot move the cursor or break a row, and cut to [`LABEL_WIDTH`]
+/// characters with `…`.
+///
+/// # Examples
+///
+/// ```
+/// use boucle::trace::printable_label;
+///
+/// assert_eq!(printable_label("fetch\x1b[2J"), "fetch\\u{1b}[2J");
+/// assert_eq!(printable_label(&"x".repeat(50)).chars().count(), 40);
+/// ```
+pub fn printable_label(label: &str) -> String {
+    printable(label, LABEL_WIDTH)
+}
+
+/// [`printable_label`] cut to `max` characters.
+pub(super) fn printable(label: &str, max: usize) -> String {
+    let mut out = String::with_capacity(label.len().min(max.saturating_mul(4)));
+    let mut shown = 0;
+    let mut chars = label.chars().peekable();
+    while let Some(c) = chars.next() {
+        let piece: String = if c.is_control() {
+            c.escape_unicode().collect()
+        } else {
+            c.into()
+        };
+        let n = piece.chars().count();
+        // Room for this piece, and for the `…` if more follows.
+        let more = chars.peek().is_some();
+        if shown + n > max || (more && shown + n == max) {
+            out.push('…');
+            return out;
+        }
+        out.push_str(&piece);
+        shown += n;
+    }
     out
 }
 
@@ -300,6 +344,15 @@ mod tests {
         assert!(rows[2].ends_with("4.000s"), "{scaled}");
         let json = trace.to_chrome_json();
         assert!(json.contains("\"name\":\"B\\\"q\""), "{json}");
+        let mut hostile = trace.clone();
+        hostile.events[0] = ev(0, 1, created(&format!("a\nb{}", "y".repeat(60))));
+        let text = hostile.timeline(21);
+        let row = text.lines().next().unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(
+            row.starts_with(&format!("a\\u{{a}}b{}… |#", "y".repeat(32))),
+            "{row}"
+        );
         assert!(json.contains("\"outcome\":\"cancelled\""));
         assert!(json.contains("\"name\":\"poll\""));
     }

@@ -82,7 +82,7 @@ impl Trace {
                 "<g><title>{title}</title><text x=\"4\" y=\"{}\">{}</text>\
                  <rect x=\"{x0:.2}\" y=\"{}\" width=\"{:.2}\" height=\"{}\" fill=\"{fill}\"/>",
                 y + 12,
-                xml(&clip(&span.label(), 24)),
+                xml(&super::render::printable(&span.label(), 24)),
                 y + 3,
                 (x1 - x0).max(1.0),
                 ROW - 6
@@ -123,16 +123,6 @@ impl Trace {
         }
         out.push_str("</svg>\n");
         out
-    }
-}
-
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_owned()
-    } else {
-        let mut c: String = s.chars().take(n - 1).collect();
-        c.push('…');
-        c
     }
 }
 
