@@ -395,9 +395,7 @@ fn the_printed_tree_escapes_control_characters_in_names() {
         let odd = boucle::task::Builder::new()
             .name("two\nlines\u{1b}[2J")
             .spawn(boucle::sleep(Duration::from_secs(1)));
-        let watcher = boucle::task::Builder::new()
-            .name("watcher")
-            .spawn(async move { odd.await });
+        let watcher = boucle::task::Builder::new().name("watcher").spawn(odd);
         boucle::yield_now().await;
         let tree = boucle::trace::dump();
         // The tree keeps the name as given; its text shows it escaped, on
