@@ -152,16 +152,14 @@ fn staged_cascades_are_small_and_exact() {
     let mut out = Vec::new();
     let mut now = start;
     while w.len() > 0 {
-        // As the time driver does: stage while waiting, and wake at least
-        // every millisecond while staging work is left.
+        // As the time driver does: stage while waiting (a third of the
+        // wait, at least one step of 16 entries, at most 50 us: counted
+        // here at 200 ns an entry), and wake at least every 250 us while
+        // staging work is left.
         let next = w.next_wake().unwrap();
-        let budget = (next.saturating_sub(now) / 40).clamp(16, 512) as usize;
+        let budget = (next.saturating_sub(now) / 3 / 200).clamp(16, 250) as usize;
         let more = w.stage(budget);
-        let wake = if more {
-            next.min(now + 1_000_000)
-        } else {
-            next
-        };
+        let wake = if more { next.min(now + 250_000) } else { next };
         now = now.max(wake);
         let before = w.relinked;
         w.advance(now, &mut out);
