@@ -234,7 +234,12 @@ impl LoopCore {
                 (a, b) => a.or(b),
             };
             let park = match next {
-                Some(t) if !l.clock.is_virtual() => Park::Until(l.clock.monotonic_deadline(t)),
+                Some(t) if !l.clock.is_virtual() => {
+                    // Sort the wheel's next cascades while waiting anyway,
+                    // as boucle's own loop does.
+                    let t = l.wheel.stage_before_park(l.clock.now(), t);
+                    Park::Until(l.clock.monotonic_deadline(t))
+                }
                 _ => Park::Forever,
             };
             (park, false)

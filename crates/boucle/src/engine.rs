@@ -77,6 +77,14 @@ impl<W> TimerWheel<W> {
         self.0.advance(now, out)
     }
 
+    /// About to wait from `now` for the timer due at `next`: sorts entries
+    /// of the next cascades into place for a third of the wait at most,
+    /// and returns the time to park until (`next`, or sooner while entries
+    /// are left to sort), so that no cascade holds the loop when it is due.
+    pub fn stage_before_park(&mut self, now: u64, next: u64) -> u64 {
+        crate::time::stage::before_park(&mut self.0, now, next)
+    }
+
     /// Removes every timer (shutdown).
     pub fn drain(&mut self) -> Vec<W> {
         self.0.drain()

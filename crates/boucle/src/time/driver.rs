@@ -9,25 +9,12 @@ use std::task::Context;
 use std::time::{Duration, Instant};
 
 use super::clock::{Clock, TimeBase, NEVER};
+use super::stage;
 use super::wheel::{TimerKey, Wheel};
 use crate::io::driver::{IoDriver, Park};
 use crate::task::waker::WakeHandle;
 use crate::trace::hooks::Hooks;
 use crate::trace::{Awaiting, WokenBy};
-
-/// Timer entries staged between two reads of the clock. An entry costs
-/// 100 to 400 ns (two cache misses: the entry and the head of the list it
-/// joins; measured on a 2-core Xeon VM with 10^5 timers), so a step is a
-/// few microseconds. Staging is bounded by time, not by a count: what an
-/// entry costs depends on the machine's memory.
-const STAGE_STEP: usize = 16;
-/// The longest staging before one park (the longest that I/O readiness
-/// can wait for it): 50 us.
-const STAGE_MAX_NANOS: u64 = 50_000;
-/// While entries are left to stage, the longest wait between two
-/// stagings: an idle loop stages for at most a fifth of its time, 10^6
-/// entries in about a second.
-const STAGE_PERIOD: u64 = 250_000;
 
 pub(crate) struct TimeDriver {
     clock: Rc<Clock>,
@@ -172,17 +159,8 @@ impl TimeDriver {
             io.busy_park(virtual_time && !turn.ready)
         } else if let Some(t) = next_timer {
             // About to wait: sort entries of the next cascades into place
-            // now, so that no cascade holds the loop when it is due (see
-            // the wheel). A third of the wait at most, so the next timer is
-            // not made late, and while work is left, wake at least every
-            // STAGE_PERIOD to go on.
-            let gap = t.saturating_sub(self.clock.now());
-            let more = self.stage_for(gap / 3);
-            let t = if more {
-                t.min(self.clock.now().saturating_add(STAGE_PERIOD))
-            } else {
-                t
-            };
+            // now, so that no cascade holds the loop when it is due.
+            let t = stage::before_park(&mut self.wheel.borrow_mut(), self.clock.now(), t);
             Some(Park::Until(self.clock.monotonic_deadline(t)))
         } else {
             Some(Park::Forever)
@@ -204,26 +182,6 @@ impl TimeDriver {
         }
         self.fire_due();
         Ok(())
-    }
-
-    /// Stages timer entries (`Wheel::stage`) for about `nanos` of real
-    /// time, at most [`STAGE_MAX_NANOS`], at least one step; returns
-    /// whether entries are left to stage. The clock is read only once there
-    /// is something to stage.
-    #[inline(never)]
-    fn stage_for(&self, nanos: u64) -> bool {
-        let mut wheel = self.wheel.borrow_mut();
-        if !wheel.stage(STAGE_STEP) {
-            return false;
-        }
-        let limit = Duration::from_nanos(nanos.min(STAGE_MAX_NANOS));
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if !wheel.stage(STAGE_STEP) {
-                return false;
-            }
-        }
-        true
     }
 
     /// Fires the due timers, if some may be due: an iteration whose earliest

@@ -30,6 +30,7 @@ pub(crate) mod clock;
 pub(crate) mod driver;
 mod interval;
 mod sleep;
+pub(crate) mod stage;
 mod timeout;
 pub(crate) mod wheel;
 
