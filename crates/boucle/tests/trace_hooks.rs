@@ -66,6 +66,15 @@ impl Instrument for Log {
     }
 }
 
+/// A virtual-time runtime that keeps the task tree (`boucle::trace::dump`).
+fn tree_runtime() -> Runtime {
+    Runtime::builder()
+        .virtual_time(true)
+        .task_tree(true)
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn the_exact_hooks_of_a_sleep_a_queue_and_a_join() {
     let log = Rc::new(Log::default());
@@ -214,11 +223,7 @@ fn the_recorder_keeps_the_newest_events_and_counts_the_dropped() {
 
 #[test]
 fn a_task_tree_shows_parents_and_what_each_task_waits_for() {
-    let rt = Runtime::builder()
-        .virtual_time(true)
-        .task_tree(true)
-        .build()
-        .unwrap();
+    let rt = tree_runtime();
     rt.block_on(async {
         let lock = boucle::sync::Lock::new();
         let held = lock.try_acquire().unwrap();
@@ -281,11 +286,7 @@ fn a_task_tree_shows_parents_and_what_each_task_waits_for() {
 
 #[test]
 fn the_tree_shows_the_statistics_of_the_primitive_a_task_waits_on() {
-    let rt = Runtime::builder()
-        .virtual_time(true)
-        .task_tree(true)
-        .build()
-        .unwrap();
+    let rt = tree_runtime();
     rt.block_on(async {
         let q = boucle::sync::Queue::<u32>::new(8);
         let sem = boucle::sync::Semaphore::new(0);
@@ -354,11 +355,7 @@ fn the_tree_shows_the_statistics_of_the_primitive_a_task_waits_on() {
 
 #[test]
 fn a_condition_wait_shows_the_condition_and_its_lock() {
-    let rt = Runtime::builder()
-        .virtual_time(true)
-        .task_tree(true)
-        .build()
-        .unwrap();
+    let rt = tree_runtime();
     rt.block_on(async {
         let cond = boucle::sync::Condition::new();
         let c2 = cond.clone();
@@ -386,11 +383,7 @@ fn a_condition_wait_shows_the_condition_and_its_lock() {
 
 #[test]
 fn the_printed_tree_escapes_control_characters_in_names() {
-    let rt = Runtime::builder()
-        .virtual_time(true)
-        .task_tree(true)
-        .build()
-        .unwrap();
+    let rt = tree_runtime();
     rt.block_on(async {
         let odd = boucle::task::Builder::new()
             .name("two\nlines\u{1b}[2J")
